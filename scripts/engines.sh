@@ -15,7 +15,7 @@
 #   ENGINES_HOME              cache + run dir          (default ~/.cache/parley-engines)
 #   ENGINES                   which engines            (default "kafka cassandra")
 #   ENGINES_KEEP_DATA=1       keep data from the previous run (default: wipe on start)
-#   ENGINES_KAFKA_VERSION     (default 4.1.1)    ENGINES_CASSANDRA_VERSION (default 5.0.6)
+#   ENGINES_KAFKA_VERSION     (default 4.1.2)    ENGINES_CASSANDRA_VERSION (default 5.0.9)
 #   ENGINES_KAFKA_PORT        (default 19092)    ENGINES_KAFKA_CONTROLLER_PORT (default 19093)
 #   ENGINES_CASSANDRA_PORT    (default 19042)    ENGINES_CASSANDRA_STORAGE_PORT (default 17000)
 #   ENGINES_CASSANDRA_JMX_PORT  enable JMX (nodetool) on this local port (default: JMX off)
@@ -29,8 +29,8 @@ CONF_SRC="$HERE/engines"
 
 ENGINES_HOME="${ENGINES_HOME:-$HOME/.cache/parley-engines}"
 ENGINES="${ENGINES:-kafka cassandra}"
-KAFKA_VERSION="${ENGINES_KAFKA_VERSION:-4.1.1}"
-CASSANDRA_VERSION="${ENGINES_CASSANDRA_VERSION:-5.0.6}"
+KAFKA_VERSION="${ENGINES_KAFKA_VERSION:-4.1.2}"
+CASSANDRA_VERSION="${ENGINES_CASSANDRA_VERSION:-5.0.9}"
 KAFKA_PORT="${ENGINES_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${ENGINES_KAFKA_CONTROLLER_PORT:-19093}"
 CASS_PORT="${ENGINES_CASSANDRA_PORT:-19042}"
@@ -222,11 +222,9 @@ launch_cassandra() {
     -Dcassandra.superuser_setup_delay_ms=0
     -Dcassandra.load_ring_state=false
     -Dcassandra.initial_token=0
-    -Dcassandra.num_tokens=1
     -Dcassandra.auto_bootstrap=false
     -Dcassandra.skip_schema_check=true
-    -Dcassandra.migration_task_wait_in_seconds=1
-    -Dcassandra.disable_max_protocol_auto_override=true
+    -Dcassandra.skip_sync=true
     "-Djava.library.path=$CASS_LIB")
   if [[ -n "$CASS_JMX_PORT" ]]; then
     jvm+=("-Dcassandra.jmx.local.port=$CASS_JMX_PORT" -Dcom.sun.management.jmxremote.authenticate=false)
