@@ -112,7 +112,7 @@ show_log_tail() {
   local f="$RUN/$1.log"
   if [[ -f "$f" ]]; then
     log "---- last 60 lines of $f ----"
-    tail -n 60 "$f" >&2 || true
+    tail -n 60 "$f" | cut -c1-400 >&2 || true
     log "---- end of $f ----"
   fi
 }
@@ -181,7 +181,9 @@ launch_kafka() {
 
 ping_kafka() {
   if command -v node >/dev/null; then
-    node "$CONF_SRC/kafka-ping.mjs" 127.0.0.1 "$KAFKA_PORT" 3000 2>/dev/null
+    # --warm: also wait for the group and transaction coordinators (creates
+    # __consumer_offsets and __transaction_state up front).
+    node "$CONF_SRC/kafka-ping.mjs" 127.0.0.1 "$KAFKA_PORT" 3000 ${1:+"$1"} 2>/dev/null
   else
     port_busy "$KAFKA_PORT" && grep -q 'Kafka Server started' "$RUN/kafka.log" && echo "port open"
   fi
@@ -194,7 +196,7 @@ launch_cassandra() {
   port_busy "$CASS_PORT" && die "port $CASS_PORT is already in use by another process (set ENGINES_CASSANDRA_PORT)"
   port_busy "$CASS_STORAGE_PORT" && die "port $CASS_STORAGE_PORT is already in use (set ENGINES_CASSANDRA_STORAGE_PORT)"
   [[ "${ENGINES_KEEP_DATA:-0}" == 1 ]] || rm -rf "$data"
-  mkdir -p "$data"/{data,commitlog,saved_caches,hints,cdc_raw}
+  mkdir -p "$data"/{data,commitlog,saved_caches,hints,cdc_raw} "$dir/triggers"
   sed -e "s|@CASS_DATA@|$data|g" \
       -e "s|@CASS_NATIVE_PORT@|$CASS_PORT|g" \
       -e "s|@CASS_STORAGE_PORT@|$CASS_STORAGE_PORT|g" \
@@ -206,14 +208,17 @@ launch_cassandra() {
     # shellcheck disable=SC2206  # "--add-opens x=y" is two words on purpose
     jvm+=($line)
   done <"$CONF_SRC/jvm17.options"
-  jamm="$(ls "$CASS_LIB"/jamm-*.jar 2>/dev/null | head -n1 || true)"
-  [[ -n "$jamm" ]] && jvm+=("-javaagent:$jamm")
+  for jamm in "$CASS_LIB"/jamm-*.jar; do  # Cassandra's memory-measuring agent
+    [[ -f "$jamm" ]] && jvm+=("-javaagent:$jamm")
+    break
+  done
   jvm+=("-Xms$CASS_HEAP" "-Xmx$CASS_HEAP"
     "-XX:OnOutOfMemoryError=kill -9 %p"
     -XX:CICompilerCount=2
     "-Dcassandra.config=file://$yaml"
     "-Dcassandra.storagedir=$data"
     "-Dcassandra.logdir=$dir"
+    "-Dcassandra.triggers_dir=$dir/triggers"
     "-Dlogback.configurationFile=$CONF_SRC/cassandra-logback.xml"
     -Dcassandra-foreground=yes
     "-Dcassandra-pidfile=$dir/cassandra.pid"
@@ -252,7 +257,7 @@ wait_for() {
   local name="$1" timeout="$2" t0="$3" out deadline
   deadline=$(( $(date +%s) + timeout ))
   while :; do
-    if out="$("ping_$name")"; then
+    if out="$("ping_$name" --warm)"; then
       log "$name: up after $(since "$t0")s: $out (RSS $(rss_of "$name"))"
       return 0
     fi
@@ -303,7 +308,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  local rc=0 name port
+  local rc=0 name port out
   for name in kafka cassandra; do
     want "$name" || continue
     if [[ "$name" == kafka ]]; then port="$KAFKA_PORT"; else port="$CASS_PORT"; fi

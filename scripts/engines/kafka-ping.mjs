@@ -1,72 +1,116 @@
 #!/usr/bin/env node
-// Dependency-free Kafka readiness probe: sends a Metadata request (v4, all
-// topics, no auto-create) and checks that the broker lists itself and knows
-// the active controller.
-// Usage: node kafka-ping.mjs [host] [port] [timeoutMs]
-// Prints "<brokers> broker(s), controller <id>, cluster <id>" and exits 0 on success.
+// Dependency-free Kafka readiness probe.
+//  1. Metadata v4 (all topics, no auto-create): the broker must list itself
+//     and report a controller.
+//  2. With --warm: FindCoordinator v1 for a consumer group and for a
+//     transactional id. The first call makes the broker create
+//     __consumer_offsets / __transaction_state; success means both
+//     coordinators are loaded; then InitProducerId v1 (no transactional id)
+//     until the broker holds a producer-id block. So the first real consumer
+//     group or idempotent/transactional producer does not hit
+//     COORDINATOR_LOAD_IN_PROGRESS.
+// Usage: node kafka-ping.mjs [host] [port] [timeoutMs] [--warm]
+// Prints a one-line summary and exits 0 on success, 1 otherwise.
 import net from 'node:net';
 
-const host = process.argv[2] || '127.0.0.1';
-const port = Number(process.argv[3] || 9092);
-const timeoutMs = Number(process.argv[4] || 5000);
-const CORRELATION = 0x5041524c;
+const args = process.argv.slice(2).filter((a) => a !== '--warm');
+const warm = process.argv.includes('--warm');
+const host = args[0] || '127.0.0.1';
+const port = Number(args[1] || 9092);
+const timeoutMs = Number(args[2] || 5000);
 
 function fail(msg) { process.stderr.write(`kafka-ping: ${msg}\n`); process.exit(1); }
 
-function request() {
-  const client = Buffer.from('parley-ping', 'utf8');
-  const body = Buffer.alloc(2 + 2 + 4 + 2 + client.length + 4 + 1);
-  let o = 0;
-  o = body.writeInt16BE(3, o);            // api_key Metadata
-  o = body.writeInt16BE(4, o);            // api_version 4 (oldest served by Kafka 4)
-  o = body.writeInt32BE(CORRELATION, o);
-  o = body.writeInt16BE(client.length, o);
-  o += client.copy(body, o);
-  o = body.writeInt32BE(-1, o);           // topics: null = all
-  body.writeInt8(0, o);                   // allow_auto_topic_creation = false
-  const size = Buffer.alloc(4); size.writeInt32BE(body.length);
-  return Buffer.concat([size, body]);
+const str = (s) => { const b = Buffer.from(s, 'utf8'); const l = Buffer.alloc(2); l.writeInt16BE(b.length); return Buffer.concat([l, b]); };
+const i8 = (v) => { const b = Buffer.alloc(1); b.writeInt8(v); return b; };
+const i16 = (v) => { const b = Buffer.alloc(2); b.writeInt16BE(v); return b; };
+const i32 = (v) => { const b = Buffer.alloc(4); b.writeInt32BE(v); return b; };
+
+// Request header v1: api_key, api_version, correlation_id, client_id.
+function request(apiKey, apiVersion, correlationId, body) {
+  const h = Buffer.alloc(8);
+  h.writeInt16BE(apiKey, 0); h.writeInt16BE(apiVersion, 2); h.writeInt32BE(correlationId, 4);
+  const msg = Buffer.concat([h, str('parley-ping'), body]);
+  return Buffer.concat([i32(msg.length), msg]);
 }
 
-function parse(b) {
-  let o = 0;
-  const corr = b.readInt32BE(o); o += 4;
-  if (corr !== CORRELATION) throw new Error('bad correlation id');
-  o += 4; // throttle_time_ms
-  const n = b.readInt32BE(o); o += 4;
-  const brokers = [];
-  for (let i = 0; i < n; i++) {
-    const id = b.readInt32BE(o); o += 4;
-    const hl = b.readInt16BE(o); o += 2;
-    const h = b.subarray(o, o + hl).toString('utf8'); o += hl;
-    const p = b.readInt32BE(o); o += 4;
-    const rl = b.readInt16BE(o); o += 2 + Math.max(rl, 0);
-    brokers.push(`${id}@${h}:${p}`);
-  }
-  const cl = b.readInt16BE(o); o += 2;
-  const cluster = cl < 0 ? null : b.subarray(o, o + cl).toString('utf8'); o += Math.max(cl, 0);
-  const controller = b.readInt32BE(o);
-  return { brokers, cluster, controller };
+class Reader {
+  constructor(b) { this.b = b; this.o = 0; }
+  i8() { const v = this.b.readInt8(this.o); this.o += 1; return v; }
+  i16() { const v = this.b.readInt16BE(this.o); this.o += 2; return v; }
+  i32() { const v = this.b.readInt32BE(this.o); this.o += 4; return v; }
+  str() { const l = this.i16(); if (l < 0) return null; const s = this.b.subarray(this.o, this.o + l).toString('utf8'); this.o += l; return s; }
 }
 
 const sock = net.connect({ host, port });
 const timer = setTimeout(() => { sock.destroy(); fail(`timeout after ${timeoutMs}ms`); }, timeoutMs);
-let buf = Buffer.alloc(0);
 sock.on('error', (e) => { clearTimeout(timer); fail(e.code || e.message); });
 sock.on('close', () => { clearTimeout(timer); fail('connection closed by broker'); });
-sock.on('connect', () => sock.write(request()));
+
+let buf = Buffer.alloc(0);
+let waiting = null;
 sock.on('data', (d) => {
   buf = Buffer.concat([buf, d]);
   if (buf.length < 4) return;
   const len = buf.readInt32BE(0);
   if (buf.length < 4 + len) return;
+  const frame = buf.subarray(4, 4 + len);
+  buf = buf.subarray(4 + len);
+  const w = waiting; waiting = null;
+  if (w) w(new Reader(frame));
+});
+let corr = 0;
+function call(apiKey, apiVersion, body) {
+  const id = ++corr;
+  return new Promise((resolve) => {
+    waiting = (r) => { if (r.i32() !== id) fail('bad correlation id'); resolve(r); };
+    sock.write(request(apiKey, apiVersion, id, body));
+  });
+}
+
+async function metadata() {
+  const r = await call(3, 4, Buffer.concat([i32(-1), i8(0)]));
+  r.i32(); // throttle_time_ms
+  const n = r.i32();
+  const brokers = [];
+  for (let i = 0; i < n; i++) {
+    const id = r.i32(); const h = r.str(); const p = r.i32(); r.str();
+    brokers.push(`${id}@${h}:${p}`);
+  }
+  const cluster = r.str();
+  const controller = r.i32();
+  if (brokers.length < 1) fail('no brokers in metadata yet');
+  if (controller < 0) fail('no active controller yet');
+  return `${brokers.length} broker(s) [${brokers.join(',')}], cluster ${cluster}`;
+}
+
+async function findCoordinator(key, keyType) {
+  const r = await call(10, 1, Buffer.concat([str(key), i8(keyType)]));
+  r.i32(); // throttle_time_ms
+  const err = r.i16(); const msg = r.str();
+  if (err !== 0) fail(`${keyType ? 'transaction' : 'group'} coordinator not ready (error ${err}${msg ? `: ${msg}` : ''})`);
+}
+
+async function initProducerId() {
+  // Idempotent producer id (null transactional id); the broker answers
+  // COORDINATOR_LOAD_IN_PROGRESS until it has a producer-id block from the controller.
+  const r = await call(22, 1, Buffer.concat([i16(-1), i32(60000)]));
+  r.i32(); // throttle_time_ms
+  const err = r.i16();
+  if (err !== 0) fail(`producer id manager not ready (error ${err})`);
+}
+
+sock.on('connect', async () => {
+  let summary = await metadata();
+  if (warm) {
+    await findCoordinator('parley-warmup', 0);
+    await findCoordinator('parley-warmup', 1);
+    await initProducerId();
+    summary += ', group+txn coordinators and producer ids ready';
+  }
   clearTimeout(timer);
   sock.removeAllListeners('close');
   sock.destroy();
-  let r;
-  try { r = parse(buf.subarray(4, 4 + len)); } catch (e) { fail(`bad response: ${e.message}`); }
-  if (r.brokers.length < 1) fail('no brokers in metadata yet');
-  if (r.controller < 0) fail('no active controller yet');
-  process.stdout.write(`${r.brokers.length} broker(s) [${r.brokers.join(',')}], controller ${r.controller}, cluster ${r.cluster}\n`);
+  process.stdout.write(`${summary}\n`);
   process.exit(0);
 });

@@ -1,0 +1,28 @@
+/** Chooses the store and bus adapters named by the config (STORE, BUS). */
+import { join } from "node:path";
+import type { Config } from "./config.js";
+import type { Logger } from "./observability/logger.js";
+import type { Metrics } from "./observability/metrics.js";
+import type { Store } from "./store/store.js";
+import type { Bus } from "./bus/bus.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
+import { MemoryBus } from "./bus/memory/memory-bus.js";
+
+export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; bus: Bus }> {
+  void metrics;
+  let store: Store;
+  if (config.store === "cassandra") {
+    const { CassandraStore } = await import("./store/cassandra/cassandra-store.js");
+    store = await CassandraStore.connect(config.cassandra, logger);
+  } else {
+    store = new SqliteStore({ file: join(config.dataDir, "parley.sqlite"), synchronous: config.sqliteSynchronous });
+  }
+  let bus: Bus;
+  if (config.bus === "kafka") {
+    const { KafkaBus } = await import("./bus/kafka/kafka-bus.js");
+    bus = new KafkaBus(config.kafka, logger, metrics);
+  } else {
+    bus = new MemoryBus();
+  }
+  return { store, bus };
+}

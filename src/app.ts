@@ -1,0 +1,94 @@
+/**
+ * Builds a running Parley from a Config: adapters → services → edges, all on one port.
+ * main.ts calls it for the real server, tests call it for a server on port 0.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Config } from "./config.js";
+import { SnowflakeGenerator } from "./domain/ids.js";
+import type { Logger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
+import { PasetoTokens } from "./auth/tokens.js";
+import { RevocationCache } from "./auth/revocations.js";
+import { Hub } from "./realtime/hub.js";
+import { StreamSessions } from "./realtime/stream-sessions.js";
+import { Accounts } from "./services/accounts.js";
+import { Rooms } from "./services/rooms.js";
+import { Messages } from "./services/messages.js";
+import { PageTokens } from "./services/page-tokens.js";
+import { createAdapters } from "./adapters.js";
+import { createEdges } from "./edges/edges.js";
+
+export interface RunningApp {
+  /** http://host:port of the listening server. */
+  readonly url: string;
+  readonly port: number;
+  /** Graceful stop: refuse new work, end open streams, flush and close the store. */
+  close(): Promise<void>;
+}
+
+export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+  const metrics = new Metrics();
+  const { store, bus } = await createAdapters(config, logger, metrics);
+  const tokens = await PasetoTokens.create({
+    keyPem: config.tokenPrivateKeyPem,
+    keyFile: join(config.dataDir, "token-signing-key.pem"),
+    lifetimeSeconds: config.tokenLifetimeSeconds,
+  });
+  const ids = new SnowflakeGenerator(config.workerId);
+  const hub = new Hub();
+  const revocations = new RevocationCache(store);
+  const sessions = new StreamSessions(hub);
+  await bus.start((event) => {
+    if (event.type === "token_revoked") revocations.remember(event.tokenId, event.expiresAtMs);
+    hub.dispatch(event);
+  });
+
+  const keyFile = join(config.dataDir, "token-signing-key.pem");
+  const rooms = new Rooms(store, ids, new PageTokens(pageTokenSecret(config.tokenPrivateKeyPem ?? readFileSync(keyFile, "utf8"))));
+  const services = {
+    accounts: new Accounts({ store, bus, tokens, revocations, ids }),
+    rooms,
+    messages: new Messages({
+      store,
+      bus,
+      hub,
+      ids,
+      rooms,
+      limits: { replayLimit: config.replayLimit, queueLimit: config.streamQueueLimit, heartbeatMs: config.heartbeatMs },
+      onStored: (m) => metrics.messagesPosted.inc({ kind: m.channel.kind === "room" ? "room" : "direct" }),
+    }),
+  };
+  metrics.readDeliveries = () => hub.deliveries;
+
+  const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations });
+  await new Promise<void>((resolve, reject) => {
+    edges.listener.tcp.once("error", reject);
+    edges.listener.tcp.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = edges.listener.tcp.address() as AddressInfo;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  logger.info({ port, host: config.host, store: config.store, bus: config.bus, dataDir: config.dataDir }, "parley listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        edges.shutdown();
+        await Promise.race([edges.listener.close(), new Promise((r) => setTimeout(r, 3000))]);
+        edges.listener.destroyAll();
+        await bus.close();
+        await store.close();
+        logger.info("parley stopped");
+      })()),
+  };
+}
+
+/** Page tokens must verify on every node and across restarts: their key derives from the token key. */
+function pageTokenSecret(tokenKeyPem: string): Buffer {
+  return createHash("sha256").update("parley-page-token:").update(tokenKeyPem).digest();
+}

@@ -1,0 +1,41 @@
+/**
+ * One interceptor authenticates every RPC: it reads "Authorization: Bearer <token>", verifies the
+ * PASETO signature and expiry, checks revocation, and puts the caller in callerKey. Procedures in
+ * PUBLIC_PROCEDURES (sign-up, sign-in, health, reflection) are let through without a token.
+ */
+import type { Interceptor } from "@connectrpc/connect";
+import { UnauthenticatedError } from "../domain/errors.js";
+import { callerKey } from "./auth-context.js";
+import type { RevocationCache } from "./revocations.js";
+import type { TokenClaims, TokenIssuer } from "./tokens.js";
+
+const PUBLIC_PROCEDURES = new Set(["/chat.v1.AuthService/SignUp", "/chat.v1.AuthService/SignIn"]);
+const PUBLIC_PREFIXES = ["/grpc.health.v1.", "/grpc.reflection."];
+
+export function isPublicProcedure(path: string): boolean {
+  return PUBLIC_PROCEDURES.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
+
+/** Resolves a bearer token to its claims, or throws UnauthenticatedError saying why not. */
+export async function authenticate(
+  authorization: string | null,
+  tokens: TokenIssuer,
+  revocations: RevocationCache,
+): Promise<TokenClaims> {
+  if (!authorization) throw new UnauthenticatedError("missing Authorization header: send Bearer <token>");
+  const match = /^Bearer +(\S+)$/i.exec(authorization);
+  if (!match) throw new UnauthenticatedError("Authorization header must be: Bearer <token>");
+  const claims = await tokens.verify(match[1]!);
+  if (!claims) throw new UnauthenticatedError("invalid or expired token: sign in again");
+  if (await revocations.isRevoked(claims.tokenId)) throw new UnauthenticatedError("token was revoked: sign in again");
+  return claims;
+}
+
+export function authInterceptor(tokens: TokenIssuer, revocations: RevocationCache): Interceptor {
+  return (next) => async (req) => {
+    if (isPublicProcedure(`/${req.service.typeName}/${req.method.name}`)) return next(req);
+    const claims = await authenticate(req.header.get("authorization"), tokens, revocations);
+    req.contextValues.set(callerKey, claims);
+    return next(req);
+  };
+}

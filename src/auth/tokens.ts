@@ -1,0 +1,81 @@
+/**
+ * The token port and its PASETO v4.public adapter. Tokens are Ed25519-signed, carry the user
+ * id (sub), username, a random token id (jti) and an expiry; the signing key lives in the data
+ * directory (mode 0600) unless given by the environment, so every node of a deployment can
+ * share it.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { PublicProtocol } from "paseto";
+import { PublicKeyFromCryptoKey, SecretKeyFromCryptoKey, SignFactory, VerifyFactory } from "paseto/v4/public";
+import type { PublicKey, SecretKey } from "paseto/v4/public";
+
+/** What a valid token says about its bearer. */
+export interface TokenClaims {
+  readonly userId: string;
+  readonly username: string;
+  readonly tokenId: string;
+  readonly expiresAtMs: number;
+}
+
+export interface TokenIssuer {
+  /** Signs a new token for the user, valid for the configured lifetime. */
+  issue(user: { id: string; username: string }): Promise<{ token: string; claims: TokenClaims }>;
+  /** Checks signature, format and expiry; undefined when the token is not valid (revocation is separate). */
+  verify(token: string): Promise<TokenClaims | undefined>;
+}
+
+const protocol = new PublicProtocol(SignFactory, VerifyFactory);
+
+export class PasetoTokens implements TokenIssuer {
+  private constructor(
+    private readonly secretKey: SecretKey,
+    private readonly publicKey: PublicKey,
+    private readonly lifetimeSeconds: number,
+  ) {}
+
+  /** Loads the Ed25519 key from PEM text, or from `keyFile` (created with mode 0600 on first start). */
+  static async create(options: { keyPem?: string; keyFile: string; lifetimeSeconds: number }): Promise<PasetoTokens> {
+    const privateKey = options.keyPem ? createPrivateKey(options.keyPem) : loadOrCreateKey(options.keyFile);
+    const publicKey = createPublicKey(privateKey);
+    return new PasetoTokens(
+      // Node's webcrypto CryptoKey is the DOM CryptoKey at run time; only the .d.ts files differ.
+      await SecretKeyFromCryptoKey(privateKey.toCryptoKey("Ed25519", false, ["sign"]) as unknown as CryptoKey),
+      await PublicKeyFromCryptoKey(publicKey.toCryptoKey("Ed25519", true, ["verify"]) as unknown as CryptoKey),
+      options.lifetimeSeconds,
+    );
+  }
+
+  async issue(user: { id: string; username: string }): Promise<{ token: string; claims: TokenClaims }> {
+    const tokenId = randomBytes(16).toString("base64url");
+    const token = await protocol.Sign(
+      this.secretKey,
+      { sub: user.id, name: user.username, jti: tokenId },
+      { expiresIn: this.lifetimeSeconds },
+    );
+    // PASETO's exp has whole-second precision; report the same instant the token carries.
+    const expiresAtMs = (Math.floor(Date.now() / 1000) + this.lifetimeSeconds) * 1000;
+    return { token, claims: { userId: user.id, username: user.username, tokenId, expiresAtMs } };
+  }
+
+  async verify(token: string): Promise<TokenClaims | undefined> {
+    if (!token.startsWith("v4.public.") || token.length > 4096) return undefined;
+    try {
+      const { claims } = await protocol.Verify(this.publicKey, token, { requiredClaims: ["sub", "jti", "exp"] });
+      const { sub, jti, exp, name } = claims;
+      if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "string") return undefined;
+      return { userId: sub, username: typeof name === "string" ? name : "", tokenId: jti, expiresAtMs: Date.parse(exp) };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function loadOrCreateKey(file: string): KeyObject {
+  if (existsSync(file)) return createPrivateKey(readFileSync(file, "utf8"));
+  mkdirSync(dirname(file), { recursive: true });
+  const { privateKey } = generateKeyPairSync("ed25519");
+  writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+  return privateKey;
+}

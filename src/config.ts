@@ -1,0 +1,107 @@
+/**
+ * Parley's settings, read from the environment once, validated, typed. Nothing else in the
+ * server reads process.env. A bad value stops start-up with a message naming the variable.
+ */
+import { resolve } from "node:path";
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Unique per running process in a deployment: part of every message id. */
+  readonly workerId: number;
+  readonly tokenLifetimeSeconds: number;
+  /** Ed25519 private key (PKCS#8 PEM) shared by all nodes; default: created in dataDir. */
+  readonly tokenPrivateKeyPem: string | undefined;
+  readonly heartbeatMs: number;
+  readonly replayLimit: number;
+  readonly streamQueueLimit: number;
+  readonly store: "sqlite" | "cassandra";
+  readonly bus: "memory" | "kafka";
+  readonly sqliteSynchronous: "FULL" | "NORMAL";
+  /** Origins allowed to call from a browser (CORS, WebSocket Origin check); "*" allows any. */
+  readonly corsOrigins: readonly string[];
+  /** Proxies whose X-Forwarded-* headers are believed (exact peer addresses). */
+  readonly trustedProxies: readonly string[];
+  /** Token-bucket rate limits: sustained requests/second and burst, per user and per IP. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  readonly signInLimit: { readonly perMinute: number };
+  readonly maxBodyBytes: number;
+  readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string; readonly replication: string; readonly consistency: string };
+  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
+  /** Where the built web page is served from (`npm run build:web`). */
+  readonly webDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Parses the environment; throws ConfigError listing every invalid variable at once. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected one of ${allowed.join(", ")}`);
+      return fallback;
+    }
+    return raw as T;
+  };
+  const list = (name: string, fallback: string): string[] =>
+    (env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
+
+  const dataDir = resolve(env.DATA_DIR || "./data");
+  const config: Config = {
+    host: env.HOST || "0.0.0.0",
+    port: int("PORT", 8080, 0, 65535),
+    dataDir,
+    logLevel: oneOf("LOG_LEVEL", "info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    workerId: int("WORKER_ID", 0, 0, 1023),
+    tokenLifetimeSeconds: int("TOKEN_TTL_SECONDS", 12 * 3600, 10, 30 * 24 * 3600),
+    tokenPrivateKeyPem: env.TOKEN_PRIVATE_KEY || undefined,
+    heartbeatMs: int("HEARTBEAT_SECONDS", 15, 1, 3600) * 1000,
+    replayLimit: int("REPLAY_LIMIT", 1000, 1, 100_000),
+    streamQueueLimit: int("STREAM_QUEUE_LIMIT", 1000, 1, 1_000_000),
+    store: oneOf("STORE", "sqlite", ["sqlite", "cassandra"]),
+    bus: oneOf("BUS", "memory", ["memory", "kafka"]),
+    sqliteSynchronous: oneOf("SQLITE_SYNCHRONOUS", "FULL", ["FULL", "NORMAL"]),
+    corsOrigins: list("CORS_ORIGINS", ""),
+    trustedProxies: list("TRUSTED_PROXIES", ""),
+    rateLimit: { perSecond: int("RATE_LIMIT_PER_SECOND", 50, 1, 1_000_000), burst: int("RATE_LIMIT_BURST", 100, 1, 1_000_000) },
+    signInLimit: { perMinute: int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000) },
+    maxBodyBytes: int("MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+    cassandra: {
+      contactPoints: list("CASSANDRA_CONTACT_POINTS", "127.0.0.1:9042"),
+      localDc: env.CASSANDRA_LOCAL_DC || "datacenter1",
+      keyspace: env.CASSANDRA_KEYSPACE || "parley",
+      replication: env.CASSANDRA_REPLICATION || "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+      consistency: oneOf("CASSANDRA_CONSISTENCY", "LOCAL_QUORUM", ["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"]),
+    },
+    kafka: {
+      brokers: list("KAFKA_BROKERS", "127.0.0.1:9092"),
+      clientId: env.KAFKA_CLIENT_ID || "parley",
+      topicPrefix: env.KAFKA_TOPIC_PREFIX || "parley",
+    },
+    webDir: resolve(env.WEB_DIR || "web/dist"),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,45 @@
+/** Records as the domain sees them: plain data, ids as decimal strings, times in ms. */
+
+export interface UserRecord {
+  readonly id: string;
+  readonly username: string;
+  readonly createdAtMs: number;
+}
+
+/** A user together with what signing in checks. Never leaves the auth service. */
+export interface UserCredentials extends UserRecord {
+  readonly passwordHash: string;
+}
+
+export interface RoomRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly createdBy: string;
+  readonly createdAtMs: number;
+}
+
+/** Where a message goes: a room, or one user's inbox. */
+export type Channel = { readonly kind: "room"; readonly id: string } | { readonly kind: "user"; readonly id: string };
+
+/** A stored message, room or direct. Immutable once stored. */
+export interface ChatMessage {
+  readonly id: string;
+  readonly channel: Channel;
+  readonly senderId: string;
+  readonly senderName: string;
+  readonly text: string;
+  readonly createdAtMs: number;
+  readonly clientMessageId: string;
+}
+
+/** A page request over messages: newest first, strictly between the cursors. */
+export interface MessagePage {
+  readonly before?: string;
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** The key that names a channel in maps and on the bus, e.g. "room:42". */
+export function channelKey(channel: Channel): string {
+  return `${channel.kind}:${channel.id}`;
+}

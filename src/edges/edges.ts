@@ -1,0 +1,80 @@
+/**
+ * Everything that faces the network, on one port: Connect/gRPC/gRPC-Web through
+ * connect-node, and the browser edge (REST, SSE, WebSocket, metrics, docs, the web page)
+ * as its fallback.
+ */
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createRouterTransport } from "@connectrpc/connect";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Config } from "../config.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { Accounts } from "../services/accounts.js";
+import type { Messages } from "../services/messages.js";
+import type { Rooms } from "../services/rooms.js";
+import type { StreamSessions } from "../realtime/stream-sessions.js";
+import type { TokenIssuer } from "../auth/tokens.js";
+import type { RevocationCache } from "../auth/revocations.js";
+import { authInterceptor } from "../auth/auth-interceptor.js";
+import { HealthStatus } from "./health.js";
+import { createListener, type Listener } from "./listener.js";
+import { chatInterceptors, chatRoutes } from "./rpc/routes.js";
+import { observeInterceptor } from "./rpc/observe-interceptor.js";
+import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./rate-limit.js";
+import { clientAddress, clientIpKey } from "./client-address.js";
+import { createContextValues } from "@connectrpc/connect";
+import { createHttpEdge } from "./http/http-edge.js";
+
+export interface EdgeDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly services: { readonly accounts: Accounts; readonly rooms: Rooms; readonly messages: Messages };
+  readonly sessions: StreamSessions;
+  readonly tokens: TokenIssuer;
+  readonly revocations: RevocationCache;
+}
+
+export interface Edges {
+  readonly listener: Listener;
+  /** Marks the node NOT_SERVING and ends every open stream. */
+  shutdown(): void;
+}
+
+export function createEdges(deps: EdgeDeps): Edges {
+  const shutdown = new AbortController();
+  const health = new HealthStatus();
+  const limiter = new RateLimiter(deps.config.rateLimit, deps.config.signInLimit, deps.metrics);
+  const routes = chatRoutes({ services: deps.services, sessions: deps.sessions, health });
+  const interceptors = chatInterceptors({
+    observe: observeInterceptor(deps.logger, deps.metrics),
+    ipLimit: rateLimitInterceptor(limiter),
+    auth: authInterceptor(deps.tokens, deps.revocations),
+    userLimit: userRateLimitInterceptor(limiter),
+  });
+  // The in-process transport lets the REST edge call the very same handlers, interceptors included.
+  const inProcess = createRouterTransport(routes, { router: { interceptors } });
+  const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: shutdown.signal });
+  const rpc = connectNodeAdapter({
+    routes,
+    interceptors,
+    shutdownSignal: shutdown.signal,
+    readMaxBytes: deps.config.maxBodyBytes,
+    contextValues: (req) =>
+      createContextValues().set(
+        clientIpKey,
+        clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.config.trustedProxies),
+      ),
+    // HTTP/2 compat objects offer HTTP/1.1's API; the edge is written against that (see respond.ts).
+    fallback: (req, res) => http.handle(req as IncomingMessage, res as unknown as ServerResponse),
+  });
+  const listener = createListener(rpc, (req, socket, head) => http.upgrade(req, socket, head));
+  return {
+    listener,
+    shutdown() {
+      health.shutdown();
+      shutdown.abort();
+      http.close();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** chat.v1.MessageService: thin, all logic in services/messages and realtime/subscription. */
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { MessageService } from "../../../gen/chat/v1/message_pb.js";
+import { requireUser } from "../../auth/auth-context.js";
+import type { Messages } from "../../services/messages.js";
+import type { Frame } from "../../realtime/subscription.js";
+import type { StreamSessions } from "../../realtime/stream-sessions.js";
+import { type FrameInit, frameToProto, messageToProto } from "./to-proto.js";
+
+export function messageHandlers(messages: Messages, sessions: StreamSessions): ServiceImpl<typeof MessageService> {
+  /** Runs a subscription for the caller until the client leaves, the token ends, or the server stops. */
+  async function* stream(
+    ctx: HandlerContext,
+    open: (signal: AbortSignal) => Promise<AsyncGenerator<Frame>> | AsyncGenerator<Frame>,
+  ): AsyncGenerator<{ frame: FrameInit }> {
+    const session = sessions.open(requireUser(ctx), ctx.signal);
+    try {
+      for await (const frame of await open(session.signal)) yield { frame: frameToProto(frame) };
+    } finally {
+      session.close();
+    }
+  }
+
+  return {
+    async postMessage(req, ctx) {
+      return { message: messageToProto(await messages.post(requireUser(ctx), req.roomId, req.text, req.clientMessageId)) };
+    },
+    async listMessages(req) {
+      const page = { limit: req.pageSize, before: req.before, after: req.after };
+      return { messages: (await messages.listRoom(req.roomId, page)).map(messageToProto) };
+    },
+    subscribeRoom(req, ctx) {
+      return stream(ctx, (signal) => messages.subscribeRoom(req.roomId, req.since, signal));
+    },
+    async sendDirectMessage(req, ctx) {
+      const to = req.recipient.case === "recipientUserId" ? { userId: req.recipient.value } : { username: req.recipient.value ?? "" };
+      return { message: messageToProto(await messages.send(requireUser(ctx), to, req.text, req.clientMessageId)) };
+    },
+    async listDirectMessages(req, ctx) {
+      const page = { limit: req.pageSize, before: req.before, after: req.after };
+      return { messages: (await messages.listDirect(requireUser(ctx), page, req.withUserId)).map(messageToProto) };
+    },
+    subscribeDirectMessages(req, ctx) {
+      const caller = requireUser(ctx);
+      return stream(ctx, (signal) => messages.subscribeDirect(caller, req.since, signal));
+    },
+  };
+}

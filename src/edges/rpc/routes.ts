@@ -1,0 +1,47 @@
+/** The Connect router: the three chat.v1 services, health and reflection, with their interceptors. */
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { createValidateInterceptor } from "@connectrpc/validate";
+import { AuthService } from "../../../gen/chat/v1/auth_pb.js";
+import { MessageService } from "../../../gen/chat/v1/message_pb.js";
+import { RoomService } from "../../../gen/chat/v1/room_pb.js";
+import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import type { Accounts } from "../../services/accounts.js";
+import type { Messages } from "../../services/messages.js";
+import type { Rooms } from "../../services/rooms.js";
+import type { StreamSessions } from "../../realtime/stream-sessions.js";
+import { type HealthStatus, registerHealth } from "../health.js";
+import { registerReflection } from "../reflection.js";
+import { authHandlers } from "./auth-handlers.js";
+import { messageHandlers } from "./message-handlers.js";
+import { roomHandlers } from "./room-handlers.js";
+
+export const CHAT_SERVICES = [AuthService, RoomService, MessageService] as const;
+
+export interface RouteDeps {
+  readonly services: { readonly accounts: Accounts; readonly rooms: Rooms; readonly messages: Messages };
+  readonly sessions: StreamSessions;
+  readonly health: HealthStatus;
+}
+
+export function chatRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(AuthService, authHandlers(deps.services.accounts));
+    router.service(RoomService, roomHandlers(deps.services.rooms));
+    router.service(MessageService, messageHandlers(deps.services.messages, deps.sessions));
+    registerHealth(router, deps.health);
+    registerReflection(router, [...CHAT_SERVICES, Health]);
+  };
+}
+
+/**
+ * Order matters: observe (log, metrics, error mapping) → per-IP limit → auth → per-user and
+ * sign-in limits → validation → handler.
+ */
+export function chatInterceptors(parts: {
+  observe: Interceptor;
+  ipLimit: Interceptor;
+  auth: Interceptor;
+  userLimit: Interceptor;
+}): Interceptor[] {
+  return [parts.observe, parts.ipLimit, parts.auth, parts.userLimit, createValidateInterceptor()];
+}

@@ -1,0 +1,55 @@
+/** Domain records → chat.v1 messages. The only place that knows both shapes. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type Message,
+  MessageSchema,
+  type Room,
+  RoomSchema,
+  type User,
+  UserSchema,
+} from "../../../gen/chat/v1/types_pb.js";
+import type { SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
+import type { ChatMessage, RoomRecord, UserRecord } from "../../domain/model.js";
+import type { Frame } from "../../realtime/subscription.js";
+
+export function userToProto(user: UserRecord): User {
+  return create(UserSchema, { userId: user.id, username: user.username, createdAt: timestampFromMs(user.createdAtMs) });
+}
+
+export function roomToProto(room: RoomRecord): Room {
+  return create(RoomSchema, {
+    roomId: room.id,
+    name: room.name,
+    createdBy: room.createdBy,
+    createdAt: timestampFromMs(room.createdAtMs),
+  });
+}
+
+export function messageToProto(m: ChatMessage): Message {
+  return create(MessageSchema, {
+    messageId: m.id,
+    target: m.channel.kind === "room" ? { case: "roomId", value: m.channel.id } : { case: "recipientUserId", value: m.channel.id },
+    sender: { userId: m.senderId, username: m.senderName },
+    text: m.text,
+    createdAt: timestampFromMs(m.createdAtMs),
+    clientMessageId: m.clientMessageId,
+  });
+}
+
+/** The `frame` oneof shared by SubscribeRoomResponse and SubscribeDirectMessagesResponse. */
+export type FrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomResponseSchema>["frame"]>;
+
+export function frameToProto(frame: Frame): FrameInit {
+  switch (frame.kind) {
+    case "message":
+      return { case: "message", value: messageToProto(frame.message) };
+    case "ready":
+      return { case: "ready", value: { position: frame.position } };
+    case "heartbeat":
+      return { case: "heartbeat", value: { serverTime: timestampFromMs(frame.atMs) } };
+    case "gap":
+      return { case: "gap", value: { after: frame.after, before: frame.before } };
+  }
+}

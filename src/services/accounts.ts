@@ -1,0 +1,57 @@
+/** Use cases of accounts and sessions: sign up, sign in, sign out, who am I. */
+import { AlreadyExistsError, NotFoundError, UnauthenticatedError } from "../domain/errors.js";
+import type { SnowflakeGenerator } from "../domain/ids.js";
+import type { UserRecord } from "../domain/model.js";
+import { displayForm, uniquenessKey } from "../domain/names.js";
+import type { Bus } from "../bus/bus.js";
+import { DUMMY_HASH, hashPassword, verifyPassword } from "../auth/passwords.js";
+import type { RevocationCache } from "../auth/revocations.js";
+import type { TokenClaims, TokenIssuer } from "../auth/tokens.js";
+import { type Store, UniqueViolation } from "../store/store.js";
+
+export interface AccountsDeps {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly tokens: TokenIssuer;
+  readonly revocations: RevocationCache;
+  readonly ids: SnowflakeGenerator;
+}
+
+export class Accounts {
+  constructor(private readonly deps: AccountsDeps) {}
+
+  /** Creates a user; AlreadyExistsError when the name is taken in any letter case. */
+  async signUp(username: string, password: string): Promise<UserRecord> {
+    const user = { id: this.deps.ids.next(), username: displayForm(username), createdAtMs: Date.now() };
+    try {
+      await this.deps.store.createUser({ ...user, usernameKey: uniquenessKey(username), passwordHash: await hashPassword(password) });
+    } catch (error) {
+      if (error instanceof UniqueViolation) throw new AlreadyExistsError(`username "${user.username}" is taken`);
+      throw error;
+    }
+    return user;
+  }
+
+  /** Checks the password and issues a token. The same error for an unknown user and a wrong password. */
+  async signIn(username: string, password: string): Promise<{ token: string; claims: TokenClaims; user: UserRecord }> {
+    const found = await this.deps.store.findUserByNameKey(uniquenessKey(username));
+    const ok = await verifyPassword(password, found?.passwordHash ?? DUMMY_HASH);
+    if (!found || !ok) throw new UnauthenticatedError("wrong username or password");
+    const user = { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
+    return { ...(await this.deps.tokens.issue(user)), user };
+  }
+
+  /** Revokes the caller's token everywhere until it would have expired, ending its streams. */
+  async signOut(caller: TokenClaims): Promise<void> {
+    await this.deps.store.revokeToken(caller.tokenId, caller.expiresAtMs);
+    this.deps.revocations.remember(caller.tokenId, caller.expiresAtMs);
+    await this.deps.bus.publish({ type: "token_revoked", tokenId: caller.tokenId, expiresAtMs: caller.expiresAtMs });
+  }
+
+  /** The caller's own user record. */
+  async me(caller: TokenClaims): Promise<UserRecord> {
+    const user = await this.deps.store.findUserById(caller.userId);
+    if (!user) throw new NotFoundError("your account no longer exists");
+    return user;
+  }
+}

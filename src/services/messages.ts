@@ -1,0 +1,121 @@
+/**
+ * Use cases of messages: post to a room, send to a user, list history, subscribe in real time.
+ * A message is stored first and published second, so anything a subscriber receives live can
+ * also be read back from the store (and a stream that missed it recovers it with `since`).
+ */
+import { NotFoundError } from "../domain/errors.js";
+import type { SnowflakeGenerator } from "../domain/ids.js";
+import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
+import { messageText } from "../domain/names.js";
+import { uniquenessKey } from "../domain/names.js";
+import type { Bus } from "../bus/bus.js";
+import type { Store } from "../store/store.js";
+import type { TokenClaims } from "../auth/tokens.js";
+import type { Hub } from "../realtime/hub.js";
+import { type Frame, type SubscriptionLimits, subscribe } from "../realtime/subscription.js";
+import type { Rooms } from "./rooms.js";
+
+/** How long the same client_message_id from the same sender names the same message. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+const DEFAULT_PAGE = 50;
+
+export interface MessagesDeps {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly hub: Hub;
+  readonly ids: SnowflakeGenerator;
+  readonly rooms: Rooms;
+  readonly limits: SubscriptionLimits;
+  /** Called once per newly stored message (metrics). */
+  readonly onStored?: (message: ChatMessage) => void;
+}
+
+/** Which user a direct message goes to. */
+export type Recipient = { readonly userId: string } | { readonly username: string };
+
+export class Messages {
+  constructor(private readonly deps: MessagesDeps) {}
+
+  /** Posts to a room (no membership needed); NotFoundError when the room does not exist. */
+  async post(sender: TokenClaims, roomId: string, text: string, clientMessageId: string): Promise<ChatMessage> {
+    await this.deps.rooms.get(roomId);
+    return this.#store(sender, { kind: "room", id: roomId }, text, clientMessageId);
+  }
+
+  /** Sends a direct message; NotFoundError when the recipient does not exist. */
+  async send(sender: TokenClaims, recipient: Recipient, text: string, clientMessageId: string): Promise<ChatMessage> {
+    const user =
+      "userId" in recipient
+        ? await this.deps.store.findUserById(recipient.userId)
+        : await this.deps.store.findUserByNameKey(uniquenessKey(recipient.username));
+    if (!user) throw new NotFoundError("no such user");
+    return this.#store(sender, { kind: "user", id: user.id }, text, clientMessageId);
+  }
+
+  /** A room's messages, newest first; NotFoundError when the room does not exist. */
+  async listRoom(roomId: string, page: Partial<MessagePage>): Promise<ChatMessage[]> {
+    await this.deps.rooms.get(roomId);
+    return this.deps.store.listRoomMessages(roomId, withDefaults(page));
+  }
+
+  /** Direct messages sent to the caller, or (withUserId) the caller's conversation with one user. */
+  async listDirect(caller: TokenClaims, page: Partial<MessagePage>, withUserId?: string): Promise<ChatMessage[]> {
+    const full = withDefaults(page);
+    if (!withUserId) return this.deps.store.listInbox(caller.userId, full);
+    return this.deps.store.listConversation(caller.userId, withUserId, full);
+  }
+
+  /** Frames of a room subscription (see realtime/subscription.ts); NotFoundError before any frame. */
+  async subscribeRoom(roomId: string, since: string | undefined, signal: AbortSignal): Promise<AsyncGenerator<Frame>> {
+    await this.deps.rooms.get(roomId);
+    return this.#subscribe({ kind: "room", id: roomId }, since, signal, (page) => this.deps.store.listRoomMessages(roomId, page));
+  }
+
+  /** Frames of the caller's direct-message subscription. Only ever the caller's own inbox. */
+  subscribeDirect(caller: TokenClaims, since: string | undefined, signal: AbortSignal): AsyncGenerator<Frame> {
+    return this.#subscribe({ kind: "user", id: caller.userId }, since, signal, (page) =>
+      this.deps.store.listInbox(caller.userId, page),
+    );
+  }
+
+  #subscribe(
+    channel: Channel,
+    since: string | undefined,
+    signal: AbortSignal,
+    history: (page: MessagePage) => Promise<ChatMessage[]>,
+  ): AsyncGenerator<Frame> {
+    return subscribe(this.deps.hub, this.deps.limits, { channel, since: since || undefined, history, signal });
+  }
+
+  async #store(sender: TokenClaims, channel: Channel, rawText: string, clientMessageId: string): Promise<ChatMessage> {
+    const text = messageText(rawText);
+    const now = Date.now();
+    // Id and append in one synchronous step: ids reach the store (and the bus) in id order.
+    const message: ChatMessage = {
+      id: this.deps.ids.next(),
+      channel,
+      senderId: sender.userId,
+      senderName: sender.username,
+      text,
+      createdAtMs: now,
+      clientMessageId,
+    };
+    const idempotency = clientMessageId
+      ? { senderId: sender.userId, key: clientMessageId, expiresAtMs: now + IDEMPOTENCY_WINDOW_MS }
+      : undefined;
+    const result = await this.deps.store.appendMessage(message, idempotency);
+    if (result.created) {
+      this.deps.onStored?.(result.message);
+      await this.deps.bus.publish({ type: "message", message: result.message });
+    }
+    return result.message;
+  }
+}
+
+function withDefaults(page: Partial<MessagePage>): MessagePage {
+  return {
+    limit: page.limit && page.limit > 0 ? page.limit : DEFAULT_PAGE,
+    ...(page.before ? { before: page.before } : {}),
+    ...(page.after ? { after: page.after } : {}),
+  };
+}

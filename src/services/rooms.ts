@@ -1,0 +1,46 @@
+/** Use cases of rooms: list, create (unique names, ignoring case), look up. */
+import { AlreadyExistsError, NotFoundError } from "../domain/errors.js";
+import type { SnowflakeGenerator } from "../domain/ids.js";
+import type { RoomRecord } from "../domain/model.js";
+import { roomName } from "../domain/names.js";
+import { type Store, UniqueViolation } from "../store/store.js";
+import type { PageTokens } from "./page-tokens.js";
+
+const DEFAULT_PAGE = 100;
+
+export class Rooms {
+  constructor(
+    private readonly store: Store,
+    private readonly ids: SnowflakeGenerator,
+    private readonly pageTokens: PageTokens,
+  ) {}
+
+  /** Rooms oldest first, one page at a time; nextPageToken is "" on the last page. */
+  async list(pageSize: number, pageToken: string): Promise<{ rooms: RoomRecord[]; nextPageToken: string }> {
+    const limit = pageSize > 0 ? pageSize : DEFAULT_PAGE;
+    const rooms = await this.store.listRooms(this.pageTokens.decode(pageToken), limit + 1);
+    const more = rooms.length > limit;
+    if (more) rooms.length = limit;
+    return { rooms, nextPageToken: more ? this.pageTokens.encode(rooms[rooms.length - 1]!.id) : "" };
+  }
+
+  /** Creates a room; AlreadyExistsError when a room of that name exists in any letter case. */
+  async create(rawName: string, createdBy: string): Promise<RoomRecord> {
+    const { name, key } = roomName(rawName);
+    const room = { id: this.ids.next(), name, createdBy, createdAtMs: Date.now() };
+    try {
+      await this.store.createRoom({ ...room, nameKey: key });
+    } catch (error) {
+      if (error instanceof UniqueViolation) throw new AlreadyExistsError(`a room named "${name}" already exists`);
+      throw error;
+    }
+    return room;
+  }
+
+  /** The room, or NotFoundError. */
+  async get(roomId: string): Promise<RoomRecord> {
+    const room = await this.store.findRoom(roomId);
+    if (!room) throw new NotFoundError(`room ${roomId} does not exist`);
+    return room;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The store port: everything Parley keeps on disk. Adapters (store/sqlite, store/cassandra)
+ * implement it and nothing else; services never see SQL or CQL. Every adapter passes the
+ * contract suite in test/contract/store-contract.ts.
+ */
+import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../domain/model.js";
+
+/** Thrown by create* when a unique key (username, room name) is taken. */
+export class UniqueViolation extends Error {
+  constructor(readonly what: "username" | "room_name") {
+    super(`${what} already taken`);
+    this.name = "UniqueViolation";
+  }
+}
+
+/** An idempotency key of a sender: the same key within its lifetime names one message. */
+export interface IdempotencyKey {
+  readonly senderId: string;
+  readonly key: string;
+  readonly expiresAtMs: number;
+}
+
+/** The outcome of appending a message: the stored message, and whether this call stored it. */
+export interface AppendResult {
+  readonly message: ChatMessage;
+  readonly created: boolean;
+}
+
+export interface Store {
+  /** Stores a user; throws UniqueViolation("username") when the key is taken. */
+  createUser(user: UserCredentials & { readonly usernameKey: string }): Promise<void>;
+  findUserById(id: string): Promise<UserRecord | undefined>;
+  /** Looks a user up by uniqueness key (see domain/names.ts). */
+  findUserByNameKey(usernameKey: string): Promise<UserCredentials | undefined>;
+
+  /** Stores a room; throws UniqueViolation("room_name") when the key is taken. */
+  createRoom(room: RoomRecord & { readonly nameKey: string }): Promise<void>;
+  findRoom(id: string): Promise<RoomRecord | undefined>;
+  /** Rooms with id > afterId, oldest first, at most `limit`. */
+  listRooms(afterId: string | undefined, limit: number): Promise<RoomRecord[]>;
+
+  /**
+   * Stores a message (room or direct, by its channel). With an idempotency key already used by
+   * the same sender and not expired, stores nothing and returns the first message instead.
+   */
+  appendMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<AppendResult>;
+  /** A room's messages, newest first, strictly between the page's cursors. */
+  listRoomMessages(roomId: string, page: MessagePage): Promise<ChatMessage[]>;
+  /** Direct messages sent to the user, newest first. */
+  listInbox(userId: string, page: MessagePage): Promise<ChatMessage[]>;
+  /** Direct messages between two users in both directions, newest first. */
+  listConversation(userId: string, otherUserId: string, page: MessagePage): Promise<ChatMessage[]>;
+
+  /** Marks a token id revoked until it would have expired anyway. */
+  revokeToken(tokenId: string, expiresAtMs: number): Promise<void>;
+  isTokenRevoked(tokenId: string): Promise<boolean>;
+
+  /** Flushes and releases everything; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
