@@ -59,6 +59,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       rooms,
       limits: { replayLimit: config.replayLimit, queueLimit: config.streamQueueLimit, heartbeatMs: config.heartbeatMs },
       onStored: (m) => metrics.messagesPosted.inc({ kind: m.channel.kind === "room" ? "room" : "direct" }),
+      onQueueDrop: () => metrics.queueDrops.inc(),
     }),
   };
   metrics.readDeliveries = () => hub.deliveries;

@@ -35,6 +35,7 @@ export function observeInterceptor(logger: Logger, metrics: Metrics): Intercepto
       return res;
     }
     const messages = res.message;
+    metrics.openStreams.inc({ transport: "rpc" });
     return {
       ...res,
       message: (async function* () {
@@ -50,6 +51,7 @@ export function observeInterceptor(logger: Logger, metrics: Metrics): Intercepto
           }
           throw finish(error);
         } finally {
+          metrics.openStreams.dec({ transport: "rpc" });
           if (!ended) finish(undefined);
         }
       })(),

@@ -1,0 +1,91 @@
+/**
+ * Where this node's consumer stands in each partition, and how far behind the newest record that
+ * is: every interval the monitor reads the high watermarks and sets
+ * `parley_bus_consumer_lag{topic}` to the sum over the topic's partitions of (high − position).
+ * A lag that keeps growing means this node cannot keep up with the whole deployment's traffic
+ * (every node reads everything: see kafka-bus.ts).
+ */
+import type { Admin } from "kafkajs";
+import type { Logger } from "../../observability/logger.js";
+import type { Metrics } from "../../observability/metrics.js";
+
+/** The next offset this node will read, per topic and partition. */
+export class Positions {
+  readonly #byTopic = new Map<string, Map<number, bigint>>();
+
+  /** Records that the next record to read in (topic, partition) is at `next`. */
+  set(topic: string, partition: number, next: bigint): void {
+    let partitions = this.#byTopic.get(topic);
+    if (!partitions) this.#byTopic.set(topic, (partitions = new Map()));
+    partitions.set(partition, next);
+  }
+
+  /** Records that the record at `offset` was handled. */
+  advance(topic: string, partition: number, offset: string): void {
+    this.set(topic, partition, BigInt(offset) + 1n);
+  }
+
+  get(topic: string, partition: number): bigint | undefined {
+    return this.#byTopic.get(topic)?.get(partition);
+  }
+}
+
+/** Reads the newest offsets of a topic: one entry per partition. */
+export type HighWatermarks = (topic: string) => Promise<ReadonlyArray<{ partition: number; high: string }>>;
+
+/** The high watermarks as the Kafka admin client reports them. */
+export function adminWatermarks(admin: Admin): HighWatermarks {
+  return (topic) => admin.fetchTopicOffsets(topic);
+}
+
+/** Sum of (high − position) over a topic's partitions; partitions not yet positioned count 0. */
+export async function topicLag(topic: string, positions: Positions, watermarks: HighWatermarks): Promise<number> {
+  let lag = 0n;
+  for (const { partition, high } of await watermarks(topic)) {
+    const position = positions.get(topic, partition);
+    if (position === undefined) continue;
+    const behind = BigInt(high) - position;
+    if (behind > 0n) lag += behind;
+  }
+  return Number(lag);
+}
+
+export class LagMonitor {
+  #timer: NodeJS.Timeout | undefined;
+  #failing = false;
+
+  constructor(
+    private readonly topics: readonly string[],
+    private readonly positions: Positions,
+    private readonly watermarks: HighWatermarks,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Starts sampling every interval (the timer does not keep the process alive). */
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.sample(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Samples once now; failures are logged once per outage, never thrown. */
+  async sample(): Promise<void> {
+    try {
+      for (const topic of this.topics) {
+        this.metrics.busLag.set({ topic }, await topicLag(topic, this.positions, this.watermarks));
+      }
+      if (this.#failing) this.logger.info("bus lag sampling recovered");
+      this.#failing = false;
+    } catch (error) {
+      if (!this.#failing) this.logger.warn({ err: error }, "bus lag sampling failed");
+      this.#failing = true;
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The three message tables: room_messages, inbox_messages and conversation_messages. A room
+ * message is one row; a direct message is two (the recipient's inbox, the pair's conversation).
+ */
+import type cassandra from "cassandra-driver";
+import type { ChatMessage, MessagePage } from "../../domain/model.js";
+import { bucketOf, compareIds } from "../../domain/ids.js";
+import { firstBucketOf, readPage } from "./message-pager.js";
+import { big, idOf, MESSAGE_COLUMNS, messageValues, toMessage } from "./rows.js";
+
+/** Runs one prepared statement; failures come back as store errors (see cassandra-errors.ts). */
+export type Execute = (
+  operation: string,
+  cql: string,
+  params: readonly unknown[],
+  options?: cassandra.QueryOptions,
+) => Promise<cassandra.types.ResultSet>;
+
+/** Message inserts are upserts of immutable rows: safe for the driver to retry or speculate. */
+const IDEMPOTENT: cassandra.QueryOptions = { isIdempotent: true };
+const RANGE = "message_id < ? AND message_id > ? ORDER BY message_id DESC LIMIT ?";
+
+export class MessageTables {
+  readonly #cql;
+
+  constructor(private readonly execute: Execute, ks: string) {
+    this.#cql = {
+      insertRoom: `INSERT INTO ${ks}.room_messages (room_id, bucket, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      insertInbox: `INSERT INTO ${ks}.inbox_messages (recipient_id, bucket, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      insertConversation: `INSERT INTO ${ks}.conversation_messages (user_lo, user_hi, bucket, recipient_id, ${MESSAGE_COLUMNS})
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      room: `SELECT ${MESSAGE_COLUMNS} FROM ${ks}.room_messages WHERE room_id = ? AND bucket = ? AND ${RANGE}`,
+      inbox: `SELECT ${MESSAGE_COLUMNS} FROM ${ks}.inbox_messages WHERE recipient_id = ? AND bucket = ? AND ${RANGE}`,
+      conversation: `SELECT recipient_id, ${MESSAGE_COLUMNS} FROM ${ks}.conversation_messages
+        WHERE user_lo = ? AND user_hi = ? AND bucket = ? AND ${RANGE}`,
+    } as const;
+  }
+
+  /**
+   * Stores a message in every table that lists it. A direct message is two concurrent writes,
+   * not a batch: an unlogged batch over two partitions is no more atomic and funnels both through
+   * one coordinator, and a logged batch adds a batchlog round trip to the hottest path. The driver
+   * retries each (idempotent) write; should one still fail the append fails, and the client's
+   * retry is the same kind of duplicate the idempotency race (cassandra-store.ts) already allows.
+   */
+  async write(m: ChatMessage): Promise<void> {
+    const bucket = bucketOf(m.id);
+    const values = messageValues(m);
+    if (m.channel.kind === "room") {
+      await this.execute("append room message", this.#cql.insertRoom, [big(m.channel.id), bucket, ...values], IDEMPOTENT);
+      return;
+    }
+    const [lo, hi] = pair(m.senderId, m.channel.id);
+    await Promise.all([
+      this.execute("append direct message", this.#cql.insertInbox, [big(m.channel.id), bucket, ...values], IDEMPOTENT),
+      this.execute(
+        "append direct message",
+        this.#cql.insertConversation,
+        [big(lo), big(hi), bucket, big(m.channel.id), ...values],
+        IDEMPOTENT,
+      ),
+    ]);
+  }
+
+  /** A room's messages, newest first; the room id bounds the walk (no message predates its room). */
+  roomPage(roomId: string, page: MessagePage): Promise<ChatMessage[]> {
+    const channel = { kind: "room", id: roomId } as const;
+    return readPage(async (bucket, before, after, limit) => {
+      const rs = await this.execute("list room messages", this.#cql.room, [big(roomId), bucket, before, after, limit]);
+      return rs.rows.map((row) => toMessage(row, channel));
+    }, page, firstBucketOf(roomId));
+  }
+
+  /** Direct messages to the user, newest first; no message predates its recipient. */
+  inboxPage(userId: string, page: MessagePage): Promise<ChatMessage[]> {
+    const channel = { kind: "user", id: userId } as const;
+    return readPage(async (bucket, before, after, limit) => {
+      const rs = await this.execute("list inbox", this.#cql.inbox, [big(userId), bucket, before, after, limit]);
+      return rs.rows.map((row) => toMessage(row, channel));
+    }, page, firstBucketOf(userId));
+  }
+
+  /** Direct messages between two users, both ways, newest first; none predates the newer user. */
+  conversationPage(userId: string, otherUserId: string, page: MessagePage): Promise<ChatMessage[]> {
+    const [lo, hi] = pair(userId, otherUserId);
+    return readPage(async (bucket, before, after, limit) => {
+      const rs = await this.execute("list conversation", this.#cql.conversation, [big(lo), big(hi), bucket, before, after, limit]);
+      return rs.rows.map((row) => toMessage(row, { kind: "user", id: idOf(row, "recipient_id") }));
+    }, page, firstBucketOf(hi));
+  }
+}
+
+/** The user pair in a fixed order, so both directions share one conversation partition. */
+function pair(a: string, b: string): [string, string] {
+  return compareIds(a, b) <= 0 ? [a, b] : [b, a];
+}
