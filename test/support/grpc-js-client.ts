@@ -8,7 +8,7 @@ import { create, fromBinary, toBinary, type DescMessage, type DescService, type 
 export type GrpcJsClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 export function grpcJsClient(service: DescService, address: string): GrpcJsClient {
-  const definition: grpc.ServiceDefinition = {};
+  const definition: Record<string, grpc.MethodDefinition<MessageInitShape<DescMessage>, MessageShape<DescMessage>>> = {};
   for (const method of service.methods) {
     definition[method.localName] = {
       path: `/${service.typeName}/${method.name}`,
