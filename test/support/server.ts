@@ -35,7 +35,7 @@ export function tempDir(prefix = "parley-test-"): string {
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const child = spawn(TSX, ["src/main.ts"], {
+  const child = spawn(TSX, ["--disable-warning=ExperimentalWarning", "src/main.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
