@@ -68,8 +68,8 @@ export function isCanonicalId(id: string): boolean {
   return /^(0|[1-9][0-9]{0,18})$/.test(id) && BigInt(id) < 1n << 63n;
 }
 
-/** Length of a time bucket of messages: ten days, as in Discord's store (see DESIGN.md). */
-export const BUCKET_MS = 10 * 24 * 3600 * 1000;
+/** Length of a time bucket of messages: one day (see DESIGN.md, "Cassandra"). */
+export const BUCKET_MS = 24 * 3600 * 1000;
 
 /** The time bucket a message id falls in; partitions of the scale-out store are keyed by it. */
 export function bucketOf(id: string): number {

@@ -27,7 +27,9 @@ export function toStoreError(error: unknown, operation: string): unknown {
     return new UnavailableError(`the message store did not answer in time (${operation}); try again`, { cause: error });
   }
   if (error instanceof errors.NoHostAvailableError) {
-    return new UnavailableError(`the message store is unreachable (${operation}); try again`, { cause: error });
+    return new UnavailableError(`the message store is unavailable (${operation}): no Cassandra node could serve it; try again`, {
+      cause: error,
+    });
   }
   if (error instanceof errors.ResponseError && RETRYABLE_CODES.has(error.code)) {
     return new UnavailableError(`the message store is unavailable (${operation}): too few replicas answered; try again`, {

@@ -20,6 +20,7 @@ export type Execute = (
 const IDEMPOTENT: cassandra.QueryOptions = { isIdempotent: true };
 const RANGE = "message_id < ? AND message_id > ? ORDER BY message_id DESC LIMIT ?";
 
+/** Writes a message to every table that lists it, and pages each listing newest first. */
 export class MessageTables {
   readonly #cql;
 
@@ -84,7 +85,8 @@ export class MessageTables {
   conversationPage(userId: string, otherUserId: string, page: MessagePage): Promise<ChatMessage[]> {
     const [lo, hi] = pair(userId, otherUserId);
     return readPage(async (bucket, before, after, limit) => {
-      const rs = await this.execute("list conversation", this.#cql.conversation, [big(lo), big(hi), bucket, before, after, limit]);
+      const params = [big(lo), big(hi), bucket, before, after, limit];
+      const rs = await this.execute("list conversation", this.#cql.conversation, params);
       return rs.rows.map((row) => toMessage(row, { kind: "user", id: idOf(row, "recipient_id") }));
     }, page, firstBucketOf(hi));
   }

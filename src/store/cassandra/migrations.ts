@@ -8,6 +8,7 @@
  * (domain/ids.ts bucketOf), newest first inside a partition, as in Discord's store.
  */
 import type cassandra from "cassandra-driver";
+import { BUCKET_MS } from "../../domain/ids.js";
 import type { Logger } from "../../observability/logger.js";
 
 /** One schema step. `statements` receive the keyspace name and must be idempotent. */
@@ -23,6 +24,7 @@ const MESSAGE_BODY = "sender_id bigint, sender_name text, body text, created_at_
 /** TTL-only tables never see explicit deletes, so expired cells may be purged after the hint window. */
 const TTL_TABLE = "gc_grace_seconds = 10800";
 
+/** Every migration, oldest first; append new ones, never edit an applied one. */
 export const migrations: readonly Migration[] = [
   {
     version: 1,
@@ -53,12 +55,14 @@ export const migrations: readonly Migration[] = [
       `CREATE TABLE IF NOT EXISTS ${ks}.conversation_messages (
          user_lo bigint, user_hi bigint, bucket int, message_id bigint, recipient_id bigint, ${MESSAGE_BODY},
          PRIMARY KEY ((user_lo, user_hi, bucket), message_id)) WITH CLUSTERING ORDER BY (message_id DESC)`,
-      // A copy of the first message stored under a key, so a retry is answered with one read.
+      // A key of a sender (owner_id) with a copy of the first message stored under it, so a
+      // retry is answered with one read.
       `CREATE TABLE IF NOT EXISTS ${ks}.idempotency_keys (
-         sender_id bigint, idem_key text, expires_at_ms bigint,
-         message_id bigint, channel_kind text, channel_id bigint, sender_name text, body text,
-         created_at_ms bigint, client_message_id text,
-         PRIMARY KEY ((sender_id, idem_key))) WITH ${TTL_TABLE}`,
+         owner_id bigint, idem_key text, expires_at_ms bigint,
+         channel_kind text, channel_id bigint, message_id bigint, ${MESSAGE_BODY},
+         PRIMARY KEY ((owner_id, idem_key))) WITH ${TTL_TABLE}`,
+      // Facts the data depends on, e.g. the bucket length the message tables were written with.
+      `CREATE TABLE IF NOT EXISTS ${ks}.store_settings (name text PRIMARY KEY, value text)`,
       `CREATE TABLE IF NOT EXISTS ${ks}.revoked_tokens (
          token_id text PRIMARY KEY, expires_at_ms bigint) WITH ${TTL_TABLE}`,
     ],
@@ -78,7 +82,8 @@ const DDL_TIMEOUT_MS = 60_000;
 
 /**
  * Creates the keyspace with the given replication (a CQL map literal) if it is missing, then
- * applies every migration not yet recorded, in version order. Returns the versions applied.
+ * applies every migration not yet recorded, in version order, and checks the bucket length.
+ * Returns the versions applied.
  */
 export async function migrate(
   client: cassandra.Client,
@@ -106,5 +111,21 @@ export async function migrate(
     logger.info({ keyspace: ks, version: migration.version, ms: Date.now() - started }, "cassandra migration applied");
     applied.push(migration.version);
   }
+  await checkBucketLength(client, ks);
   return applied;
+}
+
+/**
+ * Records BUCKET_MS on first start and refuses to start with another one later: messages
+ * written under one bucket length cannot be found under another.
+ */
+async function checkBucketLength(client: cassandra.Client, ks: string): Promise<void> {
+  const current = String(BUCKET_MS);
+  const rs = await client.execute(`SELECT value FROM ${ks}.store_settings WHERE name = 'bucket_ms'`, [], { prepare: true });
+  const stored: unknown = rs.first()?.get("value");
+  if (typeof stored !== "string") {
+    await client.execute(`INSERT INTO ${ks}.store_settings (name, value) VALUES ('bucket_ms', ?)`, [current], { prepare: true });
+  } else if (stored !== current) {
+    throw new Error(`keyspace ${ks} holds messages in ${stored} ms buckets, but this build uses ${current} ms (BUCKET_MS)`);
+  }
 }

@@ -59,14 +59,17 @@ export function toRememberedMessage(row: Row): ChatMessage {
   return toMessage(row, { kind, id: idOf(row, "channel_id") });
 }
 
+/** A users (or users_by_name) row as a public user record: no credentials. */
 export function toUser(row: Row): UserRecord {
   return { id: idOf(row, "user_id"), username: textOf(row, "username"), createdAtMs: msOf(row, "created_at_ms") };
 }
 
+/** A users_by_name row with what sign-in checks. */
 export function toCredentials(row: Row): UserCredentials {
   return { ...toUser(row), passwordHash: textOf(row, "password_hash") };
 }
 
+/** A rooms (or rooms_by_id) row as a room record. */
 export function toRoom(row: Row): RoomRecord {
   return {
     id: idOf(row, "room_id"),
