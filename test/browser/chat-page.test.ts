@@ -1,0 +1,280 @@
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthService } from "../../gen/chat/v1/auth_pb.js";
+import { MessageService } from "../../gen/chat/v1/message_pb.js";
+import { RoomService } from "../../gen/chat/v1/room_pb.js";
+import { startServer } from "../support/server.js";
+
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+const shots = join(repo, "test-results");
+const chromiumPath = "/usr/bin/chromium";
+const password = "correct horse battery";
+
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+/** Builds web/ into web/dist unless the build is newer than every source it comes from. */
+async function buildWebIfStale(): Promise<void> {
+  const out = join(repo, "web/dist/index.html");
+  const sources = ["web/index.html", "web/vite.config.ts", "web/src", "gen/chat"].map((p) => join(repo, p));
+  if (existsSync(out) && newestMtime(sources) < statSync(out).mtimeMs) return;
+  await build({ root: join(repo, "web"), logLevel: "warn" });
+}
+
+function newestMtime(paths: string[]): number {
+  return Math.max(
+    ...paths.map((p) => {
+      const s = statSync(p);
+      if (!s.isDirectory()) return s.mtimeMs;
+      return newestMtime(readdirSync(p).map((name) => join(p, name)));
+    }),
+  );
+}
+
+/** A Node client for seeding data as `username`, signing up on first use. */
+async function apiAs(baseUrl: string, username: string) {
+  let token = "";
+  const bearer: Interceptor = (next) => (req) => {
+    if (token) req.header.set("Authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [bearer] });
+  const auth = createClient(AuthService, transport);
+  try {
+    await auth.signUp({ username, password });
+  } catch (err) {
+    if (ConnectError.from(err).code !== Code.AlreadyExists) throw err;
+  }
+  token = (await auth.signIn({ username, password })).accessToken;
+  return { rooms: createClient(RoomService, transport), messages: createClient(MessageService, transport) };
+}
+
+/** A fresh browser context whose page fails the test on any dialog (alert), uncaught error or CSP violation. */
+async function openPage(browser: Browser, problems: string[], viewport = { width: 1100, height: 800 }): Promise<Page> {
+  const context: BrowserContext = await browser.newContext({ viewport, locale: "en-GB" });
+  const page = await context.newPage();
+  page.on("dialog", (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+  return page;
+}
+
+async function signUp(page: Page, url: string, username: string): Promise<void> {
+  await page.goto(url);
+  await page.getByTestId("login-username").fill(username);
+  await page.getByTestId("login-password").fill(password);
+  await page.getByTestId("sign-up").click();
+  await page.getByTestId("me").filter({ hasText: username }).waitFor();
+}
+
+async function connState(page: Page, state: "connected" | "reconnecting", timeout = 20_000): Promise<void> {
+  await page.waitForSelector(`[data-testid="conn-state"][data-state="${state}"]`, { timeout });
+}
+
+/** Waits until a message whose text is exactly `text` is on screen. */
+async function waitForMessage(page: Page, text: string): Promise<void> {
+  await page.waitForFunction(
+    (t) => Array.from(document.querySelectorAll('[data-testid="message-text"]')).some((e) => e.textContent === t),
+    text,
+  );
+}
+
+/** Texts and ids of the messages on screen, top to bottom. */
+async function shown(page: Page): Promise<{ ids: string[]; texts: string[] }> {
+  return page.$$eval('[data-testid="message"]', (items) => ({
+    ids: items.map((i) => i.getAttribute("data-message-id") ?? ""),
+    texts: items.map((i) => i.querySelector('[data-testid="message-text"]')?.textContent ?? ""),
+  }));
+}
+
+/** Every id once, in increasing 64-bit order. */
+function expectUniqueAscending(ids: string[]): void {
+  expect(new Set(ids).size).toBe(ids.length);
+  const sorted = [...ids].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
+  expect(ids).toEqual(sorted);
+}
+
+describe("the chat page in Chromium against the real server", () => {
+  let server: Server;
+  let browser: Browser;
+  const problems: string[] = [];
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const alice = `alice_${suffix}`;
+  const bob = `bob_${suffix}`;
+
+  beforeAll(async () => {
+    if (!existsSync(chromiumPath)) {
+      throw new Error(`${chromiumPath} is missing: apt-get update && apt-get install -y chromium`);
+    }
+    mkdirSync(shots, { recursive: true });
+    await buildWebIfStale();
+    server = await startServer();
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  }, 30_000);
+
+  it("two users chat live in a room and by direct message, across a server restart", async () => {
+    const a = await openPage(browser, problems);
+    const b = await openPage(browser, problems);
+    const room = `Lobby ${suffix}`;
+
+    await a.goto(server.url);
+    await a.getByTestId("login-form").waitFor();
+    await a.screenshot({ path: join(shots, "web-01-sign-in.png") });
+    await signUp(a, server.url, alice);
+
+    // A creates a room; creating it again (other case) is refused inline.
+    await a.getByTestId("room-name").fill(room);
+    await a.getByTestId("create-room").click();
+    await a.getByTestId("room-title").filter({ hasText: room }).waitFor();
+    await a.getByTestId("nav-rooms").click();
+    await a.getByTestId("room-name").fill(room.toUpperCase());
+    await a.getByTestId("create-room").click();
+    await a.getByTestId("room-error").filter({ hasText: "already exists" }).waitFor();
+    await a.screenshot({ path: join(shots, "web-02-rooms.png") });
+    await a.getByTestId("room-item").filter({ hasText: room }).click();
+    await a.getByTestId("room-title").filter({ hasText: room }).waitFor();
+
+    // B signs up and opens the room from the list.
+    await signUp(b, server.url, bob);
+    await b.getByTestId("room-item").filter({ hasText: room }).click();
+    await b.getByTestId("room-title").filter({ hasText: room }).waitFor();
+    await connState(a, "connected");
+    await connState(b, "connected");
+
+    // A posts (Enter sends); B sees it live. Markup is shown as text, never parsed.
+    const hello = "Hello from A";
+    const markup = "<img src=x onerror=alert(1)>";
+    for (const text of [hello, markup]) {
+      await a.getByTestId("composer-input").fill(text);
+      await a.getByTestId("composer-input").press("Enter");
+      await waitForMessage(b, text);
+    }
+    for (const page of [a, b]) {
+      expect(await page.locator('[data-testid="message-list"] img').count()).toBe(0);
+      expect(await page.getByTestId("message-list").textContent()).toContain(markup);
+    }
+    await b.screenshot({ path: join(shots, "web-03-room.png") });
+
+    // B writes to A by username; A's inbox updates live; they talk in the conversation view.
+    await a.getByTestId("nav-dm").click();
+    await a.getByTestId("dm-inbox").waitFor({ state: "attached" });
+    await b.getByTestId("nav-dm").click();
+    await b.getByTestId("dm-recipient").fill(alice);
+    await b.getByTestId("dm-text").fill("Hi A, it's B");
+    await b.getByTestId("dm-send").click();
+    await b.getByTestId("dm-title").filter({ hasText: alice }).waitFor();
+    await waitForMessage(b, "Hi A, it's B");
+    const thread = a.getByTestId("dm-thread").filter({ hasText: bob });
+    await thread.filter({ hasText: "Hi A, it's B" }).waitFor();
+    await a.screenshot({ path: join(shots, "web-04-dm-inbox.png") });
+    await thread.click();
+    await a.getByTestId("dm-title").filter({ hasText: bob }).waitFor();
+    await waitForMessage(a, "Hi A, it's B");
+    await a.getByTestId("composer-input").fill("Hi B!");
+    await a.getByTestId("composer-input").press("Enter");
+    await waitForMessage(b, "Hi B!");
+    await b.screenshot({ path: join(shots, "web-05-dm-conversation.png") });
+
+    // Back to the room, then restart the server under both pages.
+    for (const page of [a, b]) {
+      await page.getByTestId("nav-rooms").click();
+      await page.getByTestId("room-item").filter({ hasText: room }).click();
+      await waitForMessage(page, markup);
+      await connState(page, "connected");
+    }
+    const roomId = await roomIdOf(a);
+    const { dataDir, port } = server;
+    await server.stop();
+    await connState(a, "reconnecting");
+    await connState(b, "reconnecting");
+    await b.screenshot({ path: join(shots, "web-06-reconnecting.png") });
+    server = await startServer({ dataDir, port });
+
+    // Posted while the pages are still backing off: the resumed streams replay it.
+    const seeded = await apiAs(server.url, alice);
+    await seeded.messages.postMessage({ roomId, text: "Sent during the restart" });
+    await connState(a, "connected");
+    await connState(b, "connected");
+    await a.getByTestId("composer-input").fill("After the restart");
+    await a.getByTestId("composer-input").press("Enter");
+    for (const page of [a, b]) {
+      await waitForMessage(page, "Sent during the restart");
+      await waitForMessage(page, "After the restart");
+    }
+    await a.waitForTimeout(500); // let any duplicate arrive before counting
+    for (const page of [a, b]) {
+      const { ids, texts } = await shown(page);
+      expectUniqueAscending(ids);
+      expect(texts).toEqual([hello, markup, "Sent during the restart", "After the restart"]);
+    }
+    await a.screenshot({ path: join(shots, "web-07-after-restart.png") });
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it("loads older pages on scrolling up, works by keyboard, and fits a phone", async () => {
+    const carol = `carol_${suffix}`;
+    const seeded = await apiAs(server.url, carol);
+    const { room } = await seeded.rooms.createRoom({ name: `History ${suffix}` });
+    const roomId = room!.roomId;
+    for (let i = 0; i < 120; i++) await seeded.messages.postMessage({ roomId, text: `message ${i}` });
+
+    const page = await openPage(browser, problems, { width: 390, height: 844 });
+    await page.goto(server.url);
+    // Keyboard only: the heading has focus, Tab to each field, Enter signs in.
+    await page.getByTestId("login-form").waitFor();
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(carol);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(password);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("me").filter({ hasText: carol }).waitFor();
+
+    await page.goto(`${server.url}/#/rooms/${roomId}`);
+    await waitForMessage(page, "message 119");
+    expect((await shown(page)).texts).toHaveLength(50);
+    await page.screenshot({ path: join(shots, "web-08-phone-room.png") });
+
+    for (const expected of [100, 120]) {
+      await page.getByTestId("message-list").evaluate((list) => list.parentElement!.scrollTo({ top: 0 }));
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="message"]').length === n, expected);
+    }
+    await page.getByTestId("history-start").waitFor();
+    const { ids, texts } = await shown(page);
+    expectUniqueAscending(ids);
+    expect(texts).toEqual(Array.from({ length: 120 }, (_, i) => `message ${i}`));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+
+    // Signing out forgets the token and returns to the sign-in form.
+    await page.getByTestId("sign-out").click();
+    await page.getByTestId("login-form").waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("parley.accessToken"))).toBeNull();
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
+
+/** The id of the room shown on `page`, from its address. */
+async function roomIdOf(page: Page): Promise<string> {
+  const id = new URL(page.url()).hash.split("/")[2];
+  if (!id) throw new Error(`not on a room page: ${page.url()}`);
+  return id;
+}

@@ -1,0 +1,71 @@
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { AuthService } from "../../gen/chat/v1/auth_pb.js";
+import { MessageService } from "../../gen/chat/v1/message_pb.js";
+import { RoomService } from "../../gen/chat/v1/room_pb.js";
+
+const tokenKey = "parley.accessToken";
+
+/** The signed-in user's access token, kept in sessionStorage (one per tab). */
+export const session = {
+  get token(): string | null {
+    return sessionStorage.getItem(tokenKey);
+  },
+  set(token: string): void {
+    sessionStorage.setItem(tokenKey, token);
+  },
+  clear(): void {
+    sessionStorage.removeItem(tokenKey);
+  },
+};
+
+/** Adds `Authorization: Bearer <token>` to every call while a token is held. */
+const bearer: Interceptor = (next) => (req) => {
+  const token = session.token;
+  if (token) req.header.set("Authorization", `Bearer ${token}`);
+  return next(req);
+};
+
+const transport = createConnectTransport({
+  baseUrl: location.origin,
+  useBinaryFormat: false,
+  interceptors: [bearer],
+});
+
+/** Typed clients for the chat.v1 services, all sharing one authenticated transport. */
+export const api = {
+  auth: createClient(AuthService, transport),
+  rooms: createClient(RoomService, transport),
+  messages: createClient(MessageService, transport),
+};
+
+/** True when the error means the token is missing, expired or revoked. */
+export function isAuthError(err: unknown): boolean {
+  return ConnectError.from(err).code === Code.Unauthenticated;
+}
+
+/**
+ * A sentence to show the reader for a failed call. `taken` replaces the
+ * ALREADY_EXISTS wording, `missing` the NOT_FOUND wording.
+ */
+export function describeError(err: unknown, words: { taken?: string; missing?: string } = {}): string {
+  const e = ConnectError.from(err);
+  switch (e.code) {
+    case Code.AlreadyExists:
+      return words.taken ?? "That already exists.";
+    case Code.NotFound:
+      return words.missing ?? "Not found.";
+    case Code.InvalidArgument:
+      return e.rawMessage || "That input is not valid.";
+    case Code.Unauthenticated:
+      return "Your session has ended. Please sign in again.";
+    case Code.Unavailable:
+    case Code.Unknown:
+    case Code.DeadlineExceeded:
+      return "Can't reach the server right now. Try again in a moment.";
+    case Code.ResourceExhausted:
+      return "Too many requests. Slow down a little and try again.";
+    default:
+      return e.rawMessage || "Something went wrong.";
+  }
+}

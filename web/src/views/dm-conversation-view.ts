@@ -1,0 +1,77 @@
+import type { Message } from "../../../gen/chat/v1/types_pb.js";
+import { api, describeError, isAuthError } from "../api.js";
+import { createComposer } from "../composer.js";
+import type { AppContext } from "../context.js";
+import { h, type View } from "../dom.js";
+import { HistoryPane } from "../history.js";
+import { usernames } from "../names.js";
+
+/**
+ * My conversation with one user, both directions: history from
+ * ListDirectMessages(with_user_id), their new messages live from the session's
+ * DM stream (listened to before history loads), mine as the server returns them.
+ */
+export function dmConversationView(ctx: AppContext, otherId: string): View {
+  const name = (): string => usernames.get(otherId) ?? `user ${otherId}`;
+  const title = h("h1", { tabindex: -1, "data-testid": "dm-title" }, name());
+  const status = h("p", { class: "error", role: "alert" });
+  const history = new HistoryPane(ctx.me.userId, `Conversation with ${name()}`, async (req) => {
+    return (await api.messages.listDirectMessages({ withUserId: otherId, ...req })).messages;
+  });
+  const composer = createComposer(`Message to ${name()}`, async (text, clientMessageId) => {
+    const res = await api.messages.sendDirectMessage({
+      recipient: { case: "recipientUserId", value: otherId },
+      text,
+      clientMessageId,
+    });
+    if (res.message) history.add([res.message]);
+  });
+  const element = h(
+    "section",
+    { class: "page conversation" },
+    h("header", { class: "conversation-head" }, h("a", { href: "#/dm", class: "back" }, "← Direct messages"), title),
+    status,
+    history.element,
+    composer.element,
+  );
+
+  const inConversation = (m: Message): boolean => {
+    const to = m.target.case === "recipientUserId" ? m.target.value : "";
+    const from = m.sender?.userId ?? "";
+    return (from === otherId && to === ctx.me.userId) || (from === ctx.me.userId && to === otherId);
+  };
+  const learnName = (messages: Message[]): void => {
+    const theirs = messages.find((m) => m.sender?.userId === otherId)?.sender;
+    if (!theirs) return;
+    usernames.remember(otherId, theirs.username);
+    title.textContent = theirs.username;
+    document.title = `${theirs.username} · Parley`;
+  };
+
+  const unlisten = ctx.dms.listen({
+    onMessage: (m) => {
+      if (!inConversation(m)) return;
+      learnName([m]);
+      history.add([m]);
+    },
+    onGap: (gap) => void history.fillGap(gap),
+  });
+  let disposed = false;
+  document.title = `${name()} · Parley`;
+  history.loadLatest().then(
+    (page) => learnName(page),
+    (err: unknown) => {
+      if (disposed) return;
+      if (isAuthError(err)) return ctx.onAuthLost();
+      status.textContent = describeError(err, { missing: "There is no such user." });
+    },
+  );
+
+  return {
+    element,
+    dispose() {
+      disposed = true;
+      unlisten();
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import type { Message } from "../../../gen/chat/v1/types_pb.js";
+import { api, describeError, isAuthError } from "../api.js";
+import type { AppContext } from "../context.js";
+import { busy, h, timeElement, type View } from "../dom.js";
+import { compareIds } from "../ids.js";
+import { usernames } from "../names.js";
+
+/** Link to my conversation with a user. */
+export const conversationHref = (userId: string): string => `#/dm/${encodeURIComponent(userId)}`;
+
+/**
+ * Direct messages: a form to write to anyone by username, and my inbox — one
+ * entry per sender with their latest message, newest first, updated live.
+ */
+export function dmInboxView(ctx: AppContext): View {
+  const recipient = h("input", {
+    id: "dm-recipient",
+    name: "recipient",
+    required: true,
+    maxlength: 32,
+    autocomplete: "off",
+    autocapitalize: "none",
+    spellcheck: "false",
+    "data-testid": "dm-recipient",
+  });
+  const text = h("textarea", { id: "dm-text", name: "text", rows: 2, required: true, maxlength: 4000, "data-testid": "dm-text" });
+  const error = h("p", { class: "error", role: "alert", "data-testid": "dm-error" });
+  const form = h(
+    "form",
+    { class: "inline-form", "data-testid": "dm-start-form" },
+    h("h2", {}, "New message"),
+    h("div", { class: "field" }, h("label", { for: "dm-recipient" }, "To (username)"), recipient),
+    h("div", { class: "field" }, h("label", { for: "dm-text" }, "Message"), text),
+    h("div", { class: "actions" }, h("button", { type: "submit", "data-testid": "dm-send" }, "Send")),
+    error,
+  );
+  const status = h("p", { class: "muted", role: "status" }, "Loading…");
+  const threads = h("ul", { class: "threads", "data-testid": "dm-inbox" });
+  const element = h("section", { class: "page" }, h("h1", { tabindex: -1 }, "Direct messages"), form, h("h2", {}, "Inbox"), status, threads);
+
+  /** The latest message from each sender, and its list item. */
+  const latest = new Map<string, { message: Message; item: HTMLLIElement }>();
+
+  function show(messages: Iterable<Message>): void {
+    for (const m of messages) {
+      const from = m.sender;
+      if (!from || from.userId === ctx.me.userId) continue;
+      usernames.remember(from.userId, from.username);
+      const current = latest.get(from.userId);
+      if (current && compareIds(current.message.messageId, m.messageId) >= 0) continue;
+      const item = threadItem(m);
+      current?.item.replaceWith(item);
+      latest.set(from.userId, { message: m, item });
+    }
+    const ordered = [...latest.values()].sort((a, b) => compareIds(b.message.messageId, a.message.messageId));
+    threads.replaceChildren(...ordered.map((t) => t.item));
+    status.textContent = ordered.length === 0 ? "No messages yet." : "";
+  }
+
+  const unlisten = ctx.dms.listen({ onMessage: (m) => show([m]) });
+  let disposed = false;
+  api.messages.listDirectMessages({ pageSize: 200 }).then(
+    (res) => !disposed && show(res.messages),
+    (err: unknown) => {
+      if (disposed) return;
+      if (isAuthError(err)) return ctx.onAuthLost();
+      status.textContent = `Couldn't load your inbox. ${describeError(err)}`;
+    },
+  );
+
+  // Retrying the same text to the same user reuses its idempotency key.
+  let pending: { attempt: string; key: string } | undefined;
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    const username = recipient.value.trim();
+    const attempt = JSON.stringify([username, text.value]);
+    if (pending?.attempt !== attempt) pending = { attempt, key: crypto.randomUUID() };
+    const clientMessageId = pending.key;
+    void busy(form, async () => {
+      try {
+        const res = await api.messages.sendDirectMessage({
+          recipient: { case: "recipientUsername", value: username },
+          text: text.value,
+          clientMessageId,
+        });
+        pending = undefined;
+        const to = res.message?.target;
+        if (to?.case === "recipientUserId") {
+          usernames.remember(to.value, username);
+          location.hash = conversationHref(to.value);
+        }
+      } catch (err) {
+        error.textContent = describeError(err, { missing: `There is no user called “${username}”.` });
+      }
+    }).then(() => {
+      if (error.textContent) recipient.focus();
+    });
+  });
+
+  return {
+    element,
+    dispose() {
+      disposed = true;
+      unlisten();
+    },
+  };
+}
+
+function threadItem(m: Message): HTMLLIElement {
+  const from = m.sender!;
+  return h(
+    "li",
+    {},
+    h(
+      "a",
+      { href: conversationHref(from.userId), "data-testid": "dm-thread", "data-user-id": from.userId },
+      h("span", { class: "thread-head" }, h("strong", {}, from.username), " ", timeElement(m.createdAt)),
+      h("span", { class: "snippet" }, m.text),
+    ),
+  );
+}

@@ -1,0 +1,101 @@
+import type { Room } from "../../../gen/chat/v1/types_pb.js";
+import { api, describeError } from "../api.js";
+import { busy, h, timeElement, type View } from "../dom.js";
+
+/** Link to a room's view. */
+export const roomHref = (roomId: string): string => `#/rooms/${encodeURIComponent(roomId)}`;
+
+/**
+ * The room list (oldest first, "Load more" while the server has more pages)
+ * and a form to create a room; a taken name is reported next to the field.
+ */
+export function roomsView(): View {
+  const list = h("ul", { class: "rooms", "data-testid": "room-list" });
+  const status = h("p", { class: "muted", role: "status", "data-testid": "rooms-status" }, "Loading rooms…");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more rooms");
+  const name = h("input", {
+    id: "room-name",
+    name: "name",
+    required: true,
+    maxlength: 64,
+    autocomplete: "off",
+    "aria-describedby": "room-error",
+    "data-testid": "room-name",
+  });
+  const error = h("p", { id: "room-error", class: "error", role: "alert", "data-testid": "room-error" });
+  const form = h(
+    "form",
+    { class: "inline-form", "data-testid": "create-room-form" },
+    h("label", { for: "room-name" }, "New room"),
+    h("div", { class: "row" }, name, h("button", { type: "submit", "data-testid": "create-room" }, "Create")),
+    error,
+  );
+  const element = h(
+    "section",
+    { class: "page" },
+    h("h1", { tabindex: -1 }, "Rooms"),
+    form,
+    h("h2", {}, "All rooms"),
+    status,
+    list,
+    more,
+  );
+
+  let nextPageToken = "";
+  let disposed = false;
+
+  async function load(): Promise<void> {
+    more.disabled = true;
+    try {
+      const res = await api.rooms.listRooms({ pageToken: nextPageToken });
+      if (disposed) return;
+      for (const room of res.rooms) list.append(roomItem(room));
+      nextPageToken = res.nextPageToken;
+      more.hidden = nextPageToken === "";
+      status.textContent = list.childElementCount === 0 ? "No rooms yet. Create the first one." : "";
+    } catch (err) {
+      status.textContent = `Couldn't load rooms. ${describeError(err)}`;
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  more.addEventListener("click", () => void load());
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    name.removeAttribute("aria-invalid");
+    void busy(form, async () => {
+      try {
+        const res = await api.rooms.createRoom({ name: name.value.trim() });
+        if (res.room) location.hash = roomHref(res.room.roomId);
+      } catch (err) {
+        error.textContent = describeError(err, { taken: "A room with that name already exists." });
+        name.setAttribute("aria-invalid", "true");
+      }
+    }).then(() => {
+      if (error.textContent) name.focus();
+    });
+  });
+  void load();
+
+  return {
+    element,
+    dispose() {
+      disposed = true;
+    },
+  };
+}
+
+function roomItem(room: Room): HTMLLIElement {
+  return h(
+    "li",
+    {},
+    h(
+      "a",
+      { href: roomHref(room.roomId), "data-testid": "room-item", "data-room-id": room.roomId },
+      h("span", { class: "room-name" }, room.name),
+      h("span", { class: "muted" }, "created ", timeElement(room.createdAt)),
+    ),
+  );
+}
