@@ -1,5 +1,5 @@
 /**
- * Starts the real Parley server as a child process (tsx src/main.ts) on a random loopback port
+ * Starts the real Parley server as a child process (node --import tsx src/main.ts) on a random loopback port
  * with its own data directory, exactly as `npm start` runs it. stop() sends SIGTERM and waits
  * for a clean exit; kill() sends SIGKILL (a crashed node).
  */
@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 
 export interface TestServer {
   readonly url: string;
@@ -35,7 +34,8 @@ export function tempDir(prefix = "parley-test-"): string {
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const child = spawn(TSX, ["--disable-warning=ExperimentalWarning", "src/main.ts"], {
+  // Node itself with tsx as a loader (not the tsx launcher), so signals reach the server process.
+  const child = spawn(process.execPath, ["--import", "tsx", "--disable-warning=ExperimentalWarning", "src/main.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,

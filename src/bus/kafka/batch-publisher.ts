@@ -5,8 +5,9 @@
  * (Kafka keeps the order of one producer's records within a partition).
  *
  * Each publish() resolves when the batch holding it was acknowledged, or rejects with the error
- * that batch failed with. A full queue rejects at once rather than buffering without bound while
- * Kafka is down.
+ * that batch failed with, or with `errors.timeout()` once `timeoutMs` has passed — the record may
+ * then still be delivered later (the batch keeps retrying). A full queue rejects at once rather
+ * than buffering without bound while Kafka is down.
  */
 
 /** One record ready for Kafka. */
@@ -24,12 +25,19 @@ export interface BatchLimits {
   readonly maxBatch: number;
   /** Most records waiting (queued + in flight) before publish() refuses. */
   readonly maxQueued: number;
+  /** Longest a caller waits for the acknowledgement. */
+  readonly timeoutMs: number;
+}
+
+/** The errors callers see when the queue is full or their record was not acknowledged in time. */
+export interface BatchErrors {
+  overflow(): Error;
+  timeout(): Error;
 }
 
 interface Pending {
   readonly record: OutgoingRecord;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  settle(error?: unknown): void;
 }
 
 export class BatchPublisher {
@@ -39,15 +47,21 @@ export class BatchPublisher {
 
   constructor(
     private readonly send: SendBatch,
-    private readonly limits: BatchLimits = { maxBatch: 1000, maxQueued: 50_000 },
-    private readonly onOverflow: () => Error = () => new Error("publish queue is full"),
+    private readonly limits: BatchLimits,
+    private readonly errors: BatchErrors,
   ) {}
 
   /** Queues a record; resolves once Kafka acknowledged it. */
   publish(record: OutgoingRecord): Promise<void> {
-    if (this.#queue.length + this.#inFlight >= this.limits.maxQueued) return Promise.reject(this.onOverflow());
+    if (this.#queue.length + this.#inFlight >= this.limits.maxQueued) return Promise.reject(this.errors.overflow());
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
+      const timer = setTimeout(() => reject(this.errors.timeout()), this.limits.timeoutMs);
+      const settle = (error?: unknown) => {
+        clearTimeout(timer);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.#queue.push({ record, settle });
       // setImmediate: everything published in this tick joins the first batch.
       this.#draining ??= new Promise<void>((done) => setImmediate(() => void this.#drain().finally(done)));
     });
@@ -65,9 +79,9 @@ export class BatchPublisher {
         this.#inFlight = batch.length;
         try {
           await this.send(batch.map((p) => p.record));
-          for (const p of batch) p.resolve();
+          for (const p of batch) p.settle();
         } catch (error) {
-          for (const p of batch) p.reject(error);
+          for (const p of batch) p.settle(error ?? new Error("send failed"));
         } finally {
           this.#inFlight = 0;
         }

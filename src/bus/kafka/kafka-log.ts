@@ -7,19 +7,11 @@ import type { Logger } from "../../observability/logger.js";
 
 const { logLevel } = kafkajs;
 
-/**
- * Messages kafkajs warns about that are deliberate choices here:
- * - the idempotent producer's retries are bounded so that publish() fails with UnavailableError
- *   within seconds rather than retrying forever while Kafka is down.
- */
-const EXPECTED = ["Limiting retries for the idempotent producer"];
-
 /** A kafkajs logCreator writing to `logger`; the entry's extra fields become pino fields. */
 export function pinoLogCreator(logger: Logger): logCreator {
   const log = logger.child({ component: "kafkajs" });
   return () => (entry: LogEntry) => {
     const { message, timestamp: _timestamp, logger: _name, ...fields } = entry.log;
-    if (EXPECTED.some((m) => message.startsWith(m))) return;
     const record = { namespace: entry.namespace, ...fields };
     switch (entry.level) {
       case logLevel.ERROR:

@@ -33,9 +33,28 @@ export class Positions {
 /** Reads the newest offsets of a topic: one entry per partition. */
 export type HighWatermarks = (topic: string) => Promise<ReadonlyArray<{ partition: number; high: string }>>;
 
-/** The high watermarks as the Kafka admin client reports them. */
-export function adminWatermarks(admin: Admin): HighWatermarks {
-  return (topic) => admin.fetchTopicOffsets(topic);
+/**
+ * The high watermarks as the Kafka admin client reports them. Retriable broker errors (a topic
+ * created a moment ago whose partitions are still electing leaders: NOT_LEADER_OR_FOLLOWER,
+ * LEADER_NOT_AVAILABLE) are retried with fresh metadata for up to `patienceMs`.
+ */
+export function adminWatermarks(admin: Admin, patienceMs = 15_000): HighWatermarks {
+  return async (topic) => {
+    const deadline = Date.now() + patienceMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await admin.fetchTopicOffsets(topic);
+      } catch (error) {
+        if (!isRetriable(error) || Date.now() + delay > deadline) throw error;
+        await new Promise((r) => setTimeout(r, delay));
+        await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      }
+    }
+  };
+}
+
+function isRetriable(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { retriable?: unknown }).retriable === true;
 }
 
 /** Sum of (high − position) over a topic's partitions; partitions not yet positioned count 0. */

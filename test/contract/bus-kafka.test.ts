@@ -1,0 +1,161 @@
+/**
+ * The bus contract against real Kafka with two nodes, plus what only the Kafka adapter does:
+ * topic layout, the start-up race under continuous traffic, consumer lag, error mapping, group
+ * clean-up. Needs KAFKA_BROKERS (`eval "$(bash scripts/engines.sh start)"`); each run uses its own
+ * topic prefix and deletes its topics afterwards.
+ */
+import { randomBytes } from "node:crypto";
+import kafkajs from "kafkajs";
+import { afterAll, describe, expect, it } from "vitest";
+import { KafkaBus, type KafkaBusOptions } from "../../src/bus/kafka/kafka-bus.js";
+import { busTopics } from "../../src/bus/kafka/topics.js";
+import type { BusEvent } from "../../src/bus/bus.js";
+import { UnavailableError } from "../../src/domain/errors.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { Metrics } from "../../src/observability/metrics.js";
+import { busContract } from "./bus-contract.js";
+
+const brokersEnv = process.env.KAFKA_BROKERS;
+const REASON = "CI must start Kafka: bash scripts/engines.sh start";
+
+if (!brokersEnv) {
+  if (process.env.CI) {
+    describe("kafka bus", () => {
+      it("has a Kafka to test against", () => {
+        throw new Error(REASON);
+      });
+    });
+  } else {
+    describe.skip(`kafka bus (KAFKA_BROKERS is unset; run: eval "$(bash scripts/engines.sh start)")`, () => {
+      it("needs Kafka", () => undefined);
+    });
+  }
+} else {
+  kafkaSuites(brokersEnv.split(",").map((b) => b.trim()));
+}
+
+function kafkaSuites(brokers: string[]): void {
+  const topicPrefix = `parley-test-${randomBytes(4).toString("hex")}`;
+  const logger = createLogger(process.env.LOG_LEVEL ?? "warn");
+  const config = { brokers, clientId: "parley-test", topicPrefix };
+  const made: KafkaBus[] = [];
+  const newBus = (options: KafkaBusOptions = {}, metrics = new Metrics()): KafkaBus => {
+    const bus = new KafkaBus(config, logger, metrics, { publishTimeoutMs: 5000, ...options });
+    made.push(bus);
+    return bus;
+  };
+
+  afterAll(async () => {
+    await Promise.all(made.map((b) => b.close()));
+    const admin = new kafkajs.Kafka({ clientId: "parley-test-cleanup", brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [...busTopics(topicPrefix).all] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  busContract(
+    "kafka",
+    async (n) => {
+      const buses = Array.from({ length: n }, () => newBus());
+      return { buses, cleanup: async () => void (await Promise.all(buses.map((b) => b.close()))) };
+    },
+    { nodes: 2 },
+  );
+
+  describe("kafka bus: adapter specifics", () => {
+    const admin = new kafkajs.Kafka({ clientId: "parley-test-admin", brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+    afterAll(() => admin.disconnect());
+
+    it("creates the three topics with 8 partitions each", async () => {
+      const bus = newBus();
+      await bus.start(() => undefined);
+      await admin.connect();
+      const topics = busTopics(topicPrefix);
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics.all] });
+      expect(metadata.map((t) => [t.name, t.partitions.length]).sort()).toEqual(topics.all.map((t) => [t, 8]).sort());
+      await bus.close();
+    });
+
+    it("delivers everything published after start() resolves while another node publishes non-stop", async () => {
+      const publisher = newBus();
+      await publisher.start(() => undefined);
+      const room = `race${randomBytes(4).toString("hex")}`;
+      let i = 0;
+      let running = true;
+      const publishedAt: Array<{ text: string; at: number }> = [];
+      const pump = (async () => {
+        while (running) {
+          const text = `n${i++}`;
+          publishedAt.push({ text, at: performance.now() });
+          await publisher.publish(roomMessage(room, text));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      const received: string[] = [];
+      const late = newBus();
+      await late.start((e) => {
+        if (e.type === "message" && e.message.channel.id === room) received.push(e.message.text);
+      });
+      const startedAt = performance.now();
+      await new Promise((r) => setTimeout(r, 1000));
+      running = false;
+      await pump;
+      const required = publishedAt.filter((p) => p.at >= startedAt).map((p) => p.text);
+      expect(required.length).toBeGreaterThan(10);
+      await waitFor(() => required.every((t) => received.includes(t)), () => `missing ${required.filter((t) => !received.includes(t)).slice(0, 5)}`);
+      // Whatever it got, it got once and in order.
+      const numbers = received.map((t) => Number(t.slice(1)));
+      expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+      expect(new Set(numbers).size).toBe(numbers.length);
+    });
+
+    it("reports consumer lag per topic", async () => {
+      const metrics = new Metrics();
+      const bus = newBus({ lagIntervalMs: 100 }, metrics);
+      await bus.start(() => undefined);
+      await bus.publish(roomMessage("lag", "x"));
+      await new Promise((r) => setTimeout(r, 500));
+      const values = (await metrics.busLag.get()).values;
+      expect(values.map((v) => v.labels.topic).sort()).toEqual([...busTopics(topicPrefix).all].sort());
+      for (const v of values) expect(v.value).toBe(0);
+      await bus.close();
+    });
+
+    it("fails publish with UnavailableError when Kafka cannot be reached", async () => {
+      const bus = new KafkaBus({ brokers: ["127.0.0.1:1"], clientId: "parley-test", topicPrefix }, createLogger("silent"), new Metrics(), {
+        publishTimeoutMs: 500,
+      });
+      const started = Date.now();
+      const error = await bus.publish(roomMessage("1", "x")).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect((error as Error).message).toMatch(/message bus \(Kafka\)/);
+      expect(Date.now() - started).toBeLessThan(3000);
+      await bus.close();
+    });
+
+    it("deletes its consumer group on close()", async () => {
+      const bus = newBus();
+      await bus.start(() => undefined);
+      await admin.connect();
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).toContain(bus.groupId);
+      await bus.close();
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain(bus.groupId);
+    });
+  });
+}
+
+function roomMessage(roomId: string, text: string): BusEvent {
+  const id = `${Date.now()}${randomBytes(2).readUInt16BE(0)}`;
+  return {
+    type: "message",
+    message: { id, channel: { kind: "room", id: roomId }, senderId: "1", senderName: "a", text, createdAtMs: Date.now(), clientMessageId: "" },
+  };
+}
+
+async function waitFor(done: () => boolean, progress: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${progress()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

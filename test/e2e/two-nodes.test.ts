@@ -1,0 +1,210 @@
+/**
+ * Two real Parley processes (`tsx src/main.ts`) sharing one Cassandra keyspace and one Kafka
+ * topic prefix, as a deployment behind a load balancer runs them:
+ *   (a) a subscriber on node B receives what is posted on node A, once and in order, over gRPC
+ *       and over Connect;
+ *   (b) node A is SIGKILLed while a client posts to it (the poster retries on B, same
+ *       client_message_id); a subscriber on A resumes on B with `since` and ends with every
+ *       acknowledged message exactly once;
+ *   (c) signing out on node A ends the same token's open stream on node B with UNAUTHENTICATED.
+ * Needs KAFKA_BROKERS and CASSANDRA_CONTACT_POINTS (`eval "$(bash scripts/engines.sh start)"`).
+ */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import cassandra from "cassandra-driver";
+import kafkajs from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { busTopics } from "../../src/bus/kafka/topics.js";
+import { startServer, type TestServer } from "../support/server.js";
+import { chatClients, newUser, uniqueName } from "../support/clients.js";
+import { collect } from "../support/frames.js";
+
+const brokers = process.env.KAFKA_BROKERS;
+const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
+const localDc = process.env.CASSANDRA_LOCAL_DC || "datacenter1";
+
+if (!brokers || !contactPoints) {
+  if (process.env.CI) {
+    describe("two nodes", () => {
+      it("has Kafka and Cassandra to run against", () => {
+        throw new Error("CI must start Kafka: bash scripts/engines.sh start");
+      });
+    });
+  } else {
+    describe.skip(`two nodes (KAFKA_BROKERS or CASSANDRA_CONTACT_POINTS unset; run: eval "$(bash scripts/engines.sh start)")`, () => {
+      it("needs Kafka and Cassandra", () => undefined);
+    });
+  }
+} else {
+  twoNodes(brokers, contactPoints);
+}
+
+function twoNodes(brokers: string, contactPoints: string): void {
+  const suffix = randomBytes(4).toString("hex");
+  const keyspace = `parley_e2e_${suffix}`;
+  const topicPrefix = `parley-e2e-${suffix}`;
+  const tokenKey = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const nodeEnv = (workerId: number) => ({
+    STORE: "cassandra",
+    BUS: "kafka",
+    CASSANDRA_CONTACT_POINTS: contactPoints,
+    CASSANDRA_LOCAL_DC: localDc,
+    CASSANDRA_KEYSPACE: keyspace,
+    CASSANDRA_CONSISTENCY: "ONE",
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    WORKER_ID: String(workerId),
+    TOKEN_PRIVATE_KEY: tokenKey,
+    HEARTBEAT_SECONDS: "2",
+  });
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    // One after the other: the first creates the keyspace, tables and topics.
+    a = await startServer({ env: nodeEnv(1) });
+    b = await startServer({ env: nodeEnv(2) });
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    const cql = new cassandra.Client({ contactPoints: contactPoints.split(","), localDataCenter: localDc });
+    await cql.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 60_000 }).catch(() => undefined);
+    await cql.shutdown();
+    const admin = new kafkajs.Kafka({ clientId: "parley-e2e-cleanup", brokers: brokers.split(","), logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [...busTopics(topicPrefix).all] }).catch(() => undefined);
+    await admin.disconnect();
+  }, 120_000);
+
+  describe("two Parley nodes on one Cassandra and one Kafka", () => {
+    it("delivers what is posted on A to subscribers on B, once and in order, over gRPC and Connect", async () => {
+      const poster = await newUser(a.url, "grpc");
+      const { room } = await poster.clients.rooms.createRoom({ name: uniqueName("pair") });
+      const roomId = room!.roomId;
+      const controller = new AbortController();
+      const streams = (["grpc", "connect-json"] as const).map((protocol) =>
+        chatClients(b.url, poster.token, protocol).messages.subscribeRoom({ roomId }, { signal: controller.signal })[Symbol.asyncIterator](),
+      );
+      for (const s of streams) expect((await collect(s, (c) => c.cases.includes("ready"))).cases).toEqual(["ready"]);
+      const texts = Array.from({ length: 30 }, (_, i) => `hello ${i}`);
+      const ids: string[] = [];
+      for (const text of texts) ids.push((await poster.clients.messages.postMessage({ roomId, text })).message!.messageId);
+      for (const s of streams) {
+        const got = await collect(s, (c) => c.texts.length >= texts.length, 20_000);
+        expect(got.texts).toEqual(texts);
+        expect(got.ids).toEqual(ids);
+        // Nothing more: the next frame is a heartbeat, not a duplicate.
+        const after = await collect(s, (c) => c.cases.includes("heartbeat"), 5000);
+        expect(after.texts).toEqual([]);
+      }
+      controller.abort();
+    });
+
+    it("signing out on A ends the token's open stream on B with UNAUTHENTICATED", async () => {
+      const user = await newUser(a.url, "grpc");
+      const onB = chatClients(b.url, user.token, "grpc");
+      const stream = onB.messages.subscribeDirectMessages({})[Symbol.asyncIterator]();
+      await collect(stream, (c) => c.cases.includes("ready"));
+      await user.clients.auth.signOut({});
+      await expect(collect(stream, () => false, 15_000)).rejects.toMatchObject({ code: Code.Unauthenticated });
+      await expect(onB.auth.getMe({})).rejects.toMatchObject({ code: Code.Unauthenticated });
+    });
+
+    // Last: it kills node A.
+    it("loses no acknowledged message when A is killed mid-stream: the subscriber resumes on B", async () => {
+      const user = await newUser(a.url);
+      const { room } = await user.clients.rooms.createRoom({ name: uniqueName("crash") });
+      const roomId = room!.roomId;
+      const clients = { a: chatClients(a.url, user.token), b: chatClients(b.url, user.token) };
+
+      // The subscriber starts on A and, when A dies, resumes on B after the last id it saw.
+      const received: Array<{ id: string; text: string }> = [];
+      const acked: Array<{ id: string; text: string }> = [];
+      let stopReading = false;
+      let node: "a" | "b" = "a";
+      let readyOn: "a" | "b" | undefined;
+      const subscriber = (async () => {
+        let resumes = 0;
+        while (!stopReading) {
+          const since = received.at(-1)?.id ?? "";
+          const controller = new AbortController();
+          const stream = clients[node].messages.subscribeRoom({ roomId, since }, { signal: controller.signal });
+          try {
+            for await (const { frame } of stream) {
+              if (frame.case === "ready") readyOn = node;
+              if (frame.case === "message") received.push({ id: frame.value.messageId, text: frame.value.text });
+              if (stopReading) break;
+            }
+          } catch (error) {
+            if (stopReading) break;
+            if (node === "a") node = "b";
+            else if (++resumes > 5) throw error;
+          } finally {
+            controller.abort();
+          }
+        }
+      })();
+      await waitFor(() => readyOn === "a", 10_000);
+
+      // The poster posts to A until it fails, then retries the same message on B.
+      let posting = true;
+      let target: "a" | "b" = "a";
+      const poster = (async () => {
+        for (let i = 0; posting; i++) {
+          const request = { roomId, text: `p${i}`, clientMessageId: `crash-${i}` };
+          for (let attempt = 0; ; attempt++) {
+            try {
+              const { message } = await clients[target].messages.postMessage(request);
+              acked.push({ id: message!.messageId, text: message!.text });
+              break;
+            } catch (error) {
+              if (target === "a") target = "b";
+              else if (attempt > 5 || !(error instanceof ConnectError)) throw error;
+              else await new Promise((r) => setTimeout(r, 200));
+            }
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+
+      await waitFor(() => acked.length >= 25 && received.length >= 5, 20_000);
+      await killServerProcess(a);
+      const atKill = acked.length;
+      await waitFor(() => acked.length >= atKill + 25, 30_000);
+      posting = false;
+      await poster;
+      expect(target).toBe("b");
+      await waitFor(() => readyOn === "b", 20_000);
+      await waitFor(() => acked.every((m) => received.some((r) => r.id === m.id)), 30_000).catch(() => undefined);
+      stopReading = true;
+      await Promise.race([subscriber, new Promise((r) => setTimeout(r, 3000))]);
+
+      const receivedIds = received.map((r) => r.id);
+      expect(new Set(receivedIds).size).toBe(receivedIds.length); // exactly once
+      expect(new Set(received.map((r) => r.text)).size).toBe(received.length); // one id per posted text
+      expect([...receivedIds].sort()).toEqual(acked.map((m) => m.id).sort()); // every ack, nothing else
+      const sorted = [...receivedIds].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : BigInt(x) > BigInt(y) ? 1 : 0));
+      expect(receivedIds).toEqual(sorted); // in id order
+    }, 120_000);
+  });
+}
+
+/**
+ * SIGKILLs the node process itself. TestServer.kill() signals the `tsx` launcher, whose child —
+ * the actual server — would survive a SIGKILL; its pid is in every log line.
+ */
+async function killServerProcess(server: TestServer): Promise<void> {
+  const match = /"pid":(\d+)[^\n]*"msg":"parley listening"/.exec(server.output());
+  if (!match) throw new Error("no pid in the server's log");
+  process.kill(Number(match[1]), "SIGKILL");
+  await server.stop(); // the launcher exits once its child is gone
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
