@@ -2,6 +2,7 @@
  * Parley's settings, read from the environment once, validated, typed. Nothing else in the
  * server reads process.env. A bad value stops start-up with a message naming the variable.
  */
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 
 export interface Config {
@@ -17,8 +18,15 @@ export interface Config {
   readonly heartbeatMs: number;
   readonly replayLimit: number;
   readonly streamQueueLimit: number;
+  /** Bytes a browser stream (SSE, WebSocket) may have unsent before the edge waits for its client to read. */
+  readonly streamSendBufferBytes: number;
+  /** How long a browser stream may stay above streamSendBufferBytes before it is closed as too slow. */
+  readonly slowClientMs: number;
   readonly store: "sqlite" | "cassandra";
-  readonly bus: "memory" | "kafka";
+  /** "cluster" (worker processes of one node, through the primary) is chosen for BUS=memory when WORKERS > 1. */
+  readonly bus: "memory" | "kafka" | "cluster";
+  /** Worker processes on the one port (WORKERS: a number, or "auto" = one per core); 1 = no cluster. */
+  readonly workers: number;
   readonly sqliteSynchronous: "FULL" | "NORMAL";
   /** Origins allowed to call from a browser (CORS, WebSocket Origin check); "*" allows any. */
   readonly corsOrigins: readonly string[];
@@ -69,6 +77,8 @@ export function loadConfig(env: Env = process.env): Config {
     (env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
 
   const dataDir = resolve(env.DATA_DIR || "./data");
+  const workers = env.WORKERS === "auto" ? availableParallelism() : int("WORKERS", 1, 1, 64);
+  const bus = oneOf("BUS", "memory", ["memory", "kafka"]);
   const config: Config = {
     host: env.HOST || "0.0.0.0",
     port: int("PORT", 8080, 0, 65535),
@@ -80,8 +90,11 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatMs: int("HEARTBEAT_SECONDS", 15, 1, 3600) * 1000,
     replayLimit: int("REPLAY_LIMIT", 1000, 1, 100_000),
     streamQueueLimit: int("STREAM_QUEUE_LIMIT", 1000, 1, 1_000_000),
+    streamSendBufferBytes: int("STREAM_SEND_BUFFER_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
+    slowClientMs: int("SLOW_CLIENT_SECONDS", 30, 1, 3600) * 1000,
     store: oneOf("STORE", "sqlite", ["sqlite", "cassandra"]),
-    bus: oneOf("BUS", "memory", ["memory", "kafka"]),
+    bus: bus === "memory" && workers > 1 ? "cluster" : bus,
+    workers,
     sqliteSynchronous: oneOf("SQLITE_SYNCHRONOUS", "FULL", ["FULL", "NORMAL"]),
     corsOrigins: list("CORS_ORIGINS", ""),
     trustedProxies: list("TRUSTED_PROXIES", ""),
@@ -102,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     webDir: resolve(env.WEB_DIR || "web/dist"),
   };
+  if (config.workerId + config.workers > 1024) problems.push(`WORKER_ID + WORKERS must not exceed 1024 (worker ids are ${config.workerId}..${config.workerId + config.workers - 1})`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

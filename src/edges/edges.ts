@@ -68,7 +68,11 @@ export function createEdges(deps: EdgeDeps): Edges {
     // HTTP/2 compat objects offer HTTP/1.1's API; the edge is written against that (see respond.ts).
     fallback: (req, res) => http.handle(req as IncomingMessage, res as unknown as ServerResponse),
   });
-  const listener = createListener(rpc, (req, socket, head) => http.upgrade(req, socket, head));
+  // CORS goes in front of connect-node, so Connect-Web and gRPC-Web get it as REST does.
+  const withCors: typeof rpc = (req, res) => {
+    if (!http.cors(req as IncomingMessage, res as unknown as ServerResponse)) rpc(req, res);
+  };
+  const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head));
   return {
     listener,
     shutdown() {

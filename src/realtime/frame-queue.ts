@@ -2,14 +2,18 @@
  * A bounded FIFO between the hub (which pushes synchronously, never waiting) and one stream's
  * writer (which pulls as fast as its client reads). Past its capacity it refuses further
  * messages and remembers that it overflowed, so the stream can end and the client resume.
+ * While its reader waits it is idle (see heartbeat-ticker.ts): a push, an overflow or wake()
+ * ends the wait. Pushing allocates nothing but the slot; no timer is set per wait.
  */
 import type { ChatMessage } from "../domain/model.js";
+import type { Idler } from "./heartbeat-ticker.js";
 
-export class FrameQueue {
+export class FrameQueue implements Idler {
   #items: ChatMessage[] = [];
   #head = 0;
   #wake: (() => void) | undefined;
   #overflowed = false;
+  #idleSinceMs: number | undefined;
 
   constructor(readonly capacity: number) {}
 
@@ -17,11 +21,11 @@ export class FrameQueue {
   push(message: ChatMessage): boolean {
     if (this.size >= this.capacity) {
       this.#overflowed = true;
-      this.#notify();
+      this.wake();
       return false;
     }
     this.#items.push(message);
-    this.#notify();
+    this.wake();
     return true;
   }
 
@@ -29,8 +33,12 @@ export class FrameQueue {
   shift(): ChatMessage | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head++];
-    // Compact now and then instead of Array#shift on every read (O(n) each).
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+    if (this.#head === this.#items.length) {
+      // Drained: reuse the array from its start (the common case of one message at a time).
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      // Compact now and then instead of Array#shift on every read (O(n) each).
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
@@ -45,26 +53,29 @@ export class FrameQueue {
     return this.#overflowed;
   }
 
-  /** Resolves when something is pushed, the queue overflows, wake() is called, or after ms. */
-  wait(ms: number): Promise<void> {
+  /** Date.now() when the current wait began; undefined when nobody waits. */
+  get idleSinceMs(): number | undefined {
+    return this.#idleSinceMs;
+  }
+
+  /**
+   * Resolves when something is pushed, the queue overflows, or wake() is called (by an abort,
+   * or by the heartbeat ticker once the wait has lasted a heartbeat period).
+   */
+  wait(): Promise<void> {
     if (this.size > 0 || this.#overflowed) return Promise.resolve();
+    this.#idleSinceMs = Date.now();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.#notify(), ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+      this.#wake = resolve;
     });
   }
 
-  /** Ends a pending wait() early (e.g. on abort). */
+  /** Ends a pending wait() early. */
   wake(): void {
-    this.#notify();
-  }
-
-  #notify(): void {
     const wake = this.#wake;
+    if (!wake) return;
     this.#wake = undefined;
-    wake?.();
+    this.#idleSinceMs = undefined;
+    wake();
   }
 }

@@ -17,8 +17,9 @@ import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
 import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
 import { FrameQueue } from "./frame-queue.js";
+import { HEARTBEAT_SLACK_MS, HeartbeatTicker } from "./heartbeat-ticker.js";
 import type { Hub } from "./hub.js";
-import { RecentIds } from "./recent-ids.js";
+import { ReplayedIds } from "./replayed-ids.js";
 
 export type Frame =
   | { readonly kind: "ready"; readonly position: string }
@@ -45,41 +46,46 @@ export interface SubscriptionRequest {
   readonly signal: AbortSignal;
 }
 
-/** Yields the frames of one subscription until the signal aborts or the client falls behind. */
+/**
+ * Yields the frames of one subscription until the signal aborts or the client falls behind.
+ * Per live message and subscriber the hot path is one queue slot and one resumed wait: no
+ * timer (heartbeats come from a ticker shared by all streams), no id bookkeeping once the
+ * replay is over.
+ */
 export async function* subscribe(hub: Hub, limits: SubscriptionLimits, request: SubscriptionRequest): AsyncGenerator<Frame> {
   const queue = new FrameQueue(limits.queueLimit);
   const unsubscribe = hub.subscribe(request.channel, { deliver: (message) => void queue.push(message) });
   const onAbort = () => queue.wake();
   request.signal.addEventListener("abort", onAbort);
-  const sent = new RecentIds(Math.max(64, limits.replayLimit + limits.queueLimit));
+  const ticker = HeartbeatTicker.for(limits.heartbeatMs);
+  ticker.add(queue);
   try {
     const { position, gap, replay } = await startingPoint(request, limits.replayLimit);
     yield { kind: "ready", position };
     if (gap) yield gap;
-    for (const message of replay) {
-      sent.add(message.id);
-      yield { kind: "message", message };
-    }
+    for (const message of replay) yield { kind: "message", message };
+    // Live messages queued while the replay was read may repeat it; later ones cannot.
+    const replayed = replay.length > 0 ? new ReplayedIds(replay.map((m) => m.id)) : undefined;
     while (!request.signal.aborted) {
       if (queue.overflowed) {
         throw new ResourceExhaustedError("subscriber fell too far behind; resume with `since` set to the last message id received");
       }
       const message = queue.shift();
       if (message) {
-        if (sent.has(message.id) || compareIds(message.id, position) <= 0) continue;
-        sent.add(message.id);
+        if (compareIds(message.id, position) <= 0 || replayed?.has(message.id)) continue;
         yield { kind: "message", message };
         continue;
       }
       const idleSince = Date.now();
-      await queue.wait(limits.heartbeatMs);
-      if (queue.size === 0 && !queue.overflowed && !request.signal.aborted && Date.now() - idleSince >= limits.heartbeatMs - 5) {
+      await queue.wait();
+      if (queue.size === 0 && !queue.overflowed && !request.signal.aborted && Date.now() - idleSince >= limits.heartbeatMs - HEARTBEAT_SLACK_MS) {
         yield { kind: "heartbeat", atMs: Date.now() };
       }
     }
     const reason: unknown = request.signal.reason;
     if (reason instanceof Error && reason.name !== "AbortError") throw reason;
   } finally {
+    ticker.remove(queue);
     request.signal.removeEventListener("abort", onAbort);
     unsubscribe();
   }

@@ -1,54 +1,120 @@
 /**
  * The browser edge, behind connect-node's fallback: REST routes generated from the proto's
- * google.api.http rules, SSE and WebSocket streams, /metrics, the OpenAPI document and docs,
- * and the web page. Business logic stays in the services: REST calls go through the in-process
- * Connect transport (same interceptors), streams through the same subscription code.
+ * google.api.http rules, SSE and WebSocket streams, stream tickets, /metrics, /healthz, the
+ * OpenAPI document and docs, and the web page. Business logic stays in the services: REST calls
+ * go through the in-process Connect transport (same interceptors), streams through the same
+ * subscription code. Also provides the CORS layer edges.ts puts in front of every route.
  */
+import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { createValidator } from "@bufbuild/protovalidate";
 import type { Transport } from "@connectrpc/connect";
+import { Gauge } from "prom-client";
+import type { Config } from "../../config.js";
 import type { EdgeDeps } from "../edges.js";
 import type { RateLimiter } from "../rate-limit.js";
-import { sendError } from "./respond.js";
+import { createDocsHandler } from "../rest/docs-page.js";
+import { buildOpenApi } from "../rest/openapi.js";
+import { buildRouteTable } from "../rest/route-table.js";
+import { CHAT_SERVICES } from "../rpc/routes.js";
+import { createCors, originPolicy } from "./cors.js";
+import { messageEncodings } from "./frame-encoding.js";
+import { requestSite, requestTarget } from "./request-site.js";
+import { sendError, sendFailure, sendJson } from "./respond.js";
+import { createRestHandler } from "./rest-handler.js";
+import { SESSION_COOKIE } from "./session-cookie.js";
+import { createStaticFiles } from "./static-files.js";
+import { StreamOpener } from "./stream-open.js";
+import { StreamTickets } from "./stream-tickets.js";
+import { serveTicket, TICKET_PATH } from "./ticket-route.js";
+import { createWsEdge } from "./ws-upgrade.js";
 
+/** What the browser edge needs beyond the edges' deps: the in-process transport, the shared limiter, the shutdown signal. */
 export interface HttpEdgeDeps extends EdgeDeps {
   readonly transport: Transport;
   readonly limiter: RateLimiter;
   readonly shutdownSignal: AbortSignal;
 }
 
+/** The browser edge as edges.ts mounts it. */
 export interface HttpEdge {
   /** Serves a request connect-node did not claim (both HTTP versions, see respond.ts). */
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** CORS for any request, Connect's included; true when it answered the request (a preflight). */
+  cors(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Handles an HTTP/1.1 Upgrade request (WebSocket). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Ends every WebSocket with 1001; SSE streams end through `shutdownSignal`. */
   close(): void;
 }
 
+const OPENAPI_PATH = "/openapi.json";
+const BODY_TIMEOUT_MS = 30_000;
+const SSE_RETRY_MS = 2_000;
+
+/** Builds the browser edge once per server: route table, OpenAPI document, stream opener, WebSocket server. */
 export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
+  const { config, logger, metrics, shutdownSignal } = deps;
+  const table = buildRouteTable(CHAT_SERVICES);
+  const openapi = buildOpenApi(table, {
+    title: "Parley chat API",
+    version: "1.0.0",
+    description: "REST edge of Parley, generated from the chat.v1 protos. Realtime: SSE or WebSocket on the subscribe routes, or /ws.",
+    cookieName: SESSION_COOKIE,
+  });
+  const docs = createDocsHandler(OPENAPI_PATH);
+  const policy = originPolicy(config.corsOrigins);
+  const tickets = new StreamTickets(ticketSecret(config));
+  const body = { maxBytes: config.maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS };
+  const opener = new StreamOpener({ ...deps, messages: deps.services.messages, validator: createValidator(), tickets });
+  const streams = { metrics, logger, heartbeatMs: config.heartbeatMs, sendBufferBytes: config.streamSendBufferBytes, slowClientMs: config.slowClientMs };
+  const rest = createRestHandler({ ...deps, table, policy, body, opener, sse: { ...streams, retryMs: SSE_RETRY_MS } });
+  const statics = createStaticFiles(config.webDir);
+  const ws = createWsEdge({ ...deps, ...streams, table, policy, opener, trustedProxies: config.trustedProxies, maxPayloadBytes: config.maxBodyBytes });
+  const ticketDeps = { ...deps, tickets, policy, body };
+  new Gauge({
+    name: "parley_edge_message_encodings",
+    help: "Messages encoded for SSE/WebSocket since start: once per message, not per subscriber",
+    registers: [metrics.registry],
+    collect() {
+      this.set(messageEncodings());
+    },
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!req.url?.startsWith("/")) return sendError(res, 400, "invalid_argument", "request target must be a path");
+    const url = requestTarget(req.url);
+    const site = requestSite(req, config.trustedProxies);
+    if (req.method === "GET" && url.pathname === "/metrics") {
+      res.setHeader("content-type", metrics.registry.contentType);
+      res.end(await metrics.registry.metrics());
+      return;
+    }
+    if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
+    if (req.method === "GET" && url.pathname === OPENAPI_PATH) return sendJson(res, 200, openapi);
+    if (docs(req, res)) return;
+    if (url.pathname === TICKET_PATH) {
+      if (req.method !== "POST") return sendError(res, 405, "unimplemented", `use POST ${TICKET_PATH}`, { allow: "POST" });
+      return serveTicket(req, res, site, ticketDeps).catch((error: unknown) => sendFailure(res, error, logger));
+    }
+    if (await rest(req, res, url, site)) return;
+    if (await statics(req, res, url)) return;
+    sendError(res, 404, "not_found", `no route for ${req.method} ${url.pathname}`);
+  }
+
   return {
     handle(req, res) {
-      void (async () => {
-        const url = new URL(req.url ?? "/", "http://localhost");
-        if (req.method === "GET" && url.pathname === "/metrics") {
-          res.setHeader("content-type", deps.metrics.registry.contentType);
-          res.end(await deps.metrics.registry.metrics());
-          return;
-        }
-        if (req.method === "GET" && url.pathname === "/healthz") {
-          res.setHeader("content-type", "application/json");
-          res.end(JSON.stringify({ status: deps.shutdownSignal.aborted ? "stopping" : "ok" }));
-          return;
-        }
-        sendError(res, 404, "not_found", `no route for ${req.method} ${url.pathname}`);
-      })().catch((error: unknown) => {
-        deps.logger.error({ err: error, path: req.url }, "http edge failed");
-        if (!res.headersSent) sendError(res, 500, "internal", "internal error");
-        else res.end();
-      });
+      serve(req, res).catch((error: unknown) => sendFailure(res, error, logger));
     },
-    upgrade(_req, socket) {
-      socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-    },
-    close() {},
+    cors: createCors(policy, config.trustedProxies),
+    upgrade: (req, socket, head) => ws.upgrade(req, socket, head),
+    close: () => ws.close(),
   };
+}
+
+/** Key material every node shares (the token signing key), for stream tickets any node can redeem. */
+function ticketSecret(config: Config): string {
+  return config.tokenPrivateKeyPem ?? readFileSync(join(config.dataDir, "token-signing-key.pem"), "utf8");
 }

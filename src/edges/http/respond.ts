@@ -1,5 +1,9 @@
 /** Writing REST responses: JSON bodies and the one error shape {"code", "message"}. */
 import type { ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { STATUS_CODES } from "node:http";
+import type { Logger } from "../../observability/logger.js";
+import { describeFailure } from "./http-failure.js";
 
 /**
  * A response of either HTTP version. Node's Http2ServerResponse implements the same
@@ -27,4 +31,38 @@ export function sendJson(res: AnyResponse, status: number, body: unknown, header
 /** Sends the error shape every REST route uses: {"code": "not_found", "message": "..."}. */
 export function sendError(res: AnyResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { code, message }, headers);
+}
+
+/**
+ * Answers any thrown value with its status and error body (see http-failure.ts); logs the cause
+ * of unexpected failures. When the response has already started, it is only ended.
+ */
+export function sendFailure(res: AnyResponse, error: unknown, logger: Logger, extraHeaders: Record<string, string> = {}): void {
+  const failure = describeFailure(error);
+  if (failure.logCause) logger.error({ err: error }, "http request failed");
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendError(res, failure.status, failure.code, failure.message, { ...failure.headers, ...extraHeaders });
+}
+
+/**
+ * Refuses a WebSocket upgrade on the raw socket (no WebSocket exists yet) with the same JSON
+ * error body, then closes the connection.
+ */
+export function refuseUpgrade(socket: Duplex, error: unknown, logger: Logger): void {
+  const failure = describeFailure(error);
+  if (failure.logCause) logger.error({ err: error }, "websocket upgrade failed");
+  const body = JSON.stringify({ code: failure.code, message: failure.message });
+  const headers = {
+    ...failure.headers,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(body)),
+    "cache-control": "no-store",
+    connection: "close",
+  };
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  if (socket.writable) socket.end(`HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ""}\r\n${head}\r\n${body}`);
+  else socket.destroy();
 }

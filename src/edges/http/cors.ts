@@ -1,0 +1,75 @@
+/**
+ * Which browser origins may use the API, and CORS for every HTTP route on the port — REST and
+ * Connect/gRPC-Web alike (edges.ts puts it in front of connect-node). The same policy guards
+ * WebSocket upgrades (cross-site WebSocket hijacking) and cookie-authenticated writes (CSRF).
+ */
+import type { IncomingMessage } from "node:http";
+import { cors as connectCors } from "@connectrpc/connect";
+import type { AnyResponse } from "./respond.js";
+import { sendError } from "./respond.js";
+import type { RequestSite } from "./request-site.js";
+import { requestSite } from "./request-site.js";
+
+/** Decides which page origins may use the API, and which may use it with the session cookie. */
+export interface OriginPolicy {
+  /** True when a page from `origin` may call the API: same origin, a configured origin, or "*" configured. */
+  allows(origin: string, site: RequestSite): boolean;
+  /**
+   * True when a page from `origin` may act with the session cookie: same origin or a configured
+   * origin — "*" is never enough, so a wildcard cannot open the door to CSRF or hijacked sockets.
+   */
+  trusts(origin: string, site: RequestSite): boolean;
+}
+
+/** The policy for CORS_ORIGINS (exact origins such as "https://chat.example.com", or "*"). */
+export function originPolicy(configured: readonly string[]): OriginPolicy {
+  const listed = new Set(configured.filter((o) => o !== "*").map(normalise));
+  const any = configured.includes("*");
+  const trusts = (origin: string, site: RequestSite) => normalise(origin) === site.origin || listed.has(normalise(origin));
+  return { trusts, allows: (origin, site) => any || trusts(origin, site) };
+}
+
+/** Request headers a cross-origin page may send: Connect's, gRPC-Web's, and the REST edge's. */
+const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "Last-Event-ID", "X-Requested-With"].join(", ");
+/** Response headers a cross-origin page may read. */
+const EXPOSED_HEADERS = [...connectCors.exposedHeaders, "Location", "Retry-After", "X-Next-Page-Token", "WWW-Authenticate"].join(", ");
+const ALLOWED_METHODS = "GET, POST, OPTIONS";
+
+/**
+ * Returns a function to call first for every HTTP request. It adds CORS headers for an allowed
+ * cross-origin caller (credentials only for trusted origins) and answers preflights itself:
+ * 204 when allowed, 403 otherwise; it returns true when it has answered the request.
+ */
+export function createCors(policy: OriginPolicy, trustedProxies: readonly string[]): (req: IncomingMessage, res: AnyResponse) => boolean {
+  return (req, res) => {
+    const origin = req.headers.origin;
+    if (!origin) return false;
+    const site = requestSite(req, trustedProxies);
+    const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
+    res.setHeader("vary", "Origin");
+    if (normalise(origin) === site.origin) return false;
+    if (!policy.allows(origin, site)) {
+      if (preflight) sendError(res, 403, "permission_denied", `origin ${origin} is not allowed`);
+      return preflight;
+    }
+    const credentials = policy.trusts(origin, site);
+    res.setHeader("access-control-allow-origin", credentials ? origin : "*");
+    if (credentials) res.setHeader("access-control-allow-credentials", "true");
+    if (!preflight) {
+      res.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
+      return false;
+    }
+    res.writeHead(204, {
+      "access-control-allow-methods": ALLOWED_METHODS,
+      "access-control-allow-headers": ALLOWED_HEADERS,
+      "access-control-max-age": "7200",
+      "content-length": "0",
+    });
+    res.end();
+    return true;
+  };
+}
+
+function normalise(origin: string): string {
+  return origin.trim().replace(/\/+$/, "").toLowerCase();
+}

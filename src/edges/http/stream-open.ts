@@ -1,0 +1,113 @@
+/**
+ * Opening a realtime stream for the browser transports (SSE, WebSocket), with the same checks,
+ * in the same order, as a Connect stream gets from the interceptors: per-IP limit →
+ * authentication (header, ticket or cookie; revocation checked) → per-user limit → validation
+ * (protovalidate, rules from the proto) → the subscription itself. Every refusal happens before
+ * the first byte of a stream, so it can still be answered with an HTTP status.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Message } from "@bufbuild/protobuf";
+import type { Validator } from "@bufbuild/protovalidate";
+import { authenticate } from "../../auth/auth-interceptor.js";
+import type { RevocationCache } from "../../auth/revocations.js";
+import type { TokenClaims, TokenIssuer } from "../../auth/tokens.js";
+import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
+import type { Frame } from "../../realtime/subscription.js";
+import type { StreamSessions } from "../../realtime/stream-sessions.js";
+import type { Messages } from "../../services/messages.js";
+import type { RateLimiter } from "../rate-limit.js";
+import { findCredentials } from "./credentials.js";
+import type { Credentials } from "./credentials.js";
+import type { StreamTickets } from "./stream-tickets.js";
+
+/** What a stream delivers: one room's messages, or the caller's direct messages. */
+export type StreamTarget = { readonly kind: "room"; readonly roomId: string } | { readonly kind: "direct" };
+
+/** The checks and the subscription source a stream opener uses. */
+export interface StreamOpenerDeps {
+  readonly limiter: RateLimiter;
+  readonly tokens: TokenIssuer;
+  readonly revocations: RevocationCache;
+  readonly sessions: StreamSessions;
+  readonly messages: Messages;
+  readonly validator: Validator;
+  readonly tickets: StreamTickets;
+}
+
+/** An authenticated caller of a stream request. */
+export interface StreamCaller {
+  readonly claims: TokenClaims;
+  readonly credentials: Credentials;
+}
+
+/** A subscription that has produced its Ready frame. */
+export interface OpenStream {
+  readonly target: StreamTarget;
+  /** The subscriber (for logs). */
+  readonly userId: string;
+  /** The Ready frame, already taken from `frames`. */
+  readonly ready: Frame;
+  /** The frames after Ready (replay, gap, live messages, heartbeats) until `signal` aborts. */
+  readonly frames: AsyncGenerator<Frame>;
+  /** Aborts when the stream must end: the client left, the server is stopping (reason: AbortError), or the token was revoked or expired (reason: UnauthenticatedError). */
+  readonly signal: AbortSignal;
+  /** Ends the subscription and releases its session. Idempotent; call in `finally`. */
+  close(): void;
+}
+
+/** Authenticates, validates and opens browser streams, the same way for SSE and WebSocket. */
+export class StreamOpener {
+  constructor(private readonly deps: StreamOpenerDeps) {}
+
+  /** Rate limits and authentication for a stream request; throws the error to answer with. */
+  async authenticate(req: IncomingMessage, query: URLSearchParams, ip: string): Promise<StreamCaller> {
+    this.deps.limiter.check(ip, undefined);
+    const credentials = findCredentials(req, query, this.deps.tickets);
+    if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
+    const claims = await authenticate(credentials.authorization, this.deps.tokens, this.deps.revocations);
+    this.deps.limiter.check(undefined, claims.userId);
+    return { claims, credentials };
+  }
+
+  /** Checks a subscribe request message against the proto's rules; throws InvalidArgumentError. */
+  validate(schema: Parameters<Validator["validate"]>[0], message: Message): void {
+    const result = this.deps.validator.validate(schema, message);
+    if (result.kind === "invalid") throw new InvalidArgumentError(result.error.message);
+    if (result.kind === "error") throw result.error;
+  }
+
+  /**
+   * Subscribes and waits for Ready. Throws NotFoundError for a missing room (before anything is
+   * sent). `clientSignal` ends the stream when the client leaves or the server stops.
+   */
+  async open(caller: StreamCaller, target: StreamTarget, since: string, clientSignal: AbortSignal): Promise<OpenStream> {
+    const controller = new AbortController();
+    const stop = () => controller.abort(clientSignal.reason);
+    if (clientSignal.aborted) stop();
+    else clientSignal.addEventListener("abort", stop, { once: true });
+    const session = this.deps.sessions.open(caller.claims, controller.signal);
+    let frames: AsyncGenerator<Frame> | undefined;
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      controller.abort();
+      clientSignal.removeEventListener("abort", stop);
+      session.close();
+      // Queued behind any pending next(): ends the subscription and unregisters it from the hub.
+      frames?.return(undefined).catch(() => undefined);
+    };
+    try {
+      frames =
+        target.kind === "room"
+          ? await this.deps.messages.subscribeRoom(target.roomId, since, session.signal)
+          : this.deps.messages.subscribeDirect(caller.claims, since, session.signal);
+      const first = await frames.next();
+      if (first.done) throw session.signal.reason instanceof UnauthenticatedError ? session.signal.reason : new UnavailableError("the stream ended before it started");
+      return { target, userId: caller.claims.userId, ready: first.value, frames, signal: session.signal, close };
+    } catch (error) {
+      close();
+      throw error;
+    }
+  }
+}

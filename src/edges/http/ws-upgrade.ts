@@ -1,0 +1,94 @@
+/**
+ * WebSocket upgrades (HTTP/1.1): the subscribe paths (`/room/{roomId}/subscribe`, `/me/subscribe`)
+ * and the multiplexed `/ws`. Everything is checked before the handshake completes, so refusals
+ * are plain HTTP answers with the JSON error body: the page's Origin (403 — cross-site
+ * WebSocket hijacking), the path (404), rate limits (429), credentials (401; a cookie only
+ * counts from a trusted origin), and for a subscribe path the request and the room (400, 404).
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { InvalidArgumentError, UnavailableError } from "../../domain/errors.js";
+import type { RouteTable } from "../rest/route-table.js";
+import type { OriginPolicy } from "./cors.js";
+import { HttpError } from "./http-failure.js";
+import { requestSite, requestTarget } from "./request-site.js";
+import { refuseUpgrade } from "./respond.js";
+import type { OpenStream } from "./stream-open.js";
+import { decodeSubscribeRequest } from "./subscribe-request.js";
+import { CLOSE } from "./ws-frames.js";
+import { type MultiplexDeps, serveMultiplexSocket } from "./ws-multiplex.js";
+import { serveStreamSocket } from "./ws-socket.js";
+
+/** The multiplexed socket's path. */
+export const MULTIPLEX_PATH = "/ws";
+
+/** What the WebSocket edge needs beyond the /ws protocol's deps. */
+export interface WsEdgeDeps extends MultiplexDeps {
+  readonly table: RouteTable;
+  readonly policy: OriginPolicy;
+  readonly trustedProxies: readonly string[];
+  /** Largest frame a client may send (larger ones close the socket with 1009). */
+  readonly maxPayloadBytes: number;
+}
+
+/** The WebSocket edge as the HTTP edge mounts it. */
+export interface WsEdge {
+  /** Handles an HTTP/1.1 Upgrade request; answers it with 101 or an HTTP error. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every socket with 1001 (server stopping). */
+  close(): void;
+}
+
+/** The WebSocket edge; one `ws` server in noServer mode for every path. */
+export function createWsEdge(deps: WsEdgeDeps): WsEdge {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (deps.shutdownSignal.aborted) throw new UnavailableError("server is stopping");
+    if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") throw new HttpError(400, "invalid_argument", "only WebSocket upgrades are supported");
+    const url = requestTarget(req.url ?? "/");
+    const site = requestSite(req, deps.trustedProxies);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !deps.policy.allows(origin, site)) {
+      throw new HttpError(403, "permission_denied", `pages from ${origin} may not open WebSockets here`);
+    }
+    const match = url.pathname === MULTIPLEX_PATH ? undefined : deps.table.match("GET", url.pathname);
+    const route = match && "route" in match && match.route.streaming ? match : undefined;
+    if (url.pathname !== MULTIPLEX_PATH && route === undefined) throw new HttpError(404, "not_found", `no WebSocket endpoint at ${url.pathname}`);
+    if (url.pathname === MULTIPLEX_PATH) {
+      const extra = [...url.searchParams.keys()].find((k) => k !== "ticket");
+      if (extra !== undefined) throw new InvalidArgumentError(`unknown query parameter ${extra}`);
+    }
+    const caller = await deps.opener.authenticate(req, url.searchParams, site.ip);
+    if (caller.credentials.source === "cookie" && origin !== undefined && !deps.policy.trusts(origin, site)) {
+      throw new HttpError(403, "permission_denied", `the session cookie is not accepted from ${origin}: use a stream ticket`);
+    }
+    if (route === undefined) {
+      wss.handleUpgrade(req, socket, head, (ws) => serveMultiplexSocket(ws, caller, site.ip, deps));
+      return;
+    }
+    const request = decodeSubscribeRequest(deps.opener, route.route, route.pathParams, url.searchParams, undefined);
+    const gone = new AbortController();
+    let stream: OpenStream | undefined;
+    socket.once("close", () => {
+      gone.abort();
+      stream?.close();
+    });
+    stream = await deps.opener.open(caller, request.target, request.since, AbortSignal.any([gone.signal, deps.shutdownSignal]));
+    if (socket.destroyed) return stream.close();
+    const open = stream;
+    wss.handleUpgrade(req, socket, head, (ws) => void serveStreamSocket(ws, open, deps));
+  }
+
+  return {
+    upgrade(req, socket, head) {
+      socket.on("error", () => socket.destroy());
+      upgrade(req, socket, head).catch((error: unknown) => refuseUpgrade(socket, error, deps.logger));
+    },
+    close() {
+      for (const ws of wss.clients) ws.close(CLOSE.goingAway, "server is stopping: reconnect");
+      wss.close();
+    },
+  };
+}

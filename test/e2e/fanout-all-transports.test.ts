@@ -1,0 +1,107 @@
+/**
+ * One post over REST reaches, at the same time, a gRPC stream (@grpc/grpc-js), a Connect
+ * stream, an SSE client (EventSource) and a WebSocket client — once each, in order — and is
+ * encoded for the browser transports once per message, not once per subscriber.
+ */
+import { EventSource } from "eventsource";
+import { WebSocket } from "ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MessageService } from "../../gen/chat/v1/message_pb.js";
+import { startServer, type TestServer } from "../support/server.js";
+import { newUser, uniqueName } from "../support/clients.js";
+import { bearer, grpcJsClient, serverStream } from "../support/grpc-js-client.js";
+
+const COUNT = 20;
+
+async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function encodings(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^parley_edge_message_encodings (\d+)$/m.exec(text)?.[1]);
+}
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("fan-out to every transport", () => {
+  it("delivers each REST post once, in order, to gRPC, Connect, SSE and WebSocket subscribers", async () => {
+    const poster = await newUser(server.url);
+    const reader = await newUser(server.url);
+    const { room } = await poster.clients.rooms.createRoom({ name: uniqueName("fanout") });
+    const roomId = room!.roomId;
+    const got: Record<"grpc" | "connect" | "sse" | "ws", string[]> = { grpc: [], connect: [], sse: [], ws: [] };
+    const ready: Record<keyof typeof got, boolean> = { grpc: false, connect: false, sse: false, ws: false };
+
+    const grpc = grpcJsClient(MessageService, `127.0.0.1:${server.port}`);
+    const grpcStream = serverStream<{ frame: { case: string; value: { messageId?: string } } }>(grpc, "subscribeRoom", { roomId }, bearer(reader.token));
+    grpcStream.on("data", (res) => (res.frame.case === "ready" ? (ready.grpc = true) : res.frame.case === "message" && got.grpc.push(res.frame.value.messageId!)));
+    grpcStream.on("error", () => undefined);
+
+    const connectAbort = new AbortController();
+    void (async () => {
+      for await (const res of reader.clients.messages.subscribeRoom({ roomId }, { signal: connectAbort.signal })) {
+        if (res.frame.case === "ready") ready.connect = true;
+        if (res.frame.case === "message") got.connect.push(res.frame.value.messageId);
+      }
+    })().catch(() => undefined);
+
+    // Several browser subscribers per transport: the encoding must still happen once per message.
+    const sources: EventSource[] = [];
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const es = new EventSource(`${server.url}/room/${roomId}/subscribe`, {
+        fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${reader.token}` } }),
+      });
+      if (i === 0) {
+        es.addEventListener("ready", () => (ready.sse = true));
+        es.addEventListener("message", (e) => got.sse.push((e as MessageEvent).lastEventId));
+      }
+      sources.push(es);
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/room/${roomId}/subscribe`, { headers: { authorization: `Bearer ${reader.token}` } });
+      if (i === 0) {
+        ws.on("message", (data) => {
+          const frame = JSON.parse(data.toString()) as { type: string; message?: { messageId: string } };
+          if (frame.type === "ready") ready.ws = true;
+          if (frame.type === "message") got.ws.push(frame.message!.messageId);
+        });
+      }
+      sockets.push(ws);
+    }
+    await until(() => Object.values(ready).every(Boolean), "every subscriber ready");
+    await until(() => sources.every((s) => s.readyState === EventSource.OPEN) && sockets.every((s) => s.readyState === WebSocket.OPEN), "all open");
+    await new Promise((r) => setTimeout(r, 200));
+
+    const before = await encodings(server.url);
+    const posted: string[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      const res = await fetch(`${server.url}/room/${roomId}/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${poster.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ text: `fan ${i}` }),
+      });
+      expect(res.status).toBe(201);
+      posted.push(((await res.json()) as { messageId: string }).messageId);
+    }
+    await until(() => Object.values(got).every((ids) => ids.length >= COUNT), "every transport to get every message");
+    await new Promise((r) => setTimeout(r, 300));
+    for (const [transport, ids] of Object.entries(got)) expect(ids, transport).toEqual(posted);
+    expect(await encodings(server.url)).toBe(before + COUNT);
+
+    grpcStream.cancel();
+    grpc.close();
+    connectAbort.abort();
+    for (const es of sources) es.close();
+    for (const ws of sockets) ws.close();
+  });
+});
