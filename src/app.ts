@@ -18,6 +18,7 @@ import { Accounts } from "./services/accounts.js";
 import { Rooms } from "./services/rooms.js";
 import { Messages } from "./services/messages.js";
 import { PageTokens } from "./services/page-tokens.js";
+import { StreamTickets } from "./auth/stream-tickets.js";
 import { createAdapters } from "./adapters.js";
 import { createEdges } from "./edges/edges.js";
 
@@ -46,10 +47,11 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     hub.dispatch(event);
   });
 
-  const keyFile = join(config.dataDir, "token-signing-key.pem");
-  const rooms = new Rooms(store, ids, new PageTokens(pageTokenSecret(config.tokenPrivateKeyPem ?? readFileSync(keyFile, "utf8"))));
+  const sharedKey = config.tokenPrivateKeyPem ?? readFileSync(join(config.dataDir, "token-signing-key.pem"), "utf8");
+  const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")));
+  const tickets = new StreamTickets(derivedSecret(sharedKey, "parley-stream-ticket"));
   const services = {
-    accounts: new Accounts({ store, bus, tokens, revocations, ids }),
+    accounts: new Accounts({ store, bus, tokens, revocations, ids, tickets }),
     rooms,
     messages: new Messages({
       store,
@@ -64,7 +66,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   };
   metrics.readDeliveries = () => hub.deliveries;
 
-  const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations });
+  const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets });
   await new Promise<void>((resolve, reject) => {
     edges.listener.tcp.once("error", reject);
     edges.listener.tcp.listen(config.port, config.host, () => resolve());
@@ -89,7 +91,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   };
 }
 
-/** Page tokens must verify on every node and across restarts: their key derives from the token key. */
-function pageTokenSecret(tokenKeyPem: string): Buffer {
-  return createHash("sha256").update("parley-page-token:").update(tokenKeyPem).digest();
+/**
+ * Page tokens and stream tickets must verify on every node and across restarts: their keys derive
+ * from the token signing key every node shares, one key per purpose.
+ */
+function derivedSecret(tokenKeyPem: string, purpose: string): Buffer {
+  return createHash("sha256").update(`${purpose}:`).update(tokenKeyPem).digest();
 }

@@ -5,7 +5,7 @@
  */
 import type { Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../domain/errors.js";
-import { callerKey } from "./auth-context.js";
+import { bearerTokenKey, callerKey } from "./auth-context.js";
 import type { RevocationCache } from "./revocations.js";
 import type { TokenClaims, TokenIssuer } from "./tokens.js";
 
@@ -16,16 +16,21 @@ export function isPublicProcedure(path: string): boolean {
   return PUBLIC_PROCEDURES.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
 
+/** The token of an "Authorization: Bearer <token>" header; throws UnauthenticatedError otherwise. */
+export function bearerToken(authorization: string | null): string {
+  if (!authorization) throw new UnauthenticatedError("missing Authorization header: send Bearer <token>");
+  const match = /^Bearer +(\S+)$/i.exec(authorization);
+  if (!match) throw new UnauthenticatedError("Authorization header must be: Bearer <token>");
+  return match[1]!;
+}
+
 /** Resolves a bearer token to its claims, or throws UnauthenticatedError saying why not. */
 export async function authenticate(
   authorization: string | null,
   tokens: TokenIssuer,
   revocations: RevocationCache,
 ): Promise<TokenClaims> {
-  if (!authorization) throw new UnauthenticatedError("missing Authorization header: send Bearer <token>");
-  const match = /^Bearer +(\S+)$/i.exec(authorization);
-  if (!match) throw new UnauthenticatedError("Authorization header must be: Bearer <token>");
-  const claims = await tokens.verify(match[1]!);
+  const claims = await tokens.verify(bearerToken(authorization));
   if (!claims) throw new UnauthenticatedError("invalid or expired token: sign in again");
   if (await revocations.isRevoked(claims.tokenId)) throw new UnauthenticatedError("token was revoked: sign in again");
   return claims;
@@ -34,8 +39,10 @@ export async function authenticate(
 export function authInterceptor(tokens: TokenIssuer, revocations: RevocationCache): Interceptor {
   return (next) => async (req) => {
     if (isPublicProcedure(`/${req.service.typeName}/${req.method.name}`)) return next(req);
-    const claims = await authenticate(req.header.get("authorization"), tokens, revocations);
+    const authorization = req.header.get("authorization");
+    const claims = await authenticate(authorization, tokens, revocations);
     req.contextValues.set(callerKey, claims);
+    req.contextValues.set(bearerTokenKey, bearerToken(authorization));
     return next(req);
   };
 }

@@ -15,6 +15,7 @@ import type { Rooms } from "../services/rooms.js";
 import type { StreamSessions } from "../realtime/stream-sessions.js";
 import type { TokenIssuer } from "../auth/tokens.js";
 import type { RevocationCache } from "../auth/revocations.js";
+import type { StreamTickets } from "../auth/stream-tickets.js";
 import { authInterceptor } from "../auth/auth-interceptor.js";
 import { HealthStatus } from "./health.js";
 import { createListener, type Listener } from "./listener.js";
@@ -33,6 +34,7 @@ export interface EdgeDeps {
   readonly sessions: StreamSessions;
   readonly tokens: TokenIssuer;
   readonly revocations: RevocationCache;
+  readonly tickets: StreamTickets;
 }
 
 export interface Edges {

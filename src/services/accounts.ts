@@ -6,6 +6,7 @@ import { displayForm, uniquenessKey } from "../domain/names.js";
 import type { Bus } from "../bus/bus.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../auth/passwords.js";
 import type { RevocationCache } from "../auth/revocations.js";
+import type { StreamTickets } from "../auth/stream-tickets.js";
 import type { TokenClaims, TokenIssuer } from "../auth/tokens.js";
 import { type Store, UniqueViolation } from "../store/store.js";
 
@@ -15,6 +16,7 @@ export interface AccountsDeps {
   readonly tokens: TokenIssuer;
   readonly revocations: RevocationCache;
   readonly ids: SnowflakeGenerator;
+  readonly tickets: StreamTickets;
 }
 
 export class Accounts {
@@ -46,6 +48,11 @@ export class Accounts {
     await this.deps.store.revokeToken(caller.tokenId, caller.expiresAtMs);
     this.deps.revocations.remember(caller.tokenId, caller.expiresAtMs);
     await this.deps.bus.publish({ type: "token_revoked", tokenId: caller.tokenId, expiresAtMs: caller.expiresAtMs });
+  }
+
+  /** A short-lived, single-use ticket that stands for the caller's token on one stream. */
+  streamTicket(token: string): { ticket: string; expiresAtMs: number } {
+    return this.deps.tickets.issue(token);
   }
 
   /** The caller's own user record. */

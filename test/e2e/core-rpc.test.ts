@@ -25,6 +25,9 @@ describe("Connect JSON over HTTP/1.1", () => {
     const bob = await newUser(server.url);
     const me = await alice.clients.auth.getMe({});
     expect(me.user?.username).toBe(alice.user.username);
+    const ticket = await alice.clients.auth.createStreamTicket({});
+    expect(ticket.ticket).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    expect(ticket.ticket).not.toContain(alice.token);
 
     const name = uniqueName("room");
     const { room } = await alice.clients.rooms.createRoom({ name });

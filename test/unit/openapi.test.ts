@@ -39,6 +39,7 @@ describe("buildOpenApi", () => {
     ["/auth/signup", "post", ["201", "400", "409", "429"]],
     ["/auth/signin", "post", ["200", "400", "429"]],
     ["/auth/signout", "post", ["204", "400", "401", "429"]],
+    ["/auth/ticket", "post", ["200", "400", "401", "429"]],
     ["/me", "get", ["200", "400", "401", "429"]],
     ["/users/{recipient_username}/messages", "post", ["201", "400", "401", "404", "429"]],
     ["/me/messages", "get", ["200", "400", "401", "429"]],

@@ -45,6 +45,7 @@ describe("route table", () => {
     ["POST", "/auth/signup", AuthService, "SignUp", {}, false, 201],
     ["POST", "/auth/signin", AuthService, "SignIn", {}, false, 200],
     ["POST", "/auth/signout", AuthService, "SignOut", {}, false, 204],
+    ["POST", "/auth/ticket", AuthService, "CreateStreamTicket", {}, false, 200],
     ["GET", "/me", AuthService, "GetMe", {}, false, 200],
     ["POST", "/users/bob/messages", MessageService, "SendDirectMessage", { recipient_username: "bob" }, false, 201],
     ["GET", "/me/messages", MessageService, "ListDirectMessages", {}, false, 200],
@@ -191,7 +192,7 @@ describe("encodeRestResponse", () => {
 
 describe("buildRouteTable", () => {
   it("derives routes from annotations only: a service without them adds none", () => {
-    expect(table.routes).toHaveLength(13);
+    expect(table.routes).toHaveLength(14);
     expect(buildRouteTable([]).match("GET", "/rooms")).toEqual({ error: "not_found" });
   });
 });

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/auth.proto.
  */
 export const file_chat_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChJjaGF0L3YxL2F1dGgucHJvdG8SB2NoYXQudjEieAoNU2lnblVwUmVxdWVzdBJJCgh1c2VybmFtZRgBIAEoCUI3ukg0cjIQAxggMixeW0EtWmEtejAtOV0oPzpbQS1aYS16MC05Xy4tXSpbQS1aYS16MC05XSk/JBIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQCBiAASItCg5TaWduVXBSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyIkoKDVNpZ25JblJlcXVlc3QSGwoIdXNlcm5hbWUYASABKAlCCbpIBnIEEAEYIBIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJzCg5TaWduSW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoEdXNlchgDIAEoCzINLmNoYXQudjEuVXNlciIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiDgoMR2V0TWVSZXF1ZXN0IiwKDUdldE1lUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmNoYXQudjEuVXNlcjLsAgoLQXV0aFNlcnZpY2USXwoGU2lnblVwEhYuY2hhdC52MS5TaWduVXBSZXF1ZXN0GhcuY2hhdC52MS5TaWduVXBSZXNwb25zZSIkqtQYAwjJAYLT5JMCFzoBKmIEdXNlciIML2F1dGgvc2lnbnVwElIKBlNpZ25JbhIWLmNoYXQudjEuU2lnbkluUmVxdWVzdBoXLmNoYXQudjEuU2lnbkluUmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvc2lnbmluEl0KB1NpZ25PdXQSFy5jaGF0LnYxLlNpZ25PdXRSZXF1ZXN0GhguY2hhdC52MS5TaWduT3V0UmVzcG9uc2UiH6rUGAMIzAGC0+STAhI6ASoiDS9hdXRoL3NpZ25vdXQSSQoFR2V0TWUSFS5jaGF0LnYxLkdldE1lUmVxdWVzdBoWLmNoYXQudjEuR2V0TWVSZXNwb25zZSIRgtPkkwILYgR1c2VyEgMvbWViBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChJjaGF0L3YxL2F1dGgucHJvdG8SB2NoYXQudjEieAoNU2lnblVwUmVxdWVzdBJJCgh1c2VybmFtZRgBIAEoCUI3ukg0cjIQAxggMixeW0EtWmEtejAtOV0oPzpbQS1aYS16MC05Xy4tXSpbQS1aYS16MC05XSk/JBIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQCBiAASItCg5TaWduVXBSZXNwb25zZRIbCgR1c2VyGAEgASgLMg0uY2hhdC52MS5Vc2VyIkoKDVNpZ25JblJlcXVlc3QSGwoIdXNlcm5hbWUYASABKAlCCbpIBnIEEAEYIBIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAASJzCg5TaWduSW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGwoEdXNlchgDIAEoCzINLmNoYXQudjEuVXNlciIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiGwoZQ3JlYXRlU3RyZWFtVGlja2V0UmVxdWVzdCJcChpDcmVhdGVTdHJlYW1UaWNrZXRSZXNwb25zZRIOCgZ0aWNrZXQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiDgoMR2V0TWVSZXF1ZXN0IiwKDUdldE1lUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmNoYXQudjEuVXNlcjLkAwoLQXV0aFNlcnZpY2USXwoGU2lnblVwEhYuY2hhdC52MS5TaWduVXBSZXF1ZXN0GhcuY2hhdC52MS5TaWduVXBSZXNwb25zZSIkqtQYAwjJAYLT5JMCFzoBKmIEdXNlciIML2F1dGgvc2lnbnVwElIKBlNpZ25JbhIWLmNoYXQudjEuU2lnbkluUmVxdWVzdBoXLmNoYXQudjEuU2lnbkluUmVzcG9uc2UiF4LT5JMCEToBKiIML2F1dGgvc2lnbmluEl0KB1NpZ25PdXQSFy5jaGF0LnYxLlNpZ25PdXRSZXF1ZXN0GhguY2hhdC52MS5TaWduT3V0UmVzcG9uc2UiH6rUGAMIzAGC0+STAhI6ASoiDS9hdXRoL3NpZ25vdXQSdgoSQ3JlYXRlU3RyZWFtVGlja2V0EiIuY2hhdC52MS5DcmVhdGVTdHJlYW1UaWNrZXRSZXF1ZXN0GiMuY2hhdC52MS5DcmVhdGVTdHJlYW1UaWNrZXRSZXNwb25zZSIXgtPkkwIROgEqIgwvYXV0aC90aWNrZXQSSQoFR2V0TWUSFS5jaGF0LnYxLkdldE1lUmVxdWVzdBoWLmNoYXQudjEuR2V0TWVSZXNwb25zZSIRgtPkkwILYgR1c2VyEgMvbWViBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message chat.v1.SignUpRequest
@@ -140,6 +140,43 @@ export const SignOutResponseSchema: GenMessage<SignOutResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_auth, 5);
 
 /**
+ * @generated from message chat.v1.CreateStreamTicketRequest
+ */
+export type CreateStreamTicketRequest = Message<"chat.v1.CreateStreamTicketRequest"> & {
+};
+
+/**
+ * Describes the message chat.v1.CreateStreamTicketRequest.
+ * Use `create(CreateStreamTicketRequestSchema)` to create a new message.
+ */
+export const CreateStreamTicketRequestSchema: GenMessage<CreateStreamTicketRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_auth, 6);
+
+/**
+ * @generated from message chat.v1.CreateStreamTicketResponse
+ */
+export type CreateStreamTicketResponse = Message<"chat.v1.CreateStreamTicketResponse"> & {
+  /**
+   * Opaque; redeem it once, before expires_at, as `?ticket=` on a subscribe URL or /ws.
+   *
+   * @generated from field: string ticket = 1;
+   */
+  ticket: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message chat.v1.CreateStreamTicketResponse.
+ * Use `create(CreateStreamTicketResponseSchema)` to create a new message.
+ */
+export const CreateStreamTicketResponseSchema: GenMessage<CreateStreamTicketResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_auth, 7);
+
+/**
  * @generated from message chat.v1.GetMeRequest
  */
 export type GetMeRequest = Message<"chat.v1.GetMeRequest"> & {
@@ -150,7 +187,7 @@ export type GetMeRequest = Message<"chat.v1.GetMeRequest"> & {
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
 export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_auth, 6);
+  messageDesc(file_chat_v1_auth, 8);
 
 /**
  * @generated from message chat.v1.GetMeResponse
@@ -167,7 +204,7 @@ export type GetMeResponse = Message<"chat.v1.GetMeResponse"> & {
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
 export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_auth, 7);
+  messageDesc(file_chat_v1_auth, 9);
 
 /**
  * Accounts and sessions. SignUp and SignIn need no token; the rest need
@@ -205,6 +242,17 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof SignOutRequestSchema;
     output: typeof SignOutResponseSchema;
+  },
+  /**
+   * Trades the caller's token for a stream ticket: valid 30 seconds, for one SSE or WebSocket
+   * stream, passed as `?ticket=` so that the long-lived token never goes in a URL.
+   *
+   * @generated from rpc chat.v1.AuthService.CreateStreamTicket
+   */
+  createStreamTicket: {
+    methodKind: "unary";
+    input: typeof CreateStreamTicketRequestSchema;
+    output: typeof CreateStreamTicketResponseSchema;
   },
   /**
    * Returns the signed-in user.

@@ -9,7 +9,7 @@ import type { OriginPolicy } from "./cors.js";
 import { HttpError } from "./http-failure.js";
 import type { RequestSite } from "./request-site.js";
 import { readSessionCookie } from "./session-cookie.js";
-import type { StreamTickets } from "./stream-tickets.js";
+import type { StreamTickets } from "../../auth/stream-tickets.js";
 
 /** Where a request's credentials came from; the cookie alone is subject to the CSRF rule. */
 export type CredentialSource = "header" | "cookie" | "ticket";

@@ -1,18 +1,15 @@
 /**
  * The browser edge, behind connect-node's fallback: REST routes generated from the proto's
- * google.api.http rules, SSE and WebSocket streams, stream tickets, /metrics, /healthz, the
+ * google.api.http rules, SSE and WebSocket streams, /metrics, /healthz, the
  * OpenAPI document and docs, and the web page. Business logic stays in the services: REST calls
  * go through the in-process Connect transport (same interceptors), streams through the same
  * subscription code. Also provides the CORS layer edges.ts puts in front of every route.
  */
-import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { Transport } from "@connectrpc/connect";
 import { Gauge } from "prom-client";
-import type { Config } from "../../config.js";
 import type { EdgeDeps } from "../edges.js";
 import type { RateLimiter } from "../rate-limit.js";
 import { createDocsHandler } from "../rest/docs-page.js";
@@ -27,8 +24,6 @@ import { createRestHandler } from "./rest-handler.js";
 import { SESSION_COOKIE } from "./session-cookie.js";
 import { createStaticFiles } from "./static-files.js";
 import { StreamOpener } from "./stream-open.js";
-import { StreamTickets } from "./stream-tickets.js";
-import { serveTicket, TICKET_PATH } from "./ticket-route.js";
 import { createWsEdge } from "./ws-upgrade.js";
 
 /** What the browser edge needs beyond the edges' deps: the in-process transport, the shared limiter, the shutdown signal. */
@@ -66,14 +61,12 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
   });
   const docs = createDocsHandler(OPENAPI_PATH);
   const policy = originPolicy(config.corsOrigins);
-  const tickets = new StreamTickets(ticketSecret(config));
   const body = { maxBytes: config.maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS };
-  const opener = new StreamOpener({ ...deps, messages: deps.services.messages, validator: createValidator(), tickets });
+  const opener = new StreamOpener({ ...deps, messages: deps.services.messages, validator: createValidator() });
   const streams = { metrics, logger, heartbeatMs: config.heartbeatMs, sendBufferBytes: config.streamSendBufferBytes, slowClientMs: config.slowClientMs };
   const rest = createRestHandler({ ...deps, table, policy, body, opener, sse: { ...streams, retryMs: SSE_RETRY_MS } });
   const statics = createStaticFiles(config.webDir);
   const ws = createWsEdge({ ...deps, ...streams, table, policy, opener, trustedProxies: config.trustedProxies, maxPayloadBytes: config.maxBodyBytes });
-  const ticketDeps = { ...deps, tickets, policy, body };
   new Gauge({
     name: "parley_edge_message_encodings",
     help: "Messages encoded for SSE/WebSocket since start: once per message, not per subscriber",
@@ -95,10 +88,6 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
     if (req.method === "GET" && url.pathname === OPENAPI_PATH) return sendJson(res, 200, openapi);
     if (docs(req, res)) return;
-    if (url.pathname === TICKET_PATH) {
-      if (req.method !== "POST") return sendError(res, 405, "unimplemented", `use POST ${TICKET_PATH}`, { allow: "POST" });
-      return serveTicket(req, res, site, ticketDeps).catch((error: unknown) => sendFailure(res, error, logger));
-    }
     if (await rest(req, res, url, site)) return;
     if (await statics(req, res, url)) return;
     sendError(res, 404, "not_found", `no route for ${req.method} ${url.pathname}`);
@@ -112,9 +101,4 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     upgrade: (req, socket, head) => ws.upgrade(req, socket, head),
     close: () => ws.close(),
   };
-}
-
-/** Key material every node shares (the token signing key), for stream tickets any node can redeem. */
-function ticketSecret(config: Config): string {
-  return config.tokenPrivateKeyPem ?? readFileSync(join(config.dataDir, "token-signing-key.pem"), "utf8");
 }

@@ -18,7 +18,7 @@ import type { Messages } from "../../services/messages.js";
 import type { RateLimiter } from "../rate-limit.js";
 import { findCredentials } from "./credentials.js";
 import type { Credentials } from "./credentials.js";
-import type { StreamTickets } from "./stream-tickets.js";
+import type { StreamTickets } from "../../auth/stream-tickets.js";
 
 /** What a stream delivers: one room's messages, or the caller's direct messages. */
 export type StreamTarget = { readonly kind: "room"; readonly roomId: string } | { readonly kind: "direct" };

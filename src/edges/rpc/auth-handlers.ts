@@ -2,7 +2,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { AuthService } from "../../../gen/chat/v1/auth_pb.js";
-import { requireUser } from "../../auth/auth-context.js";
+import { requireBearerToken, requireUser } from "../../auth/auth-context.js";
 import type { Accounts } from "../../services/accounts.js";
 import { userToProto } from "./to-proto.js";
 
@@ -18,6 +18,10 @@ export function authHandlers(accounts: Accounts): ServiceImpl<typeof AuthService
     async signOut(_req, ctx) {
       await accounts.signOut(requireUser(ctx));
       return {};
+    },
+    async createStreamTicket(_req, ctx) {
+      const { ticket, expiresAtMs } = accounts.streamTicket(requireBearerToken(ctx));
+      return { ticket, expiresAt: timestampFromMs(expiresAtMs) };
     },
     async getMe(_req, ctx) {
       return { user: userToProto(await accounts.me(requireUser(ctx))) };

@@ -1,6 +1,6 @@
 /**
  * Stream tickets: how a browser opens an EventSource or a WebSocket without putting its access
- * token in a URL (URLs end up in logs and histories). POST /auth/ticket trades the token for a
+ * token in a URL (URLs end up in logs and histories). AuthService.CreateStreamTicket (REST: POST /auth/ticket) trades the token for a
  * ticket that is valid for TICKET_SECONDS and for one stream; `?ticket=` on a subscribe URL
  * redeems it.
  *
@@ -10,7 +10,7 @@
  * accepted there once); the token inside still passes the normal verification and revocation
  * checks, so a signed-out session's tickets are worthless.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
 /** How long a stream ticket is valid. */
 export const TICKET_SECONDS = 30;
@@ -24,9 +24,10 @@ export class StreamTickets {
   readonly #used = new Map<string, number>();
   #sweptAtMs = 0;
 
-  /** `secret`: key material shared by every node (the token signing key). */
-  constructor(secret: string | Buffer) {
-    this.#key = createHash("sha256").update("parley-stream-ticket:").update(secret).digest();
+  /** `key`: 32 bytes every node shares (derived from the token signing key in app.ts). */
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new RangeError("a stream-ticket key is 32 bytes");
+    this.#key = key;
   }
 
   /** A ticket for `token`, valid for TICKET_SECONDS from now. */
