@@ -21,6 +21,9 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
   if (config.bus === "kafka") {
     const { KafkaBus } = await import("./bus/kafka/kafka-bus.js");
     bus = new KafkaBus(config.kafka, logger, metrics);
+  } else if (config.bus === "cluster") {
+    const { ClusterBus } = await import("./bus/cluster/cluster-bus.js");
+    bus = new ClusterBus();
   } else {
     bus = new MemoryBus();
   }

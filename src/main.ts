@@ -1,7 +1,9 @@
 /**
  * Composition root: config → logger → app; then wait for SIGTERM/SIGINT and stop gracefully
- * (stop accepting, end open streams, flush and close the store, exit 0).
+ * (stop accepting, end open streams, flush and close the store, exit 0). With WORKERS > 1 this
+ * process becomes the cluster primary (cluster/primary.ts) and each worker it forks runs the app.
  */
+import cluster from "node:cluster";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./observability/logger.js";
 import { startApp } from "./app.js";
@@ -18,6 +20,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import("./cluster/primary.js");
+    return runPrimary(config, logger);
+  }
   const app = await startApp(config, logger);
   let stopping = false;
   const stop = (signal: string) => {
@@ -34,6 +40,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // A worker whose primary is gone stops too.
+  if (cluster.isWorker) process.on("disconnect", () => stop("primary gone"));
 }
 
 main().catch((error: unknown) => {

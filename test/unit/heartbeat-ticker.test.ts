@@ -1,7 +1,8 @@
-/** The shared heartbeat ticker and the frame queue's waits: no timer per wait, wakes after a period of idleness. */
+/** The shared heartbeat ticker and the streams' waits on it: no timer per wait, woken after a period of idleness. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { HeartbeatTicker, type Idler } from "../../src/realtime/heartbeat-ticker.js";
-import { FrameQueue } from "../../src/realtime/frame-queue.js";
+import { Hub } from "../../src/realtime/hub.js";
+import { subscribe } from "../../src/realtime/subscription.js";
 import type { ChatMessage } from "../../src/domain/model.js";
 
 const message = (id: string): ChatMessage => ({
@@ -56,29 +57,27 @@ describe("HeartbeatTicker", () => {
   });
 });
 
-describe("FrameQueue", () => {
-  it("is idle only while waiting, and a push ends the wait without any timer", async () => {
-    vi.useFakeTimers({ now: 42 });
-    const queue = new FrameQueue(10);
-    expect(queue.idleSinceMs).toBeUndefined();
-    const waiting = queue.wait();
-    expect(queue.idleSinceMs).toBe(42);
-    expect(vi.getTimerCount()).toBe(0);
-    queue.push(message("1"));
-    await waiting;
-    expect(queue.idleSinceMs).toBeUndefined();
-    expect(queue.shift()?.id).toBe("1");
-    expect(queue.size).toBe(0);
-  });
-
-  it("overflows past its capacity and wakes its reader", async () => {
-    const queue = new FrameQueue(2);
-    const waiting = queue.wait();
-    expect(queue.push(message("1"))).toBe(true);
-    expect(queue.push(message("2"))).toBe(true);
-    expect(queue.push(message("3"))).toBe(false);
-    await waiting;
-    expect(queue.overflowed).toBe(true);
-    expect([queue.shift()?.id, queue.shift()?.id, queue.shift()]).toEqual(["1", "2", undefined]);
+describe("subscribe() on the shared ticker", () => {
+  it("sets no timer per wait, hands a message straight to a waiting reader, and heartbeats when idle", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const hub = new Hub();
+    const channel = { kind: "room", id: "1" } as const;
+    const stream = subscribe(hub, { replayLimit: 10, queueLimit: 10, heartbeatMs: 1000 }, {
+      channel,
+      since: undefined,
+      history: async () => [],
+      signal: new AbortController().signal,
+    });
+    expect((await stream.next()).value).toEqual({ kind: "ready", position: "0" });
+    const timers = vi.getTimerCount();
+    const waiting = stream.next();
+    expect(vi.getTimerCount()).toBe(timers);
+    hub.dispatch({ type: "message", message: message("7") });
+    expect((await waiting).value).toEqual({ kind: "message", message: message("7") });
+    const idle = stream.next();
+    vi.advanceTimersByTime(1500);
+    expect((await idle).value).toMatchObject({ kind: "heartbeat" });
+    await stream.return(undefined);
+    expect(hub.subscriberCount(channel)).toBe(0);
   });
 });

@@ -28,6 +28,8 @@ export interface SseOptions {
   readonly retryMs: number;
 }
 
+const SENT: Promise<boolean> = Promise.resolve(true);
+
 /** Serves an open stream as SSE until it ends, then ends the response. Never rejects. */
 export async function serveSse(res: AnyResponse, stream: OpenStream, options: SseOptions): Promise<void> {
   res.writeHead(200, {
@@ -39,10 +41,11 @@ export async function serveSse(res: AnyResponse, stream: OpenStream, options: Ss
   });
   res.write(`retry: ${options.retryMs}\n\n`);
   options.metrics.openStreams.inc({ transport: "sse" });
-  const send = async (frame: Frame): Promise<boolean> => {
-    if (res.destroyed || res.writableEnded) return true;
+  // Not async: the common case returns one shared settled promise, not a new one per frame.
+  const send = (frame: Frame): Promise<boolean> => {
+    if (res.destroyed || res.writableEnded) return SENT;
     res.write(sseEvent(frame));
-    if ((res.writableLength ?? 0) <= options.sendBufferBytes) return true;
+    if ((res.writableLength ?? 0) <= options.sendBufferBytes) return SENT;
     return within(options.slowClientMs, (done) => {
       res.on("drain", done);
       res.on("close", done);

@@ -47,17 +47,21 @@ export function sendText(ws: WebSocket, data: string | Buffer): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(data, { binary: false });
 }
 
+const SENT: Promise<boolean> = Promise.resolve(true);
+
 /**
  * A SendFrame for one stream on a socket: below the send-buffer bound a frame is queued at once;
  * above it, the sender waits (up to slowClientMs) until that frame reached the network.
  */
 export function socketSender(ws: WebSocket, target: StreamTarget, options: SocketOptions): SendFrame {
-  return async (frame: Frame) => {
+  // Not async: the common case (queued at once) returns one shared settled promise instead of
+  // allocating a new one per frame and subscriber.
+  return (frame: Frame) => {
     const data = serverFrame(frame, target);
-    if (data === undefined || ws.readyState !== WebSocket.OPEN) return true;
+    if (data === undefined || ws.readyState !== WebSocket.OPEN) return SENT;
     if (ws.bufferedAmount <= options.sendBufferBytes) {
       ws.send(data, { binary: false });
-      return true;
+      return SENT;
     }
     return within(options.slowClientMs, (done) => {
       ws.send(data, { binary: false }, () => done());

@@ -1,0 +1,77 @@
+/**
+ * Watches a server while a workload runs: its process-tree memory and CPU at chosen instants,
+ * and the event-loop lag p99 from GET /metrics every few seconds (prom-client resets that
+ * histogram on each scrape, so each sample covers the window before it).
+ */
+import { procStats, type ProcStats } from "./proc-stats.js";
+import type { ServerProcess } from "./servers.js";
+
+/** Scrape period: prom-client default metrics cost ~20 ms at 20k descriptors (process_open_fds). */
+const SCRAPE_MS = 5000;
+const LAG_P99 = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})?\s+([0-9.eE+-]+)/m;
+
+export class ServerSampler {
+  #timer: NodeJS.Timeout | undefined;
+  #maxLagMs: number | undefined;
+  #inFlight = false;
+  #discardNext = false;
+
+  constructor(private readonly server: ServerProcess, private readonly hasMetrics: boolean) {}
+
+  get pid(): number {
+    return this.server.pid;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  stats(): ProcStats {
+    return procStats(this.server.pid);
+  }
+
+  /** Starts (or restarts) collecting the lag maximum. */
+  startLag(): void {
+    this.#cancel();
+    this.#maxLagMs = undefined;
+    if (!this.hasMetrics) return;
+    // The first scrape covers the time since the last one (set-up): it only resets the histogram.
+    this.#discardNext = true;
+    void this.#scrape();
+    this.#timer = setInterval(() => void this.#scrape(), SCRAPE_MS);
+  }
+
+  /** Stops collecting after one last scrape; returns the highest p99 seen, ms. */
+  async stopLag(): Promise<number | undefined> {
+    const running = this.#timer !== undefined;
+    this.#cancel();
+    if (running) {
+      while (this.#inFlight) await new Promise((r) => setTimeout(r, 10));
+      await this.#scrape();
+    }
+    return this.#maxLagMs;
+  }
+
+  #cancel(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #scrape(): Promise<void> {
+    if (this.#inFlight) return;
+    this.#inFlight = true;
+    try {
+      const { status, body } = await this.server.get("/metrics");
+      const match = status === 200 ? LAG_P99.exec(body) : null;
+      if (this.#discardNext) this.#discardNext = false;
+      else if (match) {
+        const ms = Number(match[1]) * 1000;
+        if (this.#maxLagMs === undefined || ms > this.#maxLagMs) this.#maxLagMs = ms;
+      }
+    } catch {
+      // A busy server may miss a scrape; the next one counts.
+    } finally {
+      this.#inFlight = false;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The primary process of a multi-process node (WORKERS > 1): it serves no requests itself. It
+ * forks the workers — each a full Parley on the same port (Node cluster hands out connections
+ * round-robin), with its own WORKER_ID (base + index) so message ids stay unique — relays the
+ * bus between them (bus/cluster/relay.ts), restarts a worker that dies, and on SIGTERM/SIGINT
+ * stops them all gracefully before exiting.
+ *
+ * The first worker starts alone (it migrates the store and creates the token key on a fresh
+ * data directory); the others start once it listens. When all listen the primary logs
+ * "parley cluster listening" and, if it was started with an IPC channel (a supervisor, the
+ * bench), sends it {"parley":"ready"}.
+ */
+import cluster, { type Worker } from "node:cluster";
+import type { Config } from "../config.js";
+import type { Logger } from "../observability/logger.js";
+import { relayBus } from "../bus/cluster/relay.js";
+
+const RESTART_DELAY_MS = 1000;
+const STOP_TIMEOUT_MS = 20_000;
+
+export async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  let stopping = false;
+  const byIndex = new Map<number, Worker>();
+  const stopRelay = relayBus(cluster);
+
+  let port = config.port;
+  const fork = (index: number): Promise<Worker> => {
+    const worker = cluster.fork({ WORKER_ID: String(config.workerId + index), PARLEY_WORKER_INDEX: String(index) });
+    byIndex.set(index, worker);
+    worker.once("exit", (code, signal) => {
+      if (byIndex.get(index) === worker) byIndex.delete(index);
+      if (stopping) return;
+      logger.error({ worker: index, code, signal }, "worker died; restarting");
+      setTimeout(() => {
+        if (!stopping) fork(index).catch((error: unknown) => logger.error({ err: error, worker: index }, "worker restart failed"));
+      }, RESTART_DELAY_MS);
+    });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`worker ${index} exited with ${code} before listening`));
+      worker.once("exit", onExit);
+      worker.once("listening", (address) => {
+        port = address.port;
+        worker.off("exit", onExit);
+        resolve(worker);
+      });
+    });
+  };
+
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping workers");
+    const alive = [...byIndex.values()];
+    for (const worker of alive) worker.process.kill("SIGTERM");
+    const force = setTimeout(() => {
+      for (const worker of alive) if (!worker.isDead()) worker.process.kill("SIGKILL");
+    }, STOP_TIMEOUT_MS);
+    void Promise.all(alive.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once("exit", r))))).then(() => {
+      clearTimeout(force);
+      stopRelay();
+      logger.info("parley cluster stopped");
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  try {
+    await fork(0);
+    await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => fork(i + 1)));
+  } catch (error) {
+    stop("start-up failed");
+    throw error;
+  }
+  logger.info({ workers: config.workers, port, host: config.host, bus: config.bus }, "parley cluster listening");
+  process.send?.({ parley: "ready", workers: config.workers, port });
+}

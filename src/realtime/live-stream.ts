@@ -1,0 +1,235 @@
+/**
+ * The frames of one subscription as a hand-written async iterator (see subscription.ts for the
+ * algorithm and its guarantees). It is what an async generator would be, minus the generator:
+ * a live message reaches a waiting reader by settling its pending next() one microtask after the
+ * hub's dispatch — one promise per message and subscriber, no generator resumption, no timer
+ * (idle heartbeats come from the shared HeartbeatTicker). Messages wait in a bounded buffer
+ * until read; past its capacity the stream ends with ResourceExhaustedError before anything
+ * else is read.
+ */
+import { compareIds } from "../domain/ids.js";
+import { ResourceExhaustedError } from "../domain/errors.js";
+import type { ChatMessage } from "../domain/model.js";
+import { HEARTBEAT_SLACK_MS, HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
+import type { Hub } from "./hub.js";
+import { ReplayedIds } from "./replayed-ids.js";
+import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./subscription.js";
+import { startingPoint } from "./starting-point.js";
+
+type Result = IteratorResult<Frame, undefined>;
+const DONE: Result = Object.freeze({ done: true, value: undefined });
+
+/**
+ * Hand-overs due after the current burst of dispatches: one microtask runs them all (a fan-out
+ * to 10,000 streams schedules one job, not 10,000).
+ */
+let dueHandOvers: (() => void)[] = [];
+function scheduleHandOver(handOver: () => void): void {
+  if (dueHandOvers.length === 0) queueMicrotask(runHandOvers);
+  dueHandOvers.push(handOver);
+}
+function runHandOvers(): void {
+  const due = dueHandOvers;
+  dueHandOvers = [];
+  for (const handOver of due) handOver();
+}
+
+export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, Idler {
+  #state: "new" | "starting" | "live" | "ended" = "new";
+  #starting: Promise<void> | undefined;
+  /** Ready, gap and replayed messages, sent before anything live. */
+  #preamble: Frame[] = [];
+  #preambleAt = 0;
+  #position = "0";
+  #replayed: ReplayedIds | undefined;
+  #buffer: ChatMessage[] = [];
+  #head = 0;
+  #overflowed = false;
+  #handOverScheduled = false;
+  #waiter: { resolve: (result: Result) => void; reject: (error: unknown) => void } | undefined;
+  #idleSinceMs: number | undefined;
+  /** The promise of a next() that waits for a message. */
+  #pending: Promise<Result> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  readonly #ticker: HeartbeatTicker;
+  readonly #onAbort = () => this.#settleWaiter();
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly limits: SubscriptionLimits,
+    private readonly request: SubscriptionRequest,
+  ) {
+    this.#ticker = HeartbeatTicker.for(limits.heartbeatMs);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return(undefined);
+  }
+
+  get idleSinceMs(): number | undefined {
+    return this.#idleSinceMs;
+  }
+
+  /** The ticker's call: the reader has waited a whole heartbeat period. */
+  wake(): void {
+    // Something is buffered or the stream is ending: the scheduled hand-over answers instead.
+    if (this.#handOverScheduled || this.#overflowed) return;
+    this.#takeWaiter()?.resolve({ done: false, value: { kind: "heartbeat", atMs: Date.now() } });
+  }
+
+  next(): Promise<Result> {
+    switch (this.#state) {
+      case "ended":
+        return Promise.resolve(DONE);
+      case "new":
+        this.#starting = this.#start();
+        return this.#starting.then(() => this.next());
+      case "starting":
+        return this.#starting!.then(() => this.next());
+      case "live":
+        // A reader that asks again before its last next() settled queues behind it.
+        return this.#pending ? this.#pending.then(() => this.next()) : this.#nextLive();
+    }
+  }
+
+  return(_value?: undefined): Promise<Result> {
+    this.#end();
+    return Promise.resolve(DONE);
+  }
+
+  throw(error: unknown): Promise<Result> {
+    this.#end();
+    return Promise.reject(error);
+  }
+
+  /** Registers live interest, then reads where the stream starts (the store read may race posts). */
+  async #start(): Promise<void> {
+    this.#state = "starting";
+    this.#unsubscribe = this.hub.subscribe(this.request.channel, { deliver: (message) => this.#deliver(message) });
+    this.request.signal.addEventListener("abort", this.#onAbort);
+    this.#ticker.add(this);
+    try {
+      const { position, gap, replay } = await startingPoint(this.request, this.limits.replayLimit);
+      this.#position = position;
+      this.#preamble.push({ kind: "ready", position });
+      if (gap) this.#preamble.push(gap);
+      for (const message of replay) this.#preamble.push({ kind: "message", message });
+      // Live messages buffered while the replay was read may repeat it; later ones cannot.
+      if (replay.length > 0) this.#replayed = new ReplayedIds(replay.map((m) => m.id));
+      if (this.#state === "starting") this.#state = "live";
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+  }
+
+  #nextLive(): Promise<Result> {
+    if (this.#preambleAt < this.#preamble.length) {
+      const frame = this.#preamble[this.#preambleAt++]!;
+      if (this.#preambleAt === this.#preamble.length) {
+        this.#preamble = [];
+        this.#preambleAt = 0;
+      }
+      return Promise.resolve({ done: false, value: frame });
+    }
+    const ended = this.#endedResult();
+    if (ended) return ended;
+    for (let message = this.#shift(); message; message = this.#shift()) {
+      if (this.#wanted(message)) return Promise.resolve({ done: false, value: { kind: "message", message } });
+    }
+    this.#pending = new Promise<Result>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#idleSinceMs = Date.now();
+    });
+    return this.#pending;
+  }
+
+  /** The result when the stream must end now (overflow, abort), else undefined. */
+  #endedResult(): Promise<Result> | undefined {
+    if (this.#overflowed) {
+      this.#end();
+      return Promise.reject(new ResourceExhaustedError("subscriber fell too far behind; resume with `since` set to the last message id received"));
+    }
+    if (!this.request.signal.aborted) return undefined;
+    this.#end();
+    const reason: unknown = this.request.signal.reason;
+    return reason instanceof Error && reason.name !== "AbortError" ? Promise.reject(reason) : Promise.resolve(DONE);
+  }
+
+  /** The hub's call, for every message of the channel; never blocks or throws. */
+  #deliver(message: ChatMessage): void {
+    if (this.#state === "ended" || this.#overflowed) return;
+    if (this.#buffer.length - this.#head >= this.limits.queueLimit) {
+      this.#overflowed = true;
+      return;
+    }
+    this.#buffer.push(message);
+    // A waiting reader gets it once the current burst of dispatches is over (a microtask later),
+    // so a burst that overflows the buffer ends the stream before any of it is handed over.
+    if (this.#waiter && !this.#handOverScheduled) {
+      this.#handOverScheduled = true;
+      scheduleHandOver(this.#handOver);
+    }
+  }
+
+  /** Settles a waiting next() with the next wanted message, or with the end of the stream. */
+  readonly #handOver = (): void => {
+    this.#handOverScheduled = false;
+    if (!this.#waiter) return;
+    if (this.#overflowed || this.request.signal.aborted) return this.#settleWaiter();
+    for (let message = this.#shift(); message; message = this.#shift()) {
+      if (this.#wanted(message)) {
+        this.#takeWaiter()!.resolve({ done: false, value: { kind: "message", message } });
+        return;
+      }
+    }
+  };
+
+  #wanted(message: ChatMessage): boolean {
+    return compareIds(message.id, this.#position) > 0 && !this.#replayed?.has(message.id);
+  }
+
+  #shift(): ChatMessage | undefined {
+    if (this.#head >= this.#buffer.length) return undefined;
+    const message = this.#buffer[this.#head++];
+    if (this.#head === this.#buffer.length) {
+      this.#buffer.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+    return message;
+  }
+
+  #takeWaiter(): { resolve: (result: Result) => void; reject: (error: unknown) => void } | undefined {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    this.#pending = undefined;
+    this.#idleSinceMs = undefined;
+    return waiter;
+  }
+
+  /** Ends a pending next() with whatever ends the stream (abort, overflow). */
+  #settleWaiter(): void {
+    const waiter = this.#takeWaiter();
+    if (!waiter) return;
+    const ended = this.#endedResult() ?? Promise.resolve(DONE);
+    ended.then(waiter.resolve, waiter.reject);
+  }
+
+  /** Unregisters everything; idempotent. A pending next() resolves done. */
+  #end(): void {
+    if (this.#state === "ended") return;
+    this.#state = "ended";
+    this.#ticker.remove(this);
+    this.request.signal.removeEventListener("abort", this.#onAbort);
+    this.#unsubscribe?.();
+    this.#buffer = [];
+    this.#takeWaiter()?.resolve(DONE);
+  }
+}
