@@ -52,6 +52,11 @@ export interface BenchOptions {
   readonly nodeArgs: readonly string[];
   /** Seconds to wait once everyone is connected, before the workload (to inspect the server). */
   readonly holdS: number;
+  /** The server's adapters. With the Cassandra store, two nodes share it (see workloads/parley.ts). */
+  readonly store: "sqlite" | "cassandra";
+  readonly bus: "memory" | "kafka";
+  /** Two-node runs: subscribers on node B while the poster posts on node A (else both on A). */
+  readonly crossNode: boolean;
 }
 
 export class UsageError extends Error {}
@@ -73,7 +78,9 @@ export const USAGE = `usage: npm run bench -- <fanout|chat|ingest|baseline> [opt
   --hold S             wait S seconds after connecting (inspect the server: heap snapshot, ss)
   --json PATH|-        write raw figures as JSON       --no-append  do not append to BENCHMARKS.md
   --note TEXT          shown with the results          --quiet      no progress on stderr
-  --keep-data          keep the data directory`;
+  --keep-data          keep the data directory
+  --store sqlite|cassandra  --bus memory|kafka   scale-out adapters (needs the engines: eval "$(bash scripts/engines.sh start)");
+                       with cassandra, fanout runs two nodes and reports A→A next to A→B (cross-node) delivery`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const [workload, ...rest] = argv;
@@ -99,7 +106,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   }
   const known = new Set([
     "--users", "--via", "--messages", "--interval-ms", "--warmup", "--size", "--rate", "--duration", "--dm-share", "--post-via", "--room-size",
-    "--load-procs", "--connect-concurrency", "--signup", "--sqlite-synchronous", "--workers", "--cpu-prof", "--load-cpu-prof", "--json", "--note", "--hold",
+    "--load-procs", "--connect-concurrency", "--signup", "--sqlite-synchronous", "--workers", "--cpu-prof", "--load-cpu-prof", "--json", "--note", "--hold", "--store", "--bus",
     ...booleans,
   ]);
   for (const flag of flags.keys()) if (!known.has(flag)) throw new UsageError(`unknown option ${flag}`);
@@ -120,6 +127,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const via = oneOf("--via", w === "chat" ? "grpc" : w === "ingest" ? "grpc" : "ws", VIAS);
   const postVia = oneOf<PostVia>("--post-via", via === "ws-mux" ? "ws" : "grpc", ["grpc", "ws"]);
   if (postVia === "ws" && via !== "ws-mux") throw new UsageError("--post-via ws needs --via ws-mux (posts go over the user's /ws socket)");
+  if (flags.get("--store") === "cassandra" && flags.get("--signup") === "seed") throw new UsageError("--signup seed writes SQLite: use --signup api with --store cassandra");
   return {
     workload: w,
     users: Math.floor(num("--users", w === "ingest" ? 64 : 1000, 1, 1_000_000)),
@@ -135,7 +143,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     roomSize: Math.floor(num("--room-size", 20, 1, 100_000)),
     loadProcs,
     connectConcurrency: flags.has("--connect-concurrency") ? Math.floor(num("--connect-concurrency", 256, 1, 10_000)) : undefined,
-    signup: oneOf("--signup", "seed", ["seed", "api"]),
+    // Seeding writes straight into a SQLite file; a Cassandra store gets its users over the API.
+    signup: oneOf("--signup", flags.get("--store") === "cassandra" ? "api" : "seed", ["seed", "api"]),
+    store: oneOf("--store", "sqlite", ["sqlite", "cassandra"]),
+    bus: oneOf("--bus", "memory", ["memory", "kafka"]),
+    crossNode: false,
     sqliteSynchronous: oneOf("--sqlite-synchronous", "FULL", ["FULL", "NORMAL"]),
     workers: flags.get("--workers"),
     cpuProfDir: flags.get("--cpu-prof"),

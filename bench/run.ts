@@ -29,6 +29,8 @@ export async function runBench(options: BenchOptions, command: string): Promise<
   switch (options.workload) {
     case "fanout":
       runs.push(await runFanout(options, "parley", log));
+      // A two-node deployment: the same fan-out with subscribers on the other node.
+      if (options.store === "cassandra") runs.push(await runFanout({ ...options, crossNode: true }, "parley", log));
       break;
     case "baseline":
       runs.push(await runFanout(options, "parley", log));

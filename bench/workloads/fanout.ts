@@ -39,9 +39,9 @@ export async function runFanout(options: BenchOptions, target: "parley" | "bare"
     signupSeconds = run.signupSeconds;
     close = () => run.close();
     const poster = run.users[n]!;
-    const [roomId] = await createRooms(server.url, poster, 1, "fanout");
+    const [roomId] = await createRooms(run.postServer.url, poster, 1, "fanout");
     users = run.users.slice(0, n).map((u) => ({ id: u.id, token: u.token, roomId, roomSize: n }));
-    const messages = createClient(MessageService, createGrpcTransport({ baseUrl: server.url }));
+    const messages = createClient(MessageService, createGrpcTransport({ baseUrl: run.postServer.url }));
     const headers = { authorization: `Bearer ${poster.token}` };
     post = async (text) => void (await messages.postMessage({ roomId: roomId!, text }, { headers }));
   } else {
