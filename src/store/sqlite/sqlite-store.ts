@@ -126,9 +126,11 @@ export class SqliteStore implements Store {
     if (batch.length === 0) return;
     const results: AppendResult[] = [];
     try {
+      // IMMEDIATE takes the write lock up front: with several worker processes on one file, a
+      // deferred transaction that read first could fail to upgrade (SQLITE_BUSY_SNAPSHOT).
       this.#db.transaction(() => {
         for (const item of batch) results.push(this.#appendOne(item.message, item.idempotency));
-      })();
+      }).immediate();
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
