@@ -59,9 +59,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       hub,
       ids,
       rooms,
-      limits: { replayLimit: config.replayLimit, queueLimit: config.streamQueueLimit, heartbeatMs: config.heartbeatMs },
+      limits: {
+        replayLimit: config.replayLimit,
+        queueLimit: config.streamQueueLimit,
+        heartbeatMs: config.heartbeatMs,
+        onOverflow: () => metrics.queueDrops.inc(),
+      },
       onStored: (m) => metrics.messagesPosted.inc({ kind: m.channel.kind === "room" ? "room" : "direct" }),
-      onQueueDrop: () => metrics.queueDrops.inc(),
     }),
   };
   metrics.readDeliveries = () => hub.deliveries;

@@ -165,6 +165,7 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
     if (this.#state === "ended" || this.#overflowed) return;
     if (this.#buffer.length - this.#head >= this.limits.queueLimit) {
       this.#overflowed = true;
+      this.limits.onOverflow?.();
       return;
     }
     this.#buffer.push(message);

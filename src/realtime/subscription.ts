@@ -30,6 +30,8 @@ export interface SubscriptionLimits {
   readonly queueLimit: number;
   /** Idle time after which a heartbeat frame is sent. */
   readonly heartbeatMs: number;
+  /** Called when a stream is ended because its client fell behind (metrics). */
+  readonly onOverflow?: () => void;
 }
 
 export interface SubscriptionRequest {

@@ -3,7 +3,7 @@
  * A message is stored first and published second, so anything a subscriber receives live can
  * also be read back from the store (and a stream that missed it recovers it with `since`).
  */
-import { NotFoundError, ResourceExhaustedError } from "../domain/errors.js";
+import { NotFoundError } from "../domain/errors.js";
 import type { SnowflakeGenerator } from "../domain/ids.js";
 import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
 import { messageText, uniquenessKey } from "../domain/names.js";
@@ -27,8 +27,6 @@ export interface MessagesDeps {
   readonly limits: SubscriptionLimits;
   /** Called once per newly stored message (metrics). */
   readonly onStored?: (message: ChatMessage) => void;
-  /** Called when a stream ends because its client fell behind (metrics). */
-  readonly onQueueDrop?: () => void;
 }
 
 /** Which user a direct message goes to. */
@@ -85,17 +83,7 @@ export class Messages {
     signal: AbortSignal,
     history: (page: MessagePage) => Promise<ChatMessage[]>,
   ): AsyncGenerator<Frame> {
-    const frames = subscribe(this.deps.hub, this.deps.limits, { channel, since: since || undefined, history, signal });
-    const onQueueDrop = this.deps.onQueueDrop;
-    if (!onQueueDrop) return frames;
-    return (async function* () {
-      try {
-        yield* frames;
-      } catch (error) {
-        if (error instanceof ResourceExhaustedError) onQueueDrop();
-        throw error;
-      }
-    })();
+    return subscribe(this.deps.hub, this.deps.limits, { channel, since: since || undefined, history, signal });
   }
 
   async #store(sender: TokenClaims, channel: Channel, rawText: string, clientMessageId: string): Promise<ChatMessage> {
