@@ -9,7 +9,6 @@ import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { MemoryBus } from "./bus/memory/memory-bus.js";
 
 export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; bus: Bus }> {
-  void metrics;
   let store: Store;
   if (config.store === "cassandra") {
     const { CassandraStore } = await import("./store/cassandra/cassandra-store.js");

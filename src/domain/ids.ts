@@ -63,11 +63,6 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** True when `id` is a canonical decimal id (no leading zeros, fits in 63 bits). */
-export function isCanonicalId(id: string): boolean {
-  return /^(0|[1-9][0-9]{0,18})$/.test(id) && BigInt(id) < 1n << 63n;
-}
-
 /** Length of a time bucket of messages: one day (see DESIGN.md, "Cassandra"). */
 export const BUCKET_MS = 24 * 3600 * 1000;
 

@@ -15,8 +15,6 @@ export interface StreamSession {
 }
 
 export class StreamSessions {
-  #open = 0;
-
   constructor(private readonly hub: Hub) {}
 
   open(caller: TokenClaims, clientSignal: AbortSignal): StreamSession {
@@ -30,20 +28,13 @@ export class StreamSessions {
     const remaining = Math.max(0, caller.expiresAtMs - Date.now());
     // setTimeout cannot wait more than ~24.8 days; tokens never live that long.
     const expiry = setTimeout(() => controller.abort(new UnauthenticatedError("token expired: sign in again")), Math.min(remaining, 2 ** 31 - 1));
-    this.#open++;
     return {
       signal: controller.signal,
       close: () => {
-        this.#open--;
         clearTimeout(expiry);
         untrack();
         clientSignal.removeEventListener("abort", abortFromClient);
       },
     };
-  }
-
-  /** Streams open right now on this node. */
-  get openCount(): number {
-    return this.#open;
   }
 }

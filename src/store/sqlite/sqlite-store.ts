@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
 import { type AppendResult, type IdempotencyKey, type Store, UniqueViolation } from "../store.js";
 import { migrations } from "./migrations.js";
-import { MessageRows, type MessageRow } from "./message-rows.js";
+import { MessageRows } from "./message-rows.js";
 
 export interface SqliteStoreOptions {
   /** Path of the database file. */
@@ -214,5 +214,3 @@ function toRoom(row: Row): RoomRecord {
     createdAtMs: Number(row.created_at_ms),
   };
 }
-
-export type { MessageRow };
