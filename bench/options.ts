@@ -33,8 +33,8 @@ export interface BenchOptions {
   readonly connectConcurrency: number | undefined;
   readonly signup: "seed" | "api";
   readonly sqliteSynchronous: "FULL" | "NORMAL";
-  /** Server worker processes (WORKERS): a number or "auto"; undefined = single process. */
-  readonly workers: string | undefined;
+  /** Server worker processes (WORKERS): a number or "auto" (one per core, the server's default). */
+  readonly workers: string;
   readonly cpuProfDir: string | undefined;
   /** Write the load processes' V8 CPU profiles into this directory. */
   readonly loadCpuProfDir: string | undefined;
@@ -72,7 +72,7 @@ export const USAGE = `usage: npm run bench -- <fanout|chat|ingest|baseline> [opt
   --post-via grpc|ws   chat: post over gRPC or each user's /ws socket [ws for --via ws-mux, else grpc]
   --load-procs P       load processes [ceil(sockets / 15000)]  --connect-concurrency C  per process [512 / P]
   --signup seed|api    how users are made (see bench/users.ts) [seed]
-  --sqlite-synchronous FULL|NORMAL [FULL]                  --workers N|auto  server worker processes
+  --sqlite-synchronous FULL|NORMAL [FULL]                  --workers N|auto  server worker processes [auto]
   --cpu-prof DIR       write the server's V8 CPU profile into DIR   --load-cpu-prof DIR  the same for load processes
   --env KEY=VALUE      extra server environment (repeatable)    --node-arg FLAG  extra server Node flag (repeatable)
   --hold S             wait S seconds after connecting (inspect the server: heap snapshot, ss)
@@ -149,7 +149,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     bus: oneOf("--bus", "memory", ["memory", "kafka"]),
     crossNode: false,
     sqliteSynchronous: oneOf("--sqlite-synchronous", "FULL", ["FULL", "NORMAL"]),
-    workers: flags.get("--workers"),
+    workers: flags.get("--workers") ?? "auto",
     cpuProfDir: flags.get("--cpu-prof"),
     loadCpuProfDir: flags.get("--load-cpu-prof"),
     json: flags.get("--json"),

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { request, Agent } from "node:http";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -124,10 +125,15 @@ export const BENCH_ENV: Readonly<Record<string, string>> = {
 export function startParley(options: ParleyOptions): Promise<ServerProcess> {
   const nodeArgs = [...(options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : []), ...(options.nodeArgs ?? [])];
   const env: Record<string, string> = { ...BENCH_ENV, DATA_DIR: options.dataDir, ...options.env };
-  const clustered = env.WORKERS !== undefined && env.WORKERS !== "1";
+  const clustered = workerCount(env.WORKERS) > 1;
   return launch("src/main.ts", env, nodeArgs, options.onOutput, clustered);
 }
 
 export function startBaseline(cpuProfDir?: string): Promise<ServerProcess> {
   return launch("bench/baseline-server.ts", {}, cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : []);
+}
+
+/** How many worker processes a WORKERS value starts (unset or "auto": one per core, as the server does). */
+export function workerCount(workers: string | undefined): number {
+  return workers === undefined || workers === "" || workers === "auto" ? availableParallelism() : Number(workers);
 }

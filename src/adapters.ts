@@ -14,7 +14,11 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
     const { CassandraStore } = await import("./store/cassandra/cassandra-store.js");
     store = await CassandraStore.connect(config.cassandra, logger);
   } else {
-    store = new SqliteStore({ file: join(config.dataDir, "parley.sqlite"), synchronous: config.sqliteSynchronous });
+    store = openSqlite(config);
+    if (config.sequencedAppends) {
+      const { SequencedStore } = await import("./store/cluster/sequenced-store.js");
+      store = new SequencedStore(store);
+    }
   }
   let bus: Bus;
   if (config.bus === "kafka") {
@@ -22,9 +26,14 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
     bus = new KafkaBus(config.kafka, logger, metrics);
   } else if (config.bus === "cluster") {
     const { ClusterBus } = await import("./bus/cluster/cluster-bus.js");
-    bus = new ClusterBus();
+    bus = new ClusterBus(process, config.sequencedAppends);
   } else {
     bus = new MemoryBus();
   }
   return { store, bus };
+}
+
+/** The node's SQLite file (the primary of a sequenced cluster opens it too). */
+export function openSqlite(config: Config): SqliteStore {
+  return new SqliteStore({ file: join(config.dataDir, "parley.sqlite"), synchronous: config.sqliteSynchronous });
 }

@@ -25,8 +25,13 @@ export interface Config {
   readonly store: "sqlite" | "cassandra";
   /** "cluster" (worker processes of one node, through the primary) is chosen for BUS=memory when WORKERS > 1. */
   readonly bus: "memory" | "kafka" | "cluster";
-  /** Worker processes on the one port (WORKERS: a number, or "auto" = one per core); 1 = no cluster. */
+  /** Worker processes on the one port (WORKERS: a number, or "auto" = one per core, the default); 1 = no cluster. */
   readonly workers: number;
+  /**
+   * Several workers on one SQLite file with the cluster bus: the primary writes every message
+   * (cluster/sequencer.ts) so ids, commits and live delivery share one order.
+   */
+  readonly sequencedAppends: boolean;
   readonly sqliteSynchronous: "FULL" | "NORMAL";
   /** Origins allowed to call from a browser (CORS, WebSocket Origin check); "*" allows any. */
   readonly corsOrigins: readonly string[];
@@ -77,8 +82,10 @@ export function loadConfig(env: Env = process.env): Config {
     (env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
 
   const dataDir = resolve(env.DATA_DIR || "./data");
-  const workers = env.WORKERS === "auto" ? availableParallelism() : int("WORKERS", 1, 1, 64);
+  // One worker per core by default: one process cannot use a second core (see DESIGN.md).
+  const workers = !env.WORKERS || env.WORKERS === "auto" ? availableParallelism() : int("WORKERS", 1, 1, 64);
   const bus = oneOf("BUS", "memory", ["memory", "kafka"]);
+  const store = oneOf("STORE", "sqlite", ["sqlite", "cassandra"]);
   const config: Config = {
     host: env.HOST || "0.0.0.0",
     port: int("PORT", 8080, 0, 65535),
@@ -92,9 +99,10 @@ export function loadConfig(env: Env = process.env): Config {
     streamQueueLimit: int("STREAM_QUEUE_LIMIT", 1000, 1, 1_000_000),
     streamSendBufferBytes: int("STREAM_SEND_BUFFER_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
     slowClientMs: int("SLOW_CLIENT_SECONDS", 30, 1, 3600) * 1000,
-    store: oneOf("STORE", "sqlite", ["sqlite", "cassandra"]),
+    store,
     bus: bus === "memory" && workers > 1 ? "cluster" : bus,
     workers,
+    sequencedAppends: workers > 1 && bus === "memory" && store === "sqlite",
     sqliteSynchronous: oneOf("SQLITE_SYNCHRONOUS", "FULL", ["FULL", "NORMAL"]),
     corsOrigins: list("CORS_ORIGINS", ""),
     trustedProxies: list("TRUSTED_PROXIES", ""),
@@ -115,7 +123,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     webDir: resolve(env.WEB_DIR || "web/dist"),
   };
-  if (config.workerId + config.workers > 1024) problems.push(`WORKER_ID + WORKERS must not exceed 1024 (worker ids are ${config.workerId}..${config.workerId + config.workers - 1})`);
+  // Workers use WORKER_ID + 0..WORKERS-1; a multi-process node's primary writes messages with WORKER_ID + WORKERS.
+  const lastWorkerId = config.workerId + config.workers - (config.workers > 1 ? 0 : 1);
+  if (lastWorkerId > 1023) problems.push(`WORKER_ID + WORKERS must not exceed ${config.workers > 1 ? 1023 : 1024} (ids ${config.workerId}..${lastWorkerId} are taken)`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

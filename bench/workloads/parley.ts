@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchOptions } from "../options.js";
 import type { ProgressLog } from "../progress.js";
-import { startParley, type ServerProcess } from "../servers.js";
+import { startParley, workerCount, type ServerProcess } from "../servers.js";
 import { type BenchUser, seedUsers, signUpUsers } from "../users.js";
 
 export interface ParleyRun {
@@ -27,14 +27,15 @@ export interface ParleyRun {
 export function parleyLabel(options: BenchOptions): string {
   if (options.store === "cassandra") return `parley ${options.crossNode ? "A→B" : "A→A"} (cassandra+${options.bus})`;
   if (options.bus !== "memory") return `parley (${options.bus})`;
-  return options.workers ? `parley ×${options.workers}` : "parley";
+  const workers = workerCount(options.workers);
+  return workers > 1 ? `parley ×${workers}` : "parley";
 }
 
 export async function startParleyWithUsers(options: BenchOptions, userCount: number, log: ProgressLog): Promise<ParleyRun> {
   if (options.store === "cassandra") return startTwoNodes(options, userCount, log);
   const dataDir = mkdtempSync(join(tmpdir(), "parley-bench-"));
   const env: Record<string, string> = { SQLITE_SYNCHRONOUS: options.sqliteSynchronous, ...engineEnv(options), ...options.env };
-  if (options.workers) env.WORKERS = options.workers;
+  env.WORKERS = options.workers;
   let users: BenchUser[] = [];
   let signupSeconds = 0;
   const started = performance.now();
@@ -103,6 +104,8 @@ function required(name: string): string {
 async function startTwoNodes(options: BenchOptions, userCount: number, log: ProgressLog): Promise<ParleyRun> {
   const shared: Record<string, string> = {
     ...engineEnv(options),
+    // One process per node: the figure is the cross-node hop, not the cores.
+    WORKERS: "1",
     TOKEN_PRIVATE_KEY: generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     ...options.env,
   };

@@ -5,8 +5,10 @@
  * bus between them (bus/cluster/relay.ts), restarts a worker that dies, and on SIGTERM/SIGINT
  * stops them all gracefully before exiting.
  *
- * The first worker starts alone (it migrates the store and creates the token key on a fresh
- * data directory); the others start once it listens. When all listen the primary logs
+ * On SQLite (`sequencedAppends`) the primary is also the node's message writer
+ * (cluster/sequencer.ts): it opens the file first (migrating a fresh one), so ids, commits and
+ * live delivery share one order across the workers. The first worker starts alone (it creates
+ * the token key on a fresh data directory); the others start once it listens. When all listen the primary logs
  * "parley cluster listening" and, if it was started with an IPC channel (a supervisor, the
  * bench), sends it {"parley":"ready"}.
  */
@@ -14,6 +16,10 @@ import cluster, { type Worker } from "node:cluster";
 import type { Config } from "../config.js";
 import type { Logger } from "../observability/logger.js";
 import { relayBus } from "../bus/cluster/relay.js";
+import { openSqlite } from "../adapters.js";
+import { SnowflakeGenerator } from "../domain/ids.js";
+import type { Store } from "../store/store.js";
+import { startSequencer } from "./sequencer.js";
 
 const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -21,7 +27,15 @@ const STOP_TIMEOUT_MS = 20_000;
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   let stopping = false;
   const byIndex = new Map<number, Worker>();
-  const stopRelay = relayBus(cluster);
+  const relay = relayBus(cluster);
+  let store: Store | undefined;
+  let stopSequencer = () => {};
+  if (config.sequencedAppends) {
+    store = openSqlite(config);
+    // Workers take WORKER_ID + 0..WORKERS-1; the primary's messages carry the next worker id.
+    const ids = new SnowflakeGenerator(config.workerId + config.workers);
+    stopSequencer = startSequencer({ cluster, store, ids, broadcast: relay.broadcast });
+  }
 
   let port = config.port;
   const fork = (index: number): Promise<Worker> => {
@@ -57,9 +71,18 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     }, STOP_TIMEOUT_MS);
     void Promise.all(alive.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once("exit", r))))).then(() => {
       clearTimeout(force);
-      stopRelay();
-      logger.info("parley cluster stopped");
-      process.exit(0);
+      stopSequencer();
+      relay.stop();
+      void (store?.close() ?? Promise.resolve()).then(
+        () => {
+          logger.info("parley cluster stopped");
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "closing the store failed");
+          process.exit(1);
+        },
+      );
     });
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -72,6 +95,6 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     stop("start-up failed");
     throw error;
   }
-  logger.info({ workers: config.workers, port, host: config.host, bus: config.bus }, "parley cluster listening");
+  logger.info({ workers: config.workers, port, host: config.host, bus: config.bus, sequencedAppends: config.sequencedAppends }, "parley cluster listening");
   process.send?.({ parley: "ready", workers: config.workers, port });
 }

@@ -42,6 +42,8 @@ export interface Store {
   /**
    * Stores a message (room or direct, by its channel). With an idempotency key already used by
    * the same sender and not expired, stores nothing and returns the first message instead.
+   * The returned message is the stored one: a store that orders appends itself may give it a
+   * later id than proposed (store/cluster/sequenced-store.ts does); callers use the result.
    */
   appendMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<AppendResult>;
   /** A room's messages, newest first, strictly between the page's cursors. */

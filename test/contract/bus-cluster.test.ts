@@ -45,13 +45,13 @@ busContract(
       on: (event, listener) => primary.on(event, listener),
       off: (event, listener) => primary.off(event, listener),
     };
-    const stop = relayBus(cluster);
+    const relay = relayBus(cluster);
     const buses = channels.map((c) => new ClusterBus(c.port));
     return {
       buses,
       async cleanup() {
         await Promise.all(buses.map((b) => b.close()));
-        stop();
+        relay.stop();
       },
     };
   },

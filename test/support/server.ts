@@ -47,6 +47,9 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       RATE_LIMIT_PER_SECOND: "100000",
       RATE_LIMIT_BURST: "100000",
       SIGNIN_LIMIT_PER_MINUTE: "100000",
+      // One process unless a test asks for more (the default is one per core): a test's server
+      // starts faster, and SIGKILL kills the whole node. test/e2e/cluster.test.ts runs workers.
+      WORKERS: "1",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],

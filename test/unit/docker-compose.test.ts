@@ -72,7 +72,7 @@ describe("docker-compose.yml", () => {
         PORT: "8080",
         HOST: "0.0.0.0",
       });
-      expect(env.WORKER_ID).toBe(String(i + 1));
+      expect(env.WORKER_ID).toBe(String((i + 1) * 100));
     }
     // Same keyspace, topics and signing key on both nodes; different worker ids.
     for (const key of ["CASSANDRA_KEYSPACE", "KAFKA_TOPIC_PREFIX", "TOKEN_PRIVATE_KEY_FILE", "TOKEN_PRIVATE_KEY"]) {

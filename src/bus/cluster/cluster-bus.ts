@@ -4,8 +4,9 @@
  * this one included — in the order it received them (relay.ts). So every worker of the node sees
  * the same order of events: per-channel order holds, at most once per worker (a worker that
  * restarts misses what was sent meanwhile; its clients resume from the store with `since`).
- * Live order across workers is the primary's arrival order, which may differ from id order by
- * the few ms between two workers' posts to one room; listing is always in id order.
+ * Live order across workers is the primary's arrival order. On SQLite the primary is also the
+ * node's message writer (cluster/sequencer.ts): it broadcasts each new message itself, right
+ * after its commit and in id order, so this bus then sends only the other events (`sequenced`).
  */
 import type { Bus, BusEvent, BusListener } from "../bus.js";
 import { type BusEnvelope, isBusEnvelope } from "./envelope.js";
@@ -24,7 +25,14 @@ export class ClusterBus implements Bus {
     if (isBusEnvelope(message)) this.#listener?.(message.parleyBus);
   };
 
-  constructor(private readonly port: IpcPort = process) {
+  /**
+   * @param sequenced the primary broadcasts new messages itself (cluster/sequencer.ts), so
+   *   publishing a message event here is a no-op — it has already gone to every worker.
+   */
+  constructor(
+    private readonly port: IpcPort = process,
+    private readonly sequenced = false,
+  ) {
     if (!port.send) throw new Error("the cluster bus needs an IPC channel to the primary (run with WORKERS > 1)");
   }
 
@@ -36,6 +44,7 @@ export class ClusterBus implements Bus {
   /** Resolves once the event is handed to the IPC channel (accepted by the bus); rejects after close(). */
   publish(event: BusEvent): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("the cluster bus is closed"));
+    if (this.sequenced && event.type === "message") return Promise.resolve();
     const envelope: BusEnvelope = { parleyBus: event };
     return new Promise((resolve, reject) => {
       this.port.send!(envelope, (error) => (error ? reject(error) : resolve()));
