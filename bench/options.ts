@@ -11,6 +11,8 @@ export interface BenchOptions {
   readonly workload: Workload;
   /** Users connected (fanout: subscribers of the one room; chat: users; ingest: posters). */
   readonly users: number;
+  /** A sweep: every value of `--users a,b,c` × `--rate x,y` is a run (the first is `users`/`rate`). */
+  readonly sweep: { readonly users: readonly number[]; readonly rates: readonly number[] };
   readonly via: Via;
   /** fanout: messages posted, and the pause between them. */
   readonly messages: number;
@@ -62,12 +64,12 @@ export interface BenchOptions {
 export class UsageError extends Error {}
 
 export const USAGE = `usage: npm run bench -- <fanout|chat|ingest|baseline> [options]
-  --users N            users (fanout: subscribers; chat: users; ingest: posters=concurrency)  [fanout 1000, chat 1000, ingest 64]
+  --users N[,N…]       users (fanout: subscribers; chat: users; ingest: posters=concurrency)  [fanout 1000, chat 1000, ingest 64]
   --via V              ${VIAS.join("|")}   [fanout ws, chat grpc]
   --messages M         fanout: posts to the room [20]      --interval-ms MS  pause between them [200]
   --warmup K           fanout: unmeasured posts first, for every server alike [3]
   --size B             message text size in characters [128]
-  --rate R             chat: aggregate posts/s [1000]      --duration S      chat/ingest seconds [chat 60, ingest 20]
+  --rate R[,R…]        chat: aggregate posts/s [1000]      --duration S      chat/ingest seconds [chat 60, ingest 20]
   --dm-share F         chat: share of direct messages [0.2]    --room-size K  chat: users per room [20]
   --post-via grpc|ws   chat: post over gRPC or each user's /ws socket [ws for --via ws-mux, else grpc]
   --load-procs P       load processes [ceil(sockets / 15000)]  --connect-concurrency C  per process [512 / P]
@@ -122,7 +124,20 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!allowed.includes(raw as T)) throw new UsageError(`${flag} must be one of ${allowed.join(", ")}`);
     return raw as T;
   };
+  /** A comma-separated list of numbers (a sweep), each checked like num(). */
+  const list = (flag: string, fallback: number, min: number, max: number): number[] => {
+    const raw = flags.get(flag);
+    if (raw === undefined) return [fallback];
+    return raw.split(",").map((part) => {
+      const value = Number(part);
+      if (part === "" || !Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} takes numbers from ${min} to ${max}, comma-separated`);
+      return value;
+    });
+  };
   const w = workload as Workload;
+  const users = list("--users", w === "ingest" ? 64 : 1000, 1, 1_000_000).map(Math.floor);
+  const rates = list("--rate", 1000, 1, 1_000_000);
+  if (w === "baseline" && users.length * rates.length > 1) throw new UsageError("baseline takes one --users value (run it once per N)");
   const loadProcs = flags.has("--load-procs") ? num("--load-procs", 1, 1, 64) : undefined;
   const via = oneOf("--via", w === "chat" ? "grpc" : w === "ingest" ? "grpc" : "ws", VIAS);
   const postVia = oneOf<PostVia>("--post-via", via === "ws-mux" ? "ws" : "grpc", ["grpc", "ws"]);
@@ -130,13 +145,14 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   if (flags.get("--store") === "cassandra" && flags.get("--signup") === "seed") throw new UsageError("--signup seed writes SQLite: use --signup api with --store cassandra");
   return {
     workload: w,
-    users: Math.floor(num("--users", w === "ingest" ? 64 : 1000, 1, 1_000_000)),
+    users: users[0]!,
+    sweep: { users, rates },
     via,
     messages: Math.floor(num("--messages", 20, 1, 100_000)),
     intervalMs: num("--interval-ms", 200, 0, 60_000),
     warmup: Math.floor(num("--warmup", 3, 0, 1000)),
     size: Math.floor(num("--size", 128, 24, 4000)),
-    rate: num("--rate", 1000, 1, 1_000_000),
+    rate: rates[0]!,
     durationS: num("--duration", w === "ingest" ? 20 : 60, 1, 3600),
     dmShare: num("--dm-share", 0.2, 0, 1),
     postVia,

@@ -79,6 +79,8 @@ export function formatResult(result: BenchResult): string {
   if (result.ratio) {
     lines.push("", `Parley / bare ws: last receiver p50 **${fmt(result.ratio.lastReceiverP50, 2)}×**, delivery p99 **${fmt(result.ratio.latencyP99, 2)}×**.`);
   }
+  const sweep = result.runs.length > 1 && !result.ratio && result.runs.every((r) => r.workload === "chat" || r.workload === "fanout");
+  if (sweep) lines.push("", breakingPoint(result.runs));
   const samples = result.runs.flatMap((r) => r.errorSamples.map((s) => `${r.target}: ${s}`));
   if (samples.length > 0) lines.push("", "Error samples:", ...samples.slice(0, 5).map((s) => `- \`${s.replace(/`/g, "'")}\``));
   return lines.join("\n") + "\n";
@@ -101,4 +103,20 @@ Sections are appended by the bench, newest last.
 export function appendToBenchmarks(result: BenchResult): void {
   if (!existsSync(BENCHMARKS_FILE)) writeFileSync(BENCHMARKS_FILE, PREAMBLE);
   appendFileSync(BENCHMARKS_FILE, `\n${formatResult(result)}`);
+}
+
+/** The p99 above which a sweep point counts as broken: the issue's must-target for chat and fanout. */
+export const BROKEN_P99_MS = 250;
+
+/** The first point of a sweep that lost messages, had errors, or passed BROKEN_P99_MS. */
+function breakingPoint(runs: readonly RunFigures[]): string {
+  const broken = runs.find((r) => r.errorCount > 0 || r.delivered < r.expected || r.latency.p99 >= BROKEN_P99_MS);
+  if (!broken) return `Breaking point: none in this sweep (every point delivered everything, no errors, p99 < ${BROKEN_P99_MS} ms).`;
+  const why = [
+    broken.errorCount > 0 ? `${broken.errorCount} errors` : "",
+    broken.delivered < broken.expected ? `${broken.expected - broken.delivered} not delivered` : "",
+    broken.latency.p99 >= BROKEN_P99_MS ? `p99 ${fmt(broken.latency.p99, 1)} ms ≥ ${BROKEN_P99_MS}` : "",
+  ].filter(Boolean);
+  const at = broken.workload === "chat" ? `${broken.users} users at ${fmt(broken.posts.perSecond, 0)} posts/s` : `${broken.users} subscribers`;
+  return `Breaking point: **${at}** (${why.join(", ")}).`;
 }

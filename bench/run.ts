@@ -26,30 +26,32 @@ export async function runBench(options: BenchOptions, command: string): Promise<
   const loadBefore = loadAverage();
   if (loadBefore > 0.5) log.line(`note: load average is ${loadBefore} — figures are better on a quiet machine`);
   const runs: RunFigures[] = [];
-  switch (options.workload) {
-    case "fanout":
-      runs.push(await runFanout(options, "parley", log));
-      // A two-node deployment: the same fan-out with subscribers on the other node.
-      if (options.store === "cassandra") runs.push(await runFanout({ ...options, crossNode: true }, "parley", log));
-      break;
-    case "baseline":
-      runs.push(await runFanout(options, "parley", log));
-      await new Promise((r) => setTimeout(r, 2000));
-      runs.push(await runFanout(options, "bare", log));
-      break;
-    case "chat":
-      runs.push(await runChat(options, log));
-      break;
-    case "ingest":
-      runs.push(await runIngest(options, log));
-      break;
+  if (options.workload === "baseline") {
+    runs.push(await runFanout(options, "parley", log));
+    await new Promise((r) => setTimeout(r, 2000));
+    runs.push(await runFanout(options, "bare", log));
+  } else if (options.workload === "fanout" && options.store === "cassandra") {
+    // A two-node deployment: subscribers on the posting node, then on the other node.
+    runs.push(await runFanout(options, "parley", log));
+    runs.push(await runFanout({ ...options, crossNode: true }, "parley", log));
+  } else {
+    // Every point of a sweep (--users a,b --rate x,y), smallest first: the table shows where it breaks.
+    for (const users of options.sweep.users) {
+      for (const rate of options.sweep.rates) {
+        if (runs.length > 0) await new Promise((r) => setTimeout(r, 2000));
+        const point = { ...options, users, rate };
+        if (options.workload === "chat") runs.push(await runChat(point, log));
+        else if (options.workload === "ingest") runs.push(await runIngest(point, log));
+        else runs.push(await runFanout(point, "parley", log));
+      }
+    }
   }
   const [parley, bare] = runs;
   const ratio =
     options.workload === "baseline" && parley?.lastReceiver && bare?.lastReceiver
       ? { lastReceiverP50: parley.lastReceiver.p50 / bare.lastReceiver.p50, latencyP99: parley.latency.p99 / bare.latency.p99 }
       : undefined;
-  const { workload: _w, json: _j, append: _a, quiet: _q, keepData: _k, env, nodeArgs, ...params } = options;
+  const { workload: _w, json: _j, append: _a, quiet: _q, keepData: _k, env, nodeArgs, sweep, ...params } = options;
   return {
     startedAt,
     commit: currentCommit(),
@@ -58,7 +60,7 @@ export async function runBench(options: BenchOptions, command: string): Promise<
     loadAverage: { before: loadBefore, after: loadAverage() },
     command,
     note: options.note,
-    params: { ...params, env: JSON.stringify(env), nodeArgs: nodeArgs.join(" ") },
+    params: { ...params, env: JSON.stringify(env), nodeArgs: nodeArgs.join(" "), sweep: JSON.stringify(sweep) },
     runs,
     ratio,
   };

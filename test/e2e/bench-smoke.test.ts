@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { runBench } from "../../bench/run.js";
 import { parseOptions } from "../../bench/options.js";
+import { formatResult } from "../../bench/report.js";
 import type { RunFigures } from "../../bench/result.js";
 
 async function bench(args: string[]): Promise<RunFigures> {
@@ -38,5 +39,15 @@ describe("bench smoke (N = 200)", () => {
     expect(run.subscriptions).toBe(400);
     expect(run.posts.ok).toBeGreaterThan(100);
     expectAllDelivered(run);
+  });
+
+  it("a sweep runs every point and names where the workload breaks", async () => {
+    const result = await runBench(
+      parseOptions(["chat", "--users", "100,200", "--rate", "50", "--duration", "2", "--no-append", "--quiet"]),
+      "smoke sweep",
+    );
+    expect(result.runs.map((r) => r.users)).toEqual([100, 200]);
+    for (const run of result.runs) expectAllDelivered(run);
+    expect(formatResult(result)).toMatch(/^Breaking point: /m);
   });
 });
