@@ -136,7 +136,7 @@ describe("subscribe fast path", () => {
       "application/grpc-web+proto": envelope(toBinary(SubscribeRoomRequestSchema, request)),
     };
     for (const [contentType, body] of Object.entries(bodies)) {
-      const deadline = contentType.startsWith("application/grpc-web") ? { "grpc-timeout": "60S" } : { "connect-timeout-ms": "60000" };
+      const deadline: Record<string, string> = contentType.startsWith("application/grpc-web") ? { "grpc-timeout": "60S" } : { "connect-timeout-ms": "60000" };
       const before = await fastStreams(server.url, contentType.includes("grpc-web") ? "grpc-web" : "connect");
       const fast = await rawStream(server.url, { "content-type": contentType, authorization: `Bearer ${a.token}` }, body, 4);
       const slow = await rawStream(server.url, { "content-type": contentType, authorization: `Bearer ${a.token}`, ...deadline }, body, 4);

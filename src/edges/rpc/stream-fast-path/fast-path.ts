@@ -69,8 +69,8 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const request = matchFastStream(req);
     if (!request) return false;
     serve(req, res, request).catch((error: unknown) => {
-      // Reading the body failed: the client went away before the stream began.
-      deps.logger.debug({ err: error, procedure: request.procedure }, "rpc stream request not read");
+      // Reading the body failed (the client went away before the stream began), or the handover did.
+      deps.logger.debug({ err: error, procedure: request.procedure }, "rpc stream ended before it began");
       if (!res.headersSent) (res as ServerResponse).destroy();
     });
     return true;
