@@ -92,7 +92,9 @@ export function createEdges(deps: EdgeDeps): Edges {
   });
   // CORS goes in front of connect-node, so Connect-Web and gRPC-Web get it as REST does.
   const withCors: typeof rpc = (req, res) => {
-    if (!http.cors(req as IncomingMessage, res as unknown as ServerResponse) && !fastPath(req, res as unknown as ServerResponse)) rpc(req, res);
+    const response = res as unknown as ServerResponse;
+    if (http.cors(req as IncomingMessage, response) || fastPath(req, response)) return;
+    rpc(req, res);
   };
   const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head));
   return {

@@ -65,12 +65,15 @@ describe("subscribe fast path", () => {
     for (const s of [...rooms, ...dms]) expect(s.frames[0]?.case, s.protocol).toBe("ready");
     expect(await fastStreamsAll(server.url)).toEqual(expectedFastStreams(expectedFastStreams(before)));
 
+    const encodings = await metric(server.url, /^parley_rpc_message_encodings (\d+)/m);
     for (let i = 0; i < 10; i++) await b.clients.messages.postMessage({ roomId, text: `r${i}` });
     for (let i = 0; i < 3; i++) await b.clients.messages.sendDirectMessage({ recipient: { case: "recipientUserId", value: a.user.userId }, text: `d${i}` });
     await Promise.all(rooms.map((s) => s.until(() => messagesOf(s).length >= 10)));
     await Promise.all(dms.map((s) => s.until(() => messagesOf(s).length >= 3)));
     for (const s of rooms) expect(textsOf(s), s.protocol).toEqual([...Array(10).keys()].map((i) => `r${i}`));
     for (const s of dms) expect(textsOf(s), s.protocol).toEqual([...Array(3).keys()].map((i) => `d${i}`));
+    // 13 messages to 5 streams each: encoded once per format (binary, JSON), not once per stream.
+    expect((await metric(server.url, /^parley_rpc_message_encodings (\d+)/m)) - encodings).toBe(13 * 2);
     expect(await metric(server.url, /^parley_open_streams\{transport="rpc"\} (\d+)/m)).toBeGreaterThanOrEqual(10);
     for (const s of [...rooms, ...dms]) s.cancel();
   });

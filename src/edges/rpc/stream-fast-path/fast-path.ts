@@ -10,11 +10,13 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Gauge } from "prom-client";
 import type { Logger } from "../../../observability/logger.js";
 import type { Metrics } from "../../../observability/metrics.js";
 import { clientAddress } from "../../client-address.js";
 import type { AnyResponse } from "../../http/respond.js";
 import type { OpenStream, StreamOpener } from "../../http/stream-open.js";
+import { rpcMessageEncodings } from "./frame-envelopes.js";
 import { readBody, singleEnvelope } from "./request-body.js";
 import type { RpcFallback } from "./rpc-fallback.js";
 import { serveRpcStream } from "./serve-rpc-stream.js";
@@ -41,6 +43,14 @@ export interface FastPathDeps {
 export type FastPath = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => boolean;
 
 export function createFastPath(deps: FastPathDeps): FastPath {
+  new Gauge({
+    name: "parley_rpc_message_encodings",
+    help: "Messages encoded for fast-path RPC streams since start: once per message and format, not per subscriber",
+    registers: [deps.metrics.registry],
+    collect() {
+      this.set(rpcMessageEncodings());
+    },
+  });
   const options = { metrics: deps.metrics, logger: deps.logger, sendBufferBytes: deps.sendBufferBytes, slowClientMs: deps.slowClientMs };
 
   async function serve(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, request: FastStreamRequest): Promise<void> {
