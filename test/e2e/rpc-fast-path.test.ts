@@ -151,6 +151,45 @@ describe("subscribe fast path", () => {
   });
 });
 
+describe("subscribe fast path with malformed bodies", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { MAX_BODY_BYTES: "4096" } });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("answers each exactly as connect-node does (the same request with a deadline goes straight to connect-node)", async () => {
+    const { user: a, roomId } = await roomWithUser(server.url);
+    const message = toBinary(SubscribeRoomRequestSchema, create(SubscribeRoomRequestSchema, { roomId }));
+    const bodies: Record<string, Buffer> = {
+      empty: Buffer.alloc(0),
+      "short header": Buffer.from([0, 0]),
+      truncated: envelope(message).subarray(0, 8),
+      "two envelopes": Buffer.concat([envelope(message), envelope(message)]),
+      "compressed flag": Buffer.concat([Buffer.from([1]), envelope(message).subarray(1)]),
+      "not protobuf": envelope(Buffer.from([0xff, 0xff, 0xff])),
+      "over the size limit": envelope(Buffer.alloc(5000, 0x20)),
+    };
+    const before = await fastStreamsAll(server.url);
+    for (const [contentType, deadline] of [
+      ["application/connect+proto", { "connect-timeout-ms": "60000" }],
+      ["application/grpc-web+proto", { "grpc-timeout": "60S" }],
+    ] as const) {
+      for (const [name, body] of Object.entries(bodies)) {
+        const headers = { "content-type": contentType, authorization: `Bearer ${a.token}` };
+        const fast = await rawResponse(server.url, headers, body);
+        const slow = await rawResponse(server.url, { ...headers, ...deadline }, body);
+        expect(fast, `${contentType} ${name}`).toEqual(slow);
+        expect(fast.status).toBe(200);
+        expect(fast.body, `${contentType} ${name}`).toMatch(/"error":\{"code":"[a-z_]+"|grpc-status: [1-9]/);
+      }
+    }
+    expect(await fastStreamsAll(server.url)).toEqual(before);
+  });
+});
+
 describe("subscribe fast path on shutdown", () => {
   it("ends every protocol's stream after its messages, with status OK as connect-node does", async () => {
     const server = await startServer();
@@ -233,4 +272,17 @@ async function rawStream(baseUrl: string, headers: Record<string, string>, body:
   }
   res.destroy();
   return { status: res.statusCode, contentType: res.headers["content-type"], envelopes: envelopes.slice(0, count) };
+}
+
+/** POSTs a stream request over HTTP/1.1 that the server ends at once (an error); reads the whole response. */
+async function rawResponse(baseUrl: string, headers: Record<string, string>, body: Buffer) {
+  const url = new URL("/chat.v1.MessageService/SubscribeRoom", baseUrl);
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST", headers: { ...headers, "content-length": String(body.length) } }, resolve);
+    req.on("error", reject);
+    req.end(body);
+  });
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  return { status: res.statusCode, contentType: res.headers["content-type"], body: Buffer.concat(chunks).toString("latin1") };
 }
