@@ -1,9 +1,10 @@
 /**
  * Everything that faces the network, on one port: Connect/gRPC/gRPC-Web through
- * connect-node, and the browser edge (REST, SSE, WebSocket, metrics, docs, the web page)
- * as its fallback.
+ * connect-node (subscribe streams through the fast path in rpc/stream-fast-path/), and the
+ * browser edge (REST, SSE, WebSocket, metrics, docs, the web page) as its fallback.
  */
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { compressionBrotli, compressionGzip, connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { createValidator } from "@bufbuild/protovalidate";
 import { createRouterTransport } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config.js";
@@ -25,6 +26,10 @@ import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./r
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
 import { createHttpEdge } from "./http/http-edge.js";
+import { StreamOpener } from "./http/stream-open.js";
+import { createFastPath } from "./rpc/stream-fast-path/fast-path.js";
+import { createRpcFallback } from "./rpc/stream-fast-path/rpc-fallback.js";
+import { FAST_PATH_PROCEDURES } from "./rpc/stream-fast-path/wire-protocol.js";
 
 export interface EdgeDeps {
   readonly config: Config;
@@ -57,11 +62,13 @@ export function createEdges(deps: EdgeDeps): Edges {
   // The in-process transport lets the REST edge call the very same handlers, interceptors included.
   const inProcess = createRouterTransport(routes, { router: { interceptors } });
   const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: shutdown.signal });
-  const rpc = connectNodeAdapter({
+  const rpcOptions: ConnectNodeAdapterOptions = {
     routes,
     interceptors,
     shutdownSignal: shutdown.signal,
     readMaxBytes: deps.config.maxBodyBytes,
+    // connect-node's default, spelled out: the fast path's fallback router must match the adapter.
+    acceptCompression: [compressionGzip, compressionBrotli],
     contextValues: (req) =>
       createContextValues().set(
         clientIpKey,
@@ -69,10 +76,25 @@ export function createEdges(deps: EdgeDeps): Edges {
       ),
     // HTTP/2 compat objects offer HTTP/1.1's API; the edge is written against that (see respond.ts).
     fallback: (req, res) => http.handle(req as IncomingMessage, res as unknown as ServerResponse),
+  };
+  const rpc = connectNodeAdapter(rpcOptions);
+  // Subscribe streams skip connect-node's per-stream pipeline; anything it cannot serve goes back to connect-node.
+  const fastPath = createFastPath({
+    opener: new StreamOpener({ ...deps, limiter, messages: deps.services.messages, validator: createValidator() }),
+    fallback: createRpcFallback(rpcOptions, FAST_PATH_PROCEDURES, deps.logger),
+    metrics: deps.metrics,
+    logger: deps.logger,
+    shutdownSignal: shutdown.signal,
+    maxBodyBytes: deps.config.maxBodyBytes,
+    sendBufferBytes: deps.config.streamSendBufferBytes,
+    slowClientMs: deps.config.slowClientMs,
+    trustedProxies: deps.config.trustedProxies,
   });
   // CORS goes in front of connect-node, so Connect-Web and gRPC-Web get it as REST does.
   const withCors: typeof rpc = (req, res) => {
-    if (!http.cors(req as IncomingMessage, res as unknown as ServerResponse)) rpc(req, res);
+    const response = res as unknown as ServerResponse;
+    if (http.cors(req as IncomingMessage, response) || fastPath(req, response)) return;
+    rpc(req, res);
   };
   const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head));
   return {

@@ -22,6 +22,12 @@ export class Metrics {
     labelNames: ["transport"] as const,
     registers: [this.registry],
   });
+  readonly fastStreams = new Counter({
+    name: "parley_rpc_fast_streams_total",
+    help: "Subscribe RPC streams served by the edge's fast path (not connect-node), by wire protocol",
+    labelNames: ["protocol"] as const,
+    registers: [this.registry],
+  });
   readonly messagesPosted = new Counter({
     name: "parley_messages_posted_total",
     help: "Messages stored, by kind (room or direct)",

@@ -14,7 +14,7 @@ import { describeFailure } from "./http-failure.js";
 import { sseMessageEvent } from "./frame-encoding.js";
 import type { AnyResponse } from "./respond.js";
 import type { OpenStream } from "./stream-open.js";
-import { pumpFrames, within } from "./stream-pump.js";
+import { pumpFrames, writeBuffered } from "./stream-pump.js";
 
 /** Limits and observers of SSE streams. */
 export interface SseOptions {
@@ -28,8 +28,6 @@ export interface SseOptions {
   readonly retryMs: number;
 }
 
-const SENT: Promise<boolean> = Promise.resolve(true);
-
 /** Serves an open stream as SSE until it ends, then ends the response. Never rejects. */
 export async function serveSse(res: AnyResponse, stream: OpenStream, options: SseOptions): Promise<void> {
   res.writeHead(200, {
@@ -41,20 +39,7 @@ export async function serveSse(res: AnyResponse, stream: OpenStream, options: Ss
   });
   res.write(`retry: ${options.retryMs}\n\n`);
   options.metrics.openStreams.inc({ transport: "sse" });
-  // Not async: the common case returns one shared settled promise, not a new one per frame.
-  const send = (frame: Frame): Promise<boolean> => {
-    if (res.destroyed || res.writableEnded) return SENT;
-    res.write(sseEvent(frame));
-    if ((res.writableLength ?? 0) <= options.sendBufferBytes) return SENT;
-    return within(options.slowClientMs, (done) => {
-      res.on("drain", done);
-      res.on("close", done);
-      return () => {
-        res.off("drain", done);
-        res.off("close", done);
-      };
-    });
-  };
+  const send = (frame: Frame): Promise<boolean> => writeBuffered(res, sseEvent(frame), options);
   try {
     const ended = await pumpFrames(stream, send, { ...options, transport: "sse" });
     if (res.destroyed || res.writableEnded) return;

@@ -55,7 +55,7 @@ export interface OpenStream {
   close(): void;
 }
 
-/** Authenticates, validates and opens browser streams, the same way for SSE and WebSocket. */
+/** Authenticates, validates and opens streams, the same way for SSE, WebSocket and the RPC fast path. */
 export class StreamOpener {
   constructor(private readonly deps: StreamOpenerDeps) {}
 
@@ -67,6 +67,18 @@ export class StreamOpener {
     const claims = await authenticate(credentials.authorization, this.deps.tokens, this.deps.revocations);
     this.deps.limiter.check(undefined, claims.userId);
     return { claims, credentials };
+  }
+
+  /**
+   * The same checks for a Connect/gRPC subscribe request, which — as the auth interceptor reads
+   * it — authenticates with its Authorization header only (no ticket, no cookie).
+   */
+  async authenticateHeader(authorization: string | undefined, ip: string): Promise<StreamCaller> {
+    this.deps.limiter.check(ip, undefined);
+    if (!authorization) throw new UnauthenticatedError("missing Authorization header: send Bearer <token>");
+    const claims = await authenticate(authorization, this.deps.tokens, this.deps.revocations);
+    this.deps.limiter.check(undefined, claims.userId);
+    return { claims, credentials: { authorization, source: "header" } };
   }
 
   /** Checks a subscribe request message against the proto's rules; throws InvalidArgumentError. */

@@ -1,5 +1,5 @@
 /**
- * The one loop that moves a subscription's frames onto a browser transport (SSE or WebSocket)
+ * The one loop that moves a subscription's frames onto a transport (SSE, WebSocket, RPC fast path)
  * with backpressure: the transport's send resolves false when its client stayed too slow for
  * too long, and the stream then ends as "too slow" — a clean close the client resumes from with
  * its last message id. Ends on its own when the stream's signal aborts.
@@ -9,6 +9,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/subscription.js";
 import { describeFailure } from "./http-failure.js";
+import type { AnyResponse } from "./respond.js";
 import type { OpenStream } from "./stream-open.js";
 
 /** Sends one frame; resolves false when the client did not keep up (see pumpFrames). */
@@ -18,7 +19,9 @@ export type SendFrame = (frame: Frame) => Promise<boolean>;
 export interface PumpObserver {
   readonly metrics: Metrics;
   readonly logger: Logger;
-  readonly transport: "sse" | "ws";
+  readonly transport: "sse" | "ws" | "rpc";
+  /** Extra fields of the stream's log line (an RPC's procedure and protocol). */
+  readonly logFields?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -50,6 +53,7 @@ export async function pumpFrames(stream: OpenStream, send: SendFrame, observer: 
     const failure = ended === undefined ? undefined : describeFailure(ended);
     const line = {
       transport: observer.transport,
+      ...observer.logFields,
       user: stream.userId,
       target: stream.target.kind === "room" ? `room:${stream.target.roomId}` : "dms",
       code: failure?.code ?? "ok",
@@ -84,5 +88,35 @@ export function within(ms: number, subscribe: (done: () => void) => () => void):
     const timer = setTimeout(() => finish(false), ms);
     unsubscribe = subscribe(() => finish(true));
     if (settled) unsubscribe();
+  });
+}
+
+/** How much a streamed response may buffer for a slow client, and for how long. */
+export interface SendLimits {
+  /** Unsent bytes above which the stream waits for its client to read. */
+  readonly sendBufferBytes: number;
+  /** How long it waits before the client counts as too slow. */
+  readonly slowClientMs: number;
+}
+
+const SENT: Promise<boolean> = Promise.resolve(true);
+
+/**
+ * Writes one chunk of a streamed response (a SendFrame's body). Resolves true at once while the
+ * unsent bytes stay within `sendBufferBytes` (one shared settled promise, not a new one per
+ * chunk); above, true when the client drains them within `slowClientMs`, false when it does not.
+ * A response that has ended or closed is not written to.
+ */
+export function writeBuffered(res: AnyResponse, chunk: Uint8Array | string, limits: SendLimits): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return SENT;
+  res.write(chunk);
+  if ((res.writableLength ?? 0) <= limits.sendBufferBytes) return SENT;
+  return within(limits.slowClientMs, (done) => {
+    res.on("drain", done);
+    res.on("close", done);
+    return () => {
+      res.off("drain", done);
+      res.off("close", done);
+    };
   });
 }

@@ -1,0 +1,49 @@
+/**
+ * Subscribe requests written by hand over HTTP/1.1 (Connect and gRPC-Web streaming), to compare
+ * the server's bytes between the fast path and connect-node.
+ */
+import { request as httpRequest, type IncomingMessage } from "node:http";
+
+/** One uncompressed message envelope (flags 0, 32-bit big-endian length, data). */
+export function envelope(data: Uint8Array): Buffer {
+  const out = Buffer.alloc(5 + data.byteLength);
+  out.writeUInt32BE(data.byteLength, 1);
+  out.set(data, 5);
+  return out;
+}
+
+/** POSTs a stream request over HTTP/1.1 and reads the first `count` response envelopes. */
+export async function rawStream(baseUrl: string, headers: Record<string, string>, body: Buffer, count: number) {
+  const url = new URL("/chat.v1.MessageService/SubscribeRoom", baseUrl);
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST", headers: { ...headers, "content-length": String(body.length) } }, resolve);
+    req.on("error", reject);
+    req.end(body);
+  });
+  let buffered = Buffer.alloc(0);
+  const envelopes: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 5 && buffered.length >= 5 + buffered.readUInt32BE(1)) {
+      const size = 5 + buffered.readUInt32BE(1);
+      envelopes.push(buffered.subarray(0, size));
+      buffered = buffered.subarray(size);
+    }
+    if (envelopes.length >= count) break;
+  }
+  res.destroy();
+  return { status: res.statusCode, contentType: res.headers["content-type"], envelopes: envelopes.slice(0, count) };
+}
+
+/** POSTs a stream request over HTTP/1.1 that the server ends at once (an error); reads the whole response. */
+export async function rawResponse(baseUrl: string, headers: Record<string, string>, body: Buffer) {
+  const url = new URL("/chat.v1.MessageService/SubscribeRoom", baseUrl);
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST", headers: { ...headers, "content-length": String(body.length) } }, resolve);
+    req.on("error", reject);
+    req.end(body);
+  });
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  return { status: res.statusCode, contentType: res.headers["content-type"], body: Buffer.concat(chunks).toString("latin1") };
+}
