@@ -11,6 +11,7 @@ const CASES = ["none", "message", "ready", "heartbeat", "gap"];
 /** Shared by every follower: readFrame fills it and the marker is read before the next frame. */
 const TEXT: TextRange = { start: 0, end: 0 };
 
+/** Follows one stream: counts each frame it is given into the receipts, and its end once. */
 export class FrameFollower {
   /** Resolves on the Ready frame; rejects when the stream fails or ends first. */
   readonly ready: Promise<void>;
