@@ -30,25 +30,25 @@ export interface Marker {
 }
 
 /**
- * Reads the first marker in `bytes` at or after `from` into `out` (reused, no allocation);
+ * Reads the first marker lying wholly in `bytes[from, end)` into `out` (reused, no allocation);
  * returns the index just past it, or -1 when there is none.
  */
-export function readMarker(bytes: Buffer, out: Marker, from = 0): number {
+export function readMarker(bytes: Buffer, out: Marker, from = 0, end = bytes.length): number {
   const at = bytes.indexOf(PREFIX_BYTES, from);
-  if (at < 0) return -1;
+  if (at < 0 || at + PREFIX_BYTES.length > end) return -1;
   let i = at + PREFIX_BYTES.length;
   const fields = SCRATCH;
   for (let f = 0; f < 3; f++) {
     let value = 0;
     let digits = 0;
-    for (; i < bytes.length; i++) {
+    for (; i < end; i++) {
       const c = bytes[i]!;
       if (c === DOT) break;
       if (c < ZERO || c > ZERO + 9) return -1;
       value = value * 10 + (c - ZERO);
       digits++;
     }
-    if (digits === 0 || i >= bytes.length) return -1;
+    if (digits === 0 || i >= end) return -1;
     fields[f] = value;
     i++;
   }

@@ -23,12 +23,12 @@ export class Receipts {
   heartbeats = 0;
   open = 0;
 
-  /** Records every bench marker in a received frame (bytes); returns how many it held. */
-  bytes(frame: Buffer): number {
+  /** Records every bench marker in a received frame (bytes, or its `[start, end)`); returns how many it held. */
+  bytes(frame: Buffer, start = 0, end = frame.length): number {
     const at = nowUs();
     let found = 0;
-    let from = 0;
-    while ((from = readMarker(frame, this.#marker, from)) >= 0) {
+    let from = start;
+    while ((from = readMarker(frame, this.#marker, from, end)) >= 0) {
       this.#record(at);
       found++;
     }

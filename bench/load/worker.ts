@@ -5,7 +5,8 @@
  */
 import type { ClientConnection, PostTarget, Transport } from "./clients/client.js";
 import { bareTransport, wsTransport } from "./clients/ws.js";
-import { connectTransport, grpcTransport } from "./clients/rpc.js";
+import { connectTransport } from "./clients/connect-subscriber.js";
+import { grpcTransport } from "./clients/grpc-subscriber.js";
 import { sseTransport } from "./clients/sse.js";
 import { wsMuxTransport } from "./clients/ws-mux.js";
 import { connectAll } from "./connector.js";

@@ -34,6 +34,23 @@ describe("bench smoke (N = 200)", () => {
     expectAllDelivered(run);
   });
 
+  for (const via of ["grpc", "connect"]) {
+    it(`fanout over ${via} (lean subscribers): every subscriber gets every message`, async () => {
+      const run = await bench(["fanout", "--users", "200", "--messages", "5", "--interval-ms", "100", "--via", via]);
+      expect(run.subscriptions).toBe(200);
+      expect(run.posts.ok).toBe(5);
+      expect(run.expected).toBe(5 * 200);
+      expectAllDelivered(run);
+    });
+
+    it(`chat over ${via}: room and DM streams of each user get every message`, async () => {
+      const run = await bench(["chat", "--users", "200", "--rate", "100", "--duration", "2", "--via", via]);
+      expect(run.subscriptions).toBe(400);
+      expect(run.posts.ok).toBeGreaterThan(50);
+      expectAllDelivered(run);
+    });
+  }
+
   it("chat: room posts and DMs reach every subscriber", async () => {
     const run = await bench(["chat", "--users", "200", "--rate", "100", "--duration", "3"]);
     expect(run.subscriptions).toBe(400);
