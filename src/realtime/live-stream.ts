@@ -131,6 +131,7 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
       // Live messages buffered while the replay was read may repeat it; later ones cannot.
       if (replay.length > 0) this.#replayed = new ReplayedIds(replay.map((m) => m.id));
       if (this.#state === "starting") this.#state = "live";
+      this.#starting = undefined;
     } catch (error) {
       this.#end();
       throw error;

@@ -46,6 +46,11 @@ export class SocketLiveness {
     if (this.#sockets.size === 0) this.stop();
   }
 
+  /** Every watched socket: every open WebSocket of the edge. */
+  sockets(): IterableIterator<WebSocket> {
+    return this.#sockets.keys();
+  }
+
   /** Stops the timer (the server is stopping); watch() starts it again. */
   stop(): void {
     clearInterval(this.#timer);

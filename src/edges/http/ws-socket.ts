@@ -11,7 +11,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/subscription.js";
 import type { OpenStream, StreamTarget } from "./stream-open.js";
-import { type PumpObserver, pumpFrames, type SendFrame, within } from "./stream-pump.js";
+import { type PumpObserver, runPump, type SendFrame, within } from "./stream-pump.js";
 import { CLOSE, closeFor, serverFrame } from "./ws-frames.js";
 
 /** Limits and observers shared by every WebSocket. */
@@ -63,10 +63,15 @@ function observerFor(options: SocketOptions): PumpObserver {
 
 /** Pumps a stream into the socket, counted in openStreams{transport="ws"}; resolves with how it ended (see pumpFrames). Never rejects. */
 export function pumpToSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): Promise<unknown> {
+  return new Promise((resolve) => pumpCounted(ws, stream, options, resolve));
+}
+
+/** pumpToSocket with a callback instead of a promise (see runPump). */
+function pumpCounted(ws: WebSocket, stream: OpenStream, options: SocketOptions, onEnd: (ended: unknown) => void): void {
   options.metrics.openStreams.inc({ transport: "ws" });
-  return pumpFrames(stream, socketSender(ws, stream.target, options), observerFor(options)).then((ended) => {
+  runPump(stream, socketSender(ws, stream.target, options), observerFor(options), (ended) => {
     options.metrics.openStreams.dec({ transport: "ws" });
-    return ended;
+    onEnd(ended);
   });
 }
 
@@ -78,11 +83,11 @@ function refuseClientFrame(this: WebSocket): void {
 /**
  * Serves one open stream on a subscribe path's socket until it ends; the caller closes the
  * stream when the socket closes. Closes the socket with 1001 when the server stops, 4401 when
- * the session ends, 4408 when the client is too slow, 1011 on a server error. Never rejects.
+ * the session ends, 4408 when the client is too slow, 1011 on a server error.
  */
-export function serveStreamSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): Promise<void> {
+export function serveStreamSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): void {
   ws.on("message", refuseClientFrame);
-  return pumpToSocket(ws, stream, options).then((ended) => {
+  pumpCounted(ws, stream, options, (ended) => {
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ended === undefined) return ws.close(CLOSE.goingAway, "server is stopping: reconnect");
     const { code, reason } = closeFor(ended);

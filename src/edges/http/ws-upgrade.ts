@@ -52,7 +52,7 @@ function destroyOnError(this: Duplex): void {
 
 /** The WebSocket edge; one `ws` server in noServer mode for every path. */
 export function createWsEdge(deps: WsEdgeDeps): WsEdge {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
   const liveness = new SocketLiveness(deps.heartbeatMs);
   const socketDeps = { ...deps, liveness };
   /** The open stream of each subscribe path's socket, until the socket closes or the server stops. */
@@ -84,7 +84,10 @@ export function createWsEdge(deps: WsEdgeDeps): WsEdge {
     }
     if (route === undefined) {
       const ip = site.ip;
-      wss.handleUpgrade(req, socket, head, (ws) => serveMultiplexSocket(ws, caller, ip, socketDeps));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off("error", destroyOnError);
+        serveMultiplexSocket(ws, caller, ip, socketDeps);
+      });
       return;
     }
     const request = decodeSubscribeRequest(deps.opener, route.route, route.pathParams, url.searchParams, undefined);
@@ -102,7 +105,8 @@ export function createWsEdge(deps: WsEdgeDeps): WsEdge {
       streams.set(ws, stream);
       ws.on("close", closeStream);
       liveness.watch(ws);
-      void serveStreamSocket(ws, stream, deps);
+      socket.off("error", destroyOnError);
+      serveStreamSocket(ws, stream, deps);
     });
     // Without verifyClient, `ws` completes a handshake synchronously, or never (it destroyed a
     // socket that is no longer writable): then nothing else will close the stream.
@@ -117,7 +121,7 @@ export function createWsEdge(deps: WsEdgeDeps): WsEdge {
     close() {
       liveness.stop();
       for (const stream of streams.values()) stream.close();
-      for (const ws of wss.clients) ws.close(CLOSE.goingAway, "server is stopping: reconnect");
+      for (const ws of liveness.sockets()) ws.close(CLOSE.goingAway, "server is stopping: reconnect");
       wss.close();
     },
   };
