@@ -14,6 +14,14 @@ import type { OpenStream } from "./stream-open.js";
 /** Sends one frame; resolves false when the client did not keep up (see pumpFrames). */
 export type SendFrame = (frame: Frame) => Promise<boolean>;
 
+/** Where runPump sends a stream's frames and reports its end: one object per stream, no closures. */
+export interface FrameSink {
+  /** Sends one frame; resolves false when the client did not keep up. */
+  send(frame: Frame): Promise<boolean>;
+  /** Called once, with what ended the stream (what pumpFrames resolves with). */
+  ended(ended: unknown): void;
+}
+
 /** Where a pump reports: metrics, and one log line per stream when it ends. */
 export interface PumpObserver {
   readonly metrics: Metrics;
@@ -30,16 +38,15 @@ export interface PumpObserver {
  * the stream's end (unexpected errors at error level, with their cause).
  */
 export function pumpFrames(stream: OpenStream, send: SendFrame, observer: PumpObserver): Promise<unknown> {
-  return new Promise((resolve) => runPump(stream, send, observer, resolve));
+  return new Promise((resolve) => runPump(stream, { send, ended: resolve }, observer));
 }
 
 /**
- * pumpFrames with a callback: `onEnd` is called once, with what pumpFrames would resolve with.
- * For a transport that keeps thousands of idle streams: a waiting pump is one small object and
- * the stream's pending next(), not a suspended async function.
+ * pumpFrames into a sink. For a transport that keeps thousands of idle streams: a waiting pump
+ * is one small object and the stream's pending next(), not a suspended async function.
  */
-export function runPump(stream: OpenStream, send: SendFrame, observer: PumpObserver, onEnd: (ended: unknown) => void): void {
-  new FramePump(stream, send, observer, onEnd).start();
+export function runPump(stream: OpenStream, sink: FrameSink, observer: PumpObserver): void {
+  new FramePump(stream, sink, observer).start();
 }
 
 /** The loop of pumpFrames as a state machine: send a frame, wait until sent, read the next, wait for it. */
@@ -57,9 +64,8 @@ class FramePump {
 
   constructor(
     private readonly stream: OpenStream,
-    private readonly send: SendFrame,
+    private readonly sink: FrameSink,
     private readonly observer: PumpObserver,
-    private readonly onEnd: (ended: unknown) => void,
   ) {
     this.#onSent = (sent) => this.#sent(sent);
     this.#onNext = (result) => this.#received(result);
@@ -74,7 +80,7 @@ class FramePump {
     this.#sending = frame;
     let sent: Promise<boolean>;
     try {
-      sent = this.send(frame);
+      sent = this.sink.send(frame);
     } catch (error) {
       return this.#finish(error);
     }
@@ -120,7 +126,7 @@ class FramePump {
     };
     if (failure?.status === 500) observer.logger.error({ ...line, err: ended }, "stream failed");
     else observer.logger.info(line, "stream ended");
-    this.onEnd(ended);
+    this.sink.ended(ended);
   }
 }
 

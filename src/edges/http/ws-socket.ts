@@ -4,14 +4,14 @@
  * heartbeat frame) is ws-liveness.ts.
  *
  * What a socket keeps while idle matters more than anything else here (one per subscriber):
- * per stream there is one sender closure and one continuation; everything else is shared.
+ * per stream there is one sink object and the pump; everything else is shared.
  */
 import { WebSocket } from "ws";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/subscription.js";
 import type { OpenStream, StreamTarget } from "./stream-open.js";
-import { type PumpObserver, runPump, type SendFrame, within } from "./stream-pump.js";
+import { type FrameSink, type PumpObserver, runPump, within } from "./stream-pump.js";
 import { CLOSE, closeFor, serverFrame } from "./ws-frames.js";
 
 /** Limits and observers shared by every WebSocket. */
@@ -32,14 +32,25 @@ export function sendText(ws: WebSocket, data: string | Buffer): void {
 const SENT: Promise<boolean> = Promise.resolve(true);
 
 /**
- * A SendFrame for one stream on a socket: below the send-buffer bound a frame is queued at once;
- * above it, the sender waits (up to slowClientMs) until that frame reached the network.
+ * A stream's sink on a socket: below the send-buffer bound a frame is queued at once; above it,
+ * the sender waits (up to slowClientMs) until that frame reached the network. Counts the stream
+ * in openStreams{transport="ws"} until it ends, then hands its end to `onEnd`.
  */
-export function socketSender(ws: WebSocket, target: StreamTarget, options: SocketOptions): SendFrame {
+class SocketSink implements FrameSink {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly target: StreamTarget,
+    private readonly options: SocketOptions,
+    private readonly onEnd: (ws: WebSocket, ended: unknown) => void,
+  ) {
+    options.metrics.openStreams.inc({ transport: "ws" });
+  }
+
   // Not async: the common case (queued at once) returns one shared settled promise instead of
   // allocating a new one per frame and subscriber.
-  return (frame: Frame) => {
-    const data = serverFrame(frame, target);
+  send(frame: Frame): Promise<boolean> {
+    const { ws, options } = this;
+    const data = serverFrame(frame, this.target);
     if (data === undefined || ws.readyState !== WebSocket.OPEN) return SENT;
     if (ws.bufferedAmount <= options.sendBufferBytes) {
       ws.send(data, { binary: false });
@@ -49,7 +60,12 @@ export function socketSender(ws: WebSocket, target: StreamTarget, options: Socke
       ws.send(data, { binary: false }, () => done());
       return () => undefined;
     });
-  };
+  }
+
+  ended(ended: unknown): void {
+    this.options.metrics.openStreams.dec({ transport: "ws" });
+    this.onEnd(this.ws, ended);
+  }
 }
 
 /** One pump observer per options object, not one per stream. */
@@ -63,21 +79,20 @@ function observerFor(options: SocketOptions): PumpObserver {
 
 /** Pumps a stream into the socket, counted in openStreams{transport="ws"}; resolves with how it ended (see pumpFrames). Never rejects. */
 export function pumpToSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): Promise<unknown> {
-  return new Promise((resolve) => pumpCounted(ws, stream, options, resolve));
-}
-
-/** pumpToSocket with a callback instead of a promise (see runPump). */
-function pumpCounted(ws: WebSocket, stream: OpenStream, options: SocketOptions, onEnd: (ended: unknown) => void): void {
-  options.metrics.openStreams.inc({ transport: "ws" });
-  runPump(stream, socketSender(ws, stream.target, options), observerFor(options), (ended) => {
-    options.metrics.openStreams.dec({ transport: "ws" });
-    onEnd(ended);
-  });
+  return new Promise((resolve) => runPump(stream, new SocketSink(ws, stream.target, options, (_ws, ended) => resolve(ended)), observerFor(options)));
 }
 
 /** A subscribe path's socket only receives: any frame from the client closes it with 4400. */
 function refuseClientFrame(this: WebSocket): void {
   this.close(CLOSE.badFrame, "this socket only receives; use /ws to send");
+}
+
+/** Closes a subscribe path's socket for how its stream ended, unless it is closing already. */
+function closeForEnd(ws: WebSocket, ended: unknown): void {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  if (ended === undefined) return ws.close(CLOSE.goingAway, "server is stopping: reconnect");
+  const { code, reason } = closeFor(ended);
+  ws.close(code, reason);
 }
 
 /**
@@ -87,10 +102,5 @@ function refuseClientFrame(this: WebSocket): void {
  */
 export function serveStreamSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): void {
   ws.on("message", refuseClientFrame);
-  pumpCounted(ws, stream, options, (ended) => {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (ended === undefined) return ws.close(CLOSE.goingAway, "server is stopping: reconnect");
-    const { code, reason } = closeFor(ended);
-    ws.close(code, reason);
-  });
+  runPump(stream, new SocketSink(ws, stream.target, options, closeForEnd), observerFor(options));
 }
