@@ -17,6 +17,11 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0");
 
+/** A connection's error ends it (shared by every socket: no closure per connection). */
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
 export interface Listener {
   readonly tcp: Server;
   /** Stops accepting, then closes idle connections; open streams are ended by their owners. */
@@ -36,10 +41,14 @@ export function createListener(handler: RequestHandler, onUpgrade: UpgradeHandle
     session.once("close", () => sessions.delete(session));
   });
 
+  // Shared by every socket (`this` is the socket): a long-lived connection keeps no closure of its own.
+  const forget = function (this: Socket): void {
+    sockets.delete(this);
+  };
   const tcp = createTcpServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.once("error", () => socket.destroy());
+    socket.on("close", forget);
+    socket.on("error", destroyOnError);
     socket.once("readable", () => route(socket));
   });
 

@@ -2,6 +2,9 @@
  * The node-local hub: which live subscribers want which channel, and which open streams belong
  * to which token. It hands each message to every subscriber of its channel once, in the order
  * the bus delivers them (per-channel order), and never blocks on a slow subscriber.
+ *
+ * Registrations are the subscribers and sessions themselves (no per-registration closure):
+ * the hub is on the path of every idle stream, so what it keeps per stream is one set entry.
  */
 import type { BusEvent } from "../bus/bus.js";
 import { type Channel, type ChatMessage, channelKey } from "../domain/model.js";
@@ -11,32 +14,45 @@ export interface Subscriber {
   deliver(message: ChatMessage): void;
 }
 
+/** A stream opened with a token; revoke() ends it (must not throw). */
+export interface Revocable {
+  revoke(): void;
+}
+
 export class Hub {
   readonly #byChannel = new Map<string, Set<Subscriber>>();
-  readonly #byToken = new Map<string, Set<() => void>>();
+  /** Most tokens have one stream: it is kept as is, a set only from the second one. */
+  readonly #byToken = new Map<string, Revocable | Set<Revocable>>();
   #deliveries = 0;
 
-  /** Adds a subscriber to a channel; returns the function that removes it. */
-  subscribe(channel: Channel, subscriber: Subscriber): () => void {
+  /** Adds a subscriber to a channel until unsubscribe() with the same pair. */
+  subscribe(channel: Channel, subscriber: Subscriber): void {
     const key = channelKey(channel);
     let set = this.#byChannel.get(key);
     if (!set) this.#byChannel.set(key, (set = new Set()));
     set.add(subscriber);
-    return () => {
-      set.delete(subscriber);
-      if (set.size === 0 && this.#byChannel.get(key) === set) this.#byChannel.delete(key);
-    };
   }
 
-  /** Registers a stream opened with a token, so revoking the token ends it. */
-  trackSession(tokenId: string, end: () => void): () => void {
-    let set = this.#byToken.get(tokenId);
-    if (!set) this.#byToken.set(tokenId, (set = new Set()));
-    set.add(end);
-    return () => {
-      set.delete(end);
-      if (set.size === 0 && this.#byToken.get(tokenId) === set) this.#byToken.delete(tokenId);
-    };
+  /** Removes a subscriber from a channel; a no-op when it is not there. */
+  unsubscribe(channel: Channel, subscriber: Subscriber): void {
+    const key = channelKey(channel);
+    const set = this.#byChannel.get(key);
+    if (set?.delete(subscriber) && set.size === 0) this.#byChannel.delete(key);
+  }
+
+  /** Registers a stream opened with a token until untrackSession(), so revoking the token ends it. */
+  trackSession(tokenId: string, session: Revocable): void {
+    const held = this.#byToken.get(tokenId);
+    if (held === undefined) this.#byToken.set(tokenId, session);
+    else if (held instanceof Set) held.add(session);
+    else if (held !== session) this.#byToken.set(tokenId, new Set([held, session]));
+  }
+
+  /** Forgets a stream registered with trackSession(); a no-op when it is not there. */
+  untrackSession(tokenId: string, session: Revocable): void {
+    const held = this.#byToken.get(tokenId);
+    if (held === session) this.#byToken.delete(tokenId);
+    else if (held instanceof Set && held.delete(session) && held.size === 0) this.#byToken.delete(tokenId);
   }
 
   /** Applies one bus event: fans a message out, or ends a revoked token's streams. */
@@ -47,8 +63,9 @@ export class Hub {
       for (const subscriber of set) subscriber.deliver(event.message);
       this.#deliveries += set.size;
     } else {
-      const ends = this.#byToken.get(event.tokenId);
-      if (ends) for (const end of [...ends]) end();
+      const held = this.#byToken.get(event.tokenId);
+      if (held instanceof Set) for (const session of [...held]) session.revoke();
+      else held?.revoke();
     }
   }
 

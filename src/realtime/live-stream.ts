@@ -6,12 +6,16 @@
  * (idle heartbeats come from the shared HeartbeatTicker). Messages wait in a bounded buffer
  * until read; past its capacity the stream ends with ResourceExhaustedError before anything
  * else is read.
+ *
+ * Memory: an idle stream is one LiveStream, one pending promise and its resolvers, a set entry
+ * in the hub and one in the heartbeat ticker. The stream is its own hub subscriber; buffers are
+ * allocated when something is buffered; no per-stream closure but the abort listener.
  */
 import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
 import type { ChatMessage } from "../domain/model.js";
 import { HEARTBEAT_SLACK_MS, HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
-import type { Hub } from "./hub.js";
+import type { Hub, Subscriber } from "./hub.js";
 import { ReplayedIds } from "./replayed-ids.js";
 import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./subscription.js";
 import { startingPoint } from "./starting-point.js";
@@ -19,40 +23,43 @@ import { startingPoint } from "./starting-point.js";
 type Result = IteratorResult<Frame, undefined>;
 const DONE: Result = Object.freeze({ done: true, value: undefined });
 
-/**
- * Hand-overs due after the current burst of dispatches: one microtask runs them all (a fan-out
- * to 10,000 streams schedules one job, not 10,000).
- */
-let dueHandOvers: (() => void)[] = [];
-function scheduleHandOver(handOver: () => void): void {
-  if (dueHandOvers.length === 0) queueMicrotask(runHandOvers);
-  dueHandOvers.push(handOver);
-}
-function runHandOvers(): void {
-  const due = dueHandOvers;
-  dueHandOvers = [];
-  for (const handOver of due) handOver();
-}
+const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
 
-export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, Idler {
+type Resolve = (result: Result) => void;
+type Reject = (error: unknown) => void;
+
+export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, Idler, Subscriber {
+  /**
+   * Hand-overs due after the current burst of dispatches: one microtask runs them all (a fan-out
+   * to 10,000 streams schedules one job, not 10,000).
+   */
+  static #due: LiveStream[] = [];
+
+  static #runHandOvers(): void {
+    const due = LiveStream.#due;
+    LiveStream.#due = [];
+    for (const stream of due) stream.#handOver();
+  }
+
   #state: "new" | "starting" | "live" | "ended" = "new";
   #starting: Promise<void> | undefined;
-  /** Ready, gap and replayed messages, sent before anything live. */
-  #preamble: Frame[] = [];
+  /** Ready, gap and replayed messages, sent before anything live; undefined once sent. */
+  #preamble: Frame[] | undefined;
   #preambleAt = 0;
   #position = "0";
   #replayed: ReplayedIds | undefined;
-  #buffer: ChatMessage[] = [];
+  /** Messages not read yet, from #head on; the shared empty array while there are none. */
+  #buffer: ChatMessage[] = NO_MESSAGES as ChatMessage[];
   #head = 0;
   #overflowed = false;
   #handOverScheduled = false;
-  #waiter: { resolve: (result: Result) => void; reject: (error: unknown) => void } | undefined;
+  #resolve: Resolve | undefined;
+  #reject: Reject | undefined;
   #idleSinceMs: number | undefined;
   /** The promise of a next() that waits for a message. */
   #pending: Promise<Result> | undefined;
-  #unsubscribe: (() => void) | undefined;
+  #onAbort: (() => void) | undefined;
   readonly #ticker: HeartbeatTicker;
-  readonly #onAbort = () => this.#settleWaiter();
 
   constructor(
     private readonly hub: Hub,
@@ -78,7 +85,7 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
   wake(): void {
     // Something is buffered or the stream is ending: the scheduled hand-over answers instead.
     if (this.#handOverScheduled || this.#overflowed) return;
-    this.#takeWaiter()?.resolve({ done: false, value: { kind: "heartbeat", atMs: Date.now() } });
+    this.#takeWaiter()?.({ done: false, value: { kind: "heartbeat", atMs: Date.now() } });
   }
 
   next(): Promise<Result> {
@@ -109,18 +116,22 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
   /** Registers live interest, then reads where the stream starts (the store read may race posts). */
   async #start(): Promise<void> {
     this.#state = "starting";
-    this.#unsubscribe = this.hub.subscribe(this.request.channel, { deliver: (message) => this.#deliver(message) });
+    this.hub.subscribe(this.request.channel, this);
+    // Assigned here, not declared as a class field: a named per-stream closure costs ~250 bytes more.
+    this.#onAbort = () => this.#settleWaiter();
     this.request.signal.addEventListener("abort", this.#onAbort);
     this.#ticker.add(this);
     try {
       const { position, gap, replay } = await startingPoint(this.request, this.limits.replayLimit);
       this.#position = position;
-      this.#preamble.push({ kind: "ready", position });
-      if (gap) this.#preamble.push(gap);
-      for (const message of replay) this.#preamble.push({ kind: "message", message });
+      const preamble: Frame[] = [{ kind: "ready", position }];
+      if (gap) preamble.push(gap);
+      for (const message of replay) preamble.push({ kind: "message", message });
+      this.#preamble = preamble;
       // Live messages buffered while the replay was read may repeat it; later ones cannot.
       if (replay.length > 0) this.#replayed = new ReplayedIds(replay.map((m) => m.id));
       if (this.#state === "starting") this.#state = "live";
+      this.#starting = undefined;
     } catch (error) {
       this.#end();
       throw error;
@@ -128,10 +139,11 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
   }
 
   #nextLive(): Promise<Result> {
-    if (this.#preambleAt < this.#preamble.length) {
-      const frame = this.#preamble[this.#preambleAt++]!;
-      if (this.#preambleAt === this.#preamble.length) {
-        this.#preamble = [];
+    const preamble = this.#preamble;
+    if (preamble !== undefined) {
+      const frame = preamble[this.#preambleAt++]!;
+      if (this.#preambleAt === preamble.length) {
+        this.#preamble = undefined;
         this.#preambleAt = 0;
       }
       return Promise.resolve({ done: false, value: frame });
@@ -142,7 +154,8 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
       if (this.#wanted(message)) return Promise.resolve({ done: false, value: { kind: "message", message } });
     }
     this.#pending = new Promise<Result>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#resolve = resolve;
+      this.#reject = reject;
       this.#idleSinceMs = Date.now();
     });
     return this.#pending;
@@ -161,34 +174,36 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
   }
 
   /** The hub's call, for every message of the channel; never blocks or throws. */
-  #deliver(message: ChatMessage): void {
+  deliver(message: ChatMessage): void {
     if (this.#state === "ended" || this.#overflowed) return;
     if (this.#buffer.length - this.#head >= this.limits.queueLimit) {
       this.#overflowed = true;
       this.limits.onOverflow?.();
       return;
     }
-    this.#buffer.push(message);
+    if (this.#buffer === NO_MESSAGES) this.#buffer = [message];
+    else this.#buffer.push(message);
     // A waiting reader gets it once the current burst of dispatches is over (a microtask later),
     // so a burst that overflows the buffer ends the stream before any of it is handed over.
-    if (this.#waiter && !this.#handOverScheduled) {
+    if (this.#resolve && !this.#handOverScheduled) {
       this.#handOverScheduled = true;
-      scheduleHandOver(this.#handOver);
+      if (LiveStream.#due.length === 0) queueMicrotask(LiveStream.#runHandOvers);
+      LiveStream.#due.push(this);
     }
   }
 
   /** Settles a waiting next() with the next wanted message, or with the end of the stream. */
-  readonly #handOver = (): void => {
+  #handOver(): void {
     this.#handOverScheduled = false;
-    if (!this.#waiter) return;
+    if (!this.#resolve) return;
     if (this.#overflowed || this.request.signal.aborted) return this.#settleWaiter();
     for (let message = this.#shift(); message; message = this.#shift()) {
       if (this.#wanted(message)) {
-        this.#takeWaiter()!.resolve({ done: false, value: { kind: "message", message } });
+        this.#takeWaiter()!({ done: false, value: { kind: "message", message } });
         return;
       }
     }
-  };
+  }
 
   #wanted(message: ChatMessage): boolean {
     return compareIds(message.id, this.#position) > 0 && !this.#replayed?.has(message.id);
@@ -198,7 +213,7 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
     if (this.#head >= this.#buffer.length) return undefined;
     const message = this.#buffer[this.#head++];
     if (this.#head === this.#buffer.length) {
-      this.#buffer.length = 0;
+      this.#buffer = NO_MESSAGES as ChatMessage[];
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
       this.#buffer = this.#buffer.slice(this.#head);
@@ -207,20 +222,23 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
     return message;
   }
 
-  #takeWaiter(): { resolve: (result: Result) => void; reject: (error: unknown) => void } | undefined {
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
+  /** Forgets the waiting next() and returns its resolve (its reject is in #reject until then). */
+  #takeWaiter(): Resolve | undefined {
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    this.#reject = undefined;
     this.#pending = undefined;
     this.#idleSinceMs = undefined;
-    return waiter;
+    return resolve;
   }
 
   /** Ends a pending next() with whatever ends the stream (abort, overflow). */
   #settleWaiter(): void {
-    const waiter = this.#takeWaiter();
-    if (!waiter) return;
+    const reject = this.#reject;
+    const resolve = this.#takeWaiter();
+    if (!resolve || !reject) return;
     const ended = this.#endedResult() ?? Promise.resolve(DONE);
-    ended.then(waiter.resolve, waiter.reject);
+    ended.then(resolve, reject);
   }
 
   /** Unregisters everything; idempotent. A pending next() resolves done. */
@@ -228,9 +246,10 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
     if (this.#state === "ended") return;
     this.#state = "ended";
     this.#ticker.remove(this);
-    this.request.signal.removeEventListener("abort", this.#onAbort);
-    this.#unsubscribe?.();
-    this.#buffer = [];
-    this.#takeWaiter()?.resolve(DONE);
+    if (this.#onAbort) this.request.signal.removeEventListener("abort", this.#onAbort);
+    this.hub.unsubscribe(this.request.channel, this);
+    this.#buffer = NO_MESSAGES as ChatMessage[];
+    this.#head = 0;
+    this.#takeWaiter()?.(DONE);
   }
 }

@@ -13,7 +13,7 @@ import type { RevocationCache } from "../../auth/revocations.js";
 import type { TokenClaims, TokenIssuer } from "../../auth/tokens.js";
 import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
 import type { Frame } from "../../realtime/subscription.js";
-import type { StreamSessions } from "../../realtime/stream-sessions.js";
+import type { StreamSession, StreamSessions } from "../../realtime/stream-sessions.js";
 import type { Messages } from "../../services/messages.js";
 import type { RateLimiter } from "../rate-limit.js";
 import { findCredentials } from "./credentials.js";
@@ -51,7 +51,7 @@ export interface OpenStream {
   readonly frames: AsyncGenerator<Frame>;
   /** Aborts when the stream must end: the client left, the server is stopping (reason: AbortError), or the token was revoked or expired (reason: UnauthenticatedError). */
   readonly signal: AbortSignal;
-  /** Ends the subscription and releases its session. Idempotent; call in `finally`. */
+  /** Ends the subscription and releases its session (the signal aborts, as a plain stop). Idempotent; call in `finally`. */
   close(): void;
 }
 
@@ -90,25 +90,12 @@ export class StreamOpener {
 
   /**
    * Subscribes and waits for Ready. Throws NotFoundError for a missing room (before anything is
-   * sent). `clientSignal` ends the stream when the client leaves or the server stops.
+   * sent). `clientSignal` ends the stream when the client leaves or the server stops; without
+   * it, the caller ends the stream with close().
    */
-  async open(caller: StreamCaller, target: StreamTarget, since: string, clientSignal: AbortSignal): Promise<OpenStream> {
-    const controller = new AbortController();
-    const stop = () => controller.abort(clientSignal.reason);
-    if (clientSignal.aborted) stop();
-    else clientSignal.addEventListener("abort", stop, { once: true });
-    const session = this.deps.sessions.open(caller.claims, controller.signal);
+  async open(caller: StreamCaller, target: StreamTarget, since: string, clientSignal?: AbortSignal): Promise<OpenStream> {
+    const session = this.deps.sessions.open(caller.claims, clientSignal);
     let frames: AsyncGenerator<Frame> | undefined;
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      controller.abort();
-      clientSignal.removeEventListener("abort", stop);
-      session.close();
-      // Queued behind any pending next(): ends the subscription and unregisters it from the hub.
-      frames?.return(undefined).catch(() => undefined);
-    };
     try {
       frames =
         target.kind === "room"
@@ -116,10 +103,39 @@ export class StreamOpener {
           : this.deps.messages.subscribeDirect(caller.claims, since, session.signal);
       const first = await frames.next();
       if (first.done) throw session.signal.reason instanceof UnauthenticatedError ? session.signal.reason : new UnavailableError("the stream ended before it started");
-      return { target, userId: caller.claims.userId, ready: first.value, frames, signal: session.signal, close };
+      return new Opened(target, caller.claims.userId, first.value, frames, session);
     } catch (error) {
-      close();
+      endStream(session, frames);
       throw error;
     }
   }
+}
+
+/** An open stream: one object, its close() shared by all (no per-stream closure). */
+class Opened implements OpenStream {
+  readonly signal: AbortSignal;
+  #closed = false;
+
+  constructor(
+    readonly target: StreamTarget,
+    readonly userId: string,
+    readonly ready: Frame,
+    readonly frames: AsyncGenerator<Frame>,
+    private readonly session: StreamSession,
+  ) {
+    this.signal = session.signal;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    endStream(this.session, this.frames);
+  }
+}
+
+function endStream(session: StreamSession, frames: AsyncGenerator<Frame> | undefined): void {
+  session.abort();
+  session.close();
+  // Queued behind any pending next(): ends the subscription and unregisters it from the hub.
+  frames?.return(undefined).catch(() => undefined);
 }

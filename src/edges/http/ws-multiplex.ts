@@ -19,7 +19,8 @@ import type { StreamCaller, StreamOpener, StreamTarget } from "./stream-open.js"
 import { type ClientFrame, parseClientFrame } from "./ws-client-frames.js";
 import { describeFailure } from "./http-failure.js";
 import { CLOSE, closeFor, errorFrame, targetFields } from "./ws-frames.js";
-import { keepAlive, pumpToSocket, sendText, type SocketOptions } from "./ws-socket.js";
+import type { SocketLiveness } from "./ws-liveness.js";
+import { pumpToSocket, sendText, type SocketOptions } from "./ws-socket.js";
 
 /** Most subscriptions one socket may hold at once. */
 export const MAX_SUBSCRIPTIONS = 100;
@@ -33,8 +34,8 @@ export interface MultiplexDeps extends SocketOptions {
   readonly shutdownSignal: AbortSignal;
 }
 
-/** Serves the /ws protocol on an upgraded socket for an authenticated caller, until it closes. */
-export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: string, deps: MultiplexDeps): void {
+/** Serves the /ws protocol on an upgraded socket for an authenticated caller, until it closes; `liveness` pings it. */
+export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: string, deps: MultiplexDeps & { readonly liveness: SocketLiveness }): void {
   const closed = new AbortController();
   const signal = AbortSignal.any([closed.signal, deps.shutdownSignal]);
   // The socket's own session: signing out closes it even when it holds no subscription.
@@ -42,7 +43,7 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
   const subscriptions = new Map<string, AbortController>();
   // Posts and DMs from one socket are stored in the order they were sent.
   let sending: Promise<void> = Promise.resolve();
-  const stopAlive = keepAlive(ws, deps.heartbeatMs);
+  deps.liveness.watch(ws);
   const end = (error: unknown) => {
     if (ws.readyState !== WebSocket.OPEN) return;
     if (error === undefined) ws.close(CLOSE.goingAway, "server is stopping: reconnect");
@@ -52,7 +53,6 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
   ws.on("close", () => {
     closed.abort();
     session.close();
-    stopAlive();
   });
   ws.on("message", (data: RawData, isBinary: boolean) => {
     if (isBinary) return ws.close(CLOSE.badFrame, "send JSON text frames");

@@ -1,15 +1,18 @@
 /**
- * Running streams over a WebSocket: liveness (ping/pong plus a heartbeat frame), sending with
- * backpressure (a bounded send buffer, then close 4408 "too slow"), and the single-stream socket
- * of a subscribe path.
+ * Running streams over a WebSocket: sending with backpressure (a bounded send buffer, then close
+ * 4408 "too slow"), and the single-stream socket of a subscribe path. Liveness (ping/pong plus a
+ * heartbeat frame) is ws-liveness.ts.
+ *
+ * What a socket keeps while idle matters more than anything else here (one per subscriber):
+ * per stream there is one sink object and the pump; everything else is shared.
  */
 import { WebSocket } from "ws";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/subscription.js";
 import type { OpenStream, StreamTarget } from "./stream-open.js";
-import { pumpFrames, type SendFrame, within } from "./stream-pump.js";
-import { CLOSE, closeFor, heartbeatFrame, serverFrame } from "./ws-frames.js";
+import { type FrameSink, type PumpObserver, runPump, within } from "./stream-pump.js";
+import { CLOSE, closeFor, serverFrame } from "./ws-frames.js";
 
 /** Limits and observers shared by every WebSocket. */
 export interface SocketOptions {
@@ -21,27 +24,6 @@ export interface SocketOptions {
   readonly slowClientMs: number;
 }
 
-/** Pings and sends a heartbeat frame every interval; terminates a peer that did not pong. Returns stop(). */
-export function keepAlive(ws: WebSocket, heartbeatMs: number): () => void {
-  let alive = true;
-  const onPong = () => (alive = true);
-  ws.on("pong", onPong);
-  const timer = setInterval(() => {
-    if (!alive) {
-      ws.terminate();
-      return;
-    }
-    alive = false;
-    ws.ping();
-    sendText(ws, heartbeatFrame());
-  }, heartbeatMs);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    ws.off("pong", onPong);
-  };
-}
-
 /** Sends a text frame if the socket is open; drops it otherwise. */
 export function sendText(ws: WebSocket, data: string | Buffer): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(data, { binary: false });
@@ -50,14 +32,25 @@ export function sendText(ws: WebSocket, data: string | Buffer): void {
 const SENT: Promise<boolean> = Promise.resolve(true);
 
 /**
- * A SendFrame for one stream on a socket: below the send-buffer bound a frame is queued at once;
- * above it, the sender waits (up to slowClientMs) until that frame reached the network.
+ * A stream's sink on a socket: below the send-buffer bound a frame is queued at once; above it,
+ * the sender waits (up to slowClientMs) until that frame reached the network. Counts the stream
+ * in openStreams{transport="ws"} until it ends, then hands its end to `onEnd`.
  */
-export function socketSender(ws: WebSocket, target: StreamTarget, options: SocketOptions): SendFrame {
+class SocketSink implements FrameSink {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly target: StreamTarget,
+    private readonly options: SocketOptions,
+    private readonly onEnd: (ws: WebSocket, ended: unknown) => void,
+  ) {
+    options.metrics.openStreams.inc({ transport: "ws" });
+  }
+
   // Not async: the common case (queued at once) returns one shared settled promise instead of
   // allocating a new one per frame and subscriber.
-  return (frame: Frame) => {
-    const data = serverFrame(frame, target);
+  send(frame: Frame): Promise<boolean> {
+    const { ws, options } = this;
+    const data = serverFrame(frame, this.target);
     if (data === undefined || ws.readyState !== WebSocket.OPEN) return SENT;
     if (ws.bufferedAmount <= options.sendBufferBytes) {
       ws.send(data, { binary: false });
@@ -67,37 +60,47 @@ export function socketSender(ws: WebSocket, target: StreamTarget, options: Socke
       ws.send(data, { binary: false }, () => done());
       return () => undefined;
     });
-  };
+  }
+
+  ended(ended: unknown): void {
+    this.options.metrics.openStreams.dec({ transport: "ws" });
+    this.onEnd(this.ws, ended);
+  }
 }
 
-/** Pumps a stream into the socket, counted in openStreams{transport="ws"}; resolves with how it ended (see pumpFrames). */
-export async function pumpToSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): Promise<unknown> {
-  options.metrics.openStreams.inc({ transport: "ws" });
-  try {
-    return await pumpFrames(stream, socketSender(ws, stream.target, options), { ...options, transport: "ws" });
-  } finally {
-    options.metrics.openStreams.dec({ transport: "ws" });
-  }
+/** One pump observer per options object, not one per stream. */
+const observers = new WeakMap<SocketOptions, PumpObserver>();
+
+function observerFor(options: SocketOptions): PumpObserver {
+  let observer = observers.get(options);
+  if (!observer) observers.set(options, (observer = { metrics: options.metrics, logger: options.logger, transport: "ws" }));
+  return observer;
+}
+
+/** Pumps a stream into the socket, counted in openStreams{transport="ws"}; resolves with how it ended (see pumpFrames). Never rejects. */
+export function pumpToSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): Promise<unknown> {
+  return new Promise((resolve) => runPump(stream, new SocketSink(ws, stream.target, options, (_ws, ended) => resolve(ended)), observerFor(options)));
+}
+
+/** A subscribe path's socket only receives: any frame from the client closes it with 4400. */
+function refuseClientFrame(this: WebSocket): void {
+  this.close(CLOSE.badFrame, "this socket only receives; use /ws to send");
+}
+
+/** Closes a subscribe path's socket for how its stream ended, unless it is closing already. */
+function closeForEnd(ws: WebSocket, ended: unknown): void {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  if (ended === undefined) return ws.close(CLOSE.goingAway, "server is stopping: reconnect");
+  const { code, reason } = closeFor(ended);
+  ws.close(code, reason);
 }
 
 /**
- * Serves one open stream on a subscribe path's socket, which only receives: any frame from the
- * client closes it with 4400. Closes with 1001 when the server stops, 4401 when the session
- * ends, 4408 when the client is too slow, 1011 on a server error.
+ * Serves one open stream on a subscribe path's socket until it ends; the caller closes the
+ * stream when the socket closes. Closes the socket with 1001 when the server stops, 4401 when
+ * the session ends, 4408 when the client is too slow, 1011 on a server error.
  */
-export async function serveStreamSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): Promise<void> {
-  const stop = keepAlive(ws, options.heartbeatMs);
-  ws.on("message", () => ws.close(CLOSE.badFrame, "this socket only receives; use /ws to send"));
-  try {
-    const ended = await pumpToSocket(ws, stream, options);
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (ended === undefined) {
-      ws.close(CLOSE.goingAway, "server is stopping: reconnect");
-      return;
-    }
-    const { code, reason } = closeFor(ended);
-    ws.close(code, reason);
-  } finally {
-    stop();
-  }
+export function serveStreamSocket(ws: WebSocket, stream: OpenStream, options: SocketOptions): void {
+  ws.on("message", refuseClientFrame);
+  runPump(stream, new SocketSink(ws, stream.target, options, closeForEnd), observerFor(options));
 }

@@ -4,10 +4,14 @@
  * are plain HTTP answers with the JSON error body: the page's Origin (403 — cross-site
  * WebSocket hijacking), the path (404), rate limits (429), credentials (401; a cookie only
  * counts from a trusted origin), and for a subscribe path the request and the room (400, 404).
+ *
+ * Once upgraded, a socket keeps nothing of its handshake (request, headers, credentials of a
+ * subscribe path): an idle subscriber is the `ws` socket, its open stream, and an entry in the
+ * edge's maps — the close handler and the liveness timer are shared by every socket.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { InvalidArgumentError, UnavailableError } from "../../domain/errors.js";
 import type { RouteTable } from "../rest/route-table.js";
 import type { OriginPolicy } from "./cors.js";
@@ -15,6 +19,7 @@ import { HttpError } from "./http-failure.js";
 import { requestSite, requestTarget } from "./request-site.js";
 import { refuseUpgrade } from "./respond.js";
 import type { OpenStream } from "./stream-open.js";
+import { SocketLiveness } from "./ws-liveness.js";
 import { decodeSubscribeRequest } from "./subscribe-request.js";
 import { CLOSE } from "./ws-frames.js";
 import { type MultiplexDeps, serveMultiplexSocket } from "./ws-multiplex.js";
@@ -40,9 +45,22 @@ export interface WsEdge {
   close(): void;
 }
 
+/** Ends the socket of a failed upgrade (shared: no closure per socket). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /** The WebSocket edge; one `ws` server in noServer mode for every path. */
 export function createWsEdge(deps: WsEdgeDeps): WsEdge {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+  const liveness = new SocketLiveness(deps.heartbeatMs);
+  const socketDeps = { ...deps, liveness };
+  /** The open stream of each subscribe path's socket, until the socket closes or the server stops. */
+  const streams = new Map<WebSocket, OpenStream>();
+  function closeStream(this: WebSocket): void {
+    streams.get(this)?.close();
+    streams.delete(this);
+  }
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (deps.shutdownSignal.aborted) throw new UnavailableError("server is stopping");
@@ -65,29 +83,45 @@ export function createWsEdge(deps: WsEdgeDeps): WsEdge {
       throw new HttpError(403, "permission_denied", `the session cookie is not accepted from ${origin}: use a stream ticket`);
     }
     if (route === undefined) {
-      wss.handleUpgrade(req, socket, head, (ws) => serveMultiplexSocket(ws, caller, site.ip, deps));
+      const ip = site.ip;
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off("error", destroyOnError);
+        serveMultiplexSocket(ws, caller, ip, socketDeps);
+      });
       return;
     }
     const request = decodeSubscribeRequest(deps.opener, route.route, route.pathParams, url.searchParams, undefined);
-    const gone = new AbortController();
-    let stream: OpenStream | undefined;
-    socket.once("close", () => {
-      gone.abort();
-      stream?.close();
-    });
-    stream = await deps.opener.open(caller, request.target, request.since, AbortSignal.any([gone.signal, deps.shutdownSignal]));
+    // No client signal: a client that leaves while the stream opens is seen below, and once
+    // upgraded the socket's close (or the server stopping) closes the stream.
+    const stream = await deps.opener.open(caller, request.target, request.since);
     if (socket.destroyed) return stream.close();
-    const open = stream;
-    wss.handleUpgrade(req, socket, head, (ws) => void serveStreamSocket(ws, open, deps));
+    if (deps.shutdownSignal.aborted) {
+      stream.close();
+      throw new UnavailableError("server is stopping");
+    }
+    let served = false;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      served = true;
+      streams.set(ws, stream);
+      ws.on("close", closeStream);
+      liveness.watch(ws);
+      socket.off("error", destroyOnError);
+      serveStreamSocket(ws, stream, deps);
+    });
+    // Without verifyClient, `ws` completes a handshake synchronously, or never (it destroyed a
+    // socket that is no longer writable): then nothing else will close the stream.
+    if (!served) stream.close();
   }
 
   return {
     upgrade(req, socket, head) {
-      socket.on("error", () => socket.destroy());
+      socket.on("error", destroyOnError);
       upgrade(req, socket, head).catch((error: unknown) => refuseUpgrade(socket, error, deps.logger));
     },
     close() {
-      for (const ws of wss.clients) ws.close(CLOSE.goingAway, "server is stopping: reconnect");
+      liveness.stop();
+      for (const stream of streams.values()) stream.close();
+      for (const ws of liveness.sockets()) ws.close(CLOSE.goingAway, "server is stopping: reconnect");
       wss.close();
     },
   };
