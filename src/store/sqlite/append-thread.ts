@@ -5,6 +5,8 @@
  * loop never waits for the disk, and a busier server writes bigger batches, not more of them.
  * Each append's promise resolves only once its row is committed, in the order appended.
  */
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ChatMessage } from "../../domain/model.js";
 import type { AppendResult, IdempotencyKey } from "../store.js";
@@ -25,6 +27,9 @@ export type AppendReply =
   | { readonly type: "appended"; readonly outcomes: readonly AppendOutcome[] }
   | { readonly type: "failed"; readonly message: string; readonly code: string | undefined };
 
+/** tsx's loader, found from this file (not from the working directory), for the thread's execArgv. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
 interface PendingAppend {
   readonly message: ChatMessage;
   readonly idempotency: IdempotencyKey | undefined;
@@ -44,7 +49,7 @@ export class AppendThread {
   /** Starts the thread on `data.file`, whose schema must already be migrated. */
   constructor(data: AppendWorkerData) {
     // The worker is TypeScript like the rest of the server; tsx loads it under any runner.
-    this.#worker = new Worker(new URL("./append-worker.ts", import.meta.url), { workerData: data, execArgv: ["--import", "tsx"] });
+    this.#worker = new Worker(new URL("./append-worker.ts", import.meta.url), { workerData: data, execArgv: ["--import", TSX_LOADER] });
     // Idle, the thread must not keep the process alive; busy, it must (see #send).
     this.#worker.unref();
     this.#worker.on("message", (reply: AppendReply) => this.#answer(reply));
