@@ -3,6 +3,7 @@
  * PASETO signature and expiry, checks revocation, and puts the caller in callerKey. Procedures in
  * PUBLIC_PROCEDURES (sign-up, sign-in, health, reflection) are let through without a token.
  */
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../domain/errors.js";
 import { bearerTokenKey, callerKey } from "./auth-context.js";
@@ -30,19 +31,34 @@ export async function authenticate(
   tokens: TokenIssuer,
   revocations: RevocationCache,
 ): Promise<TokenClaims> {
-  const claims = await tokens.verify(bearerToken(authorization));
+  return authenticateToken(bearerToken(authorization), tokens, revocations);
+}
+
+/** Resolves a bearer token (without "Bearer ") to its claims, or throws UnauthenticatedError saying why not. */
+export async function authenticateToken(token: string, tokens: TokenIssuer, revocations: RevocationCache): Promise<TokenClaims> {
+  const claims = await tokens.verify(token);
   if (!claims) throw new UnauthenticatedError("invalid or expired token: sign in again");
   if (await revocations.isRevoked(claims.tokenId)) throw new UnauthenticatedError("token was revoked: sign in again");
   return claims;
 }
 
 export function authInterceptor(tokens: TokenIssuer, revocations: RevocationCache): Interceptor {
+  // Whether a method is public is decided once per method, not per call.
+  const publicMethods = new WeakMap<DescMethod, boolean>();
+  const isPublic = (method: DescMethod): boolean => {
+    let open = publicMethods.get(method);
+    if (open === undefined) {
+      open = isPublicProcedure(`/${method.parent.typeName}/${method.name}`);
+      publicMethods.set(method, open);
+    }
+    return open;
+  };
   return (next) => async (req) => {
-    if (isPublicProcedure(`/${req.service.typeName}/${req.method.name}`)) return next(req);
-    const authorization = req.header.get("authorization");
-    const claims = await authenticate(authorization, tokens, revocations);
+    if (isPublic(req.method)) return next(req);
+    const token = bearerToken(req.header.get("authorization"));
+    const claims = await authenticateToken(token, tokens, revocations);
     req.contextValues.set(callerKey, claims);
-    req.contextValues.set(bearerTokenKey, bearerToken(authorization));
+    req.contextValues.set(bearerTokenKey, token);
     return next(req);
   };
 }

@@ -5,7 +5,6 @@
  */
 import { compressionBrotli, compressionGzip, connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { createValidator } from "@bufbuild/protovalidate";
-import { createRouterTransport } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import type { Logger } from "../observability/logger.js";
@@ -22,6 +21,7 @@ import { HealthStatus } from "./health.js";
 import { createListener, type Listener } from "./listener.js";
 import { chatInterceptors, chatRoutes } from "./rpc/routes.js";
 import { observeInterceptor } from "./rpc/observe-interceptor.js";
+import { createInProcessTransport } from "./rpc/in-process-transport.js";
 import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./rate-limit.js";
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
@@ -60,7 +60,7 @@ export function createEdges(deps: EdgeDeps): Edges {
     userLimit: userRateLimitInterceptor(limiter),
   });
   // The in-process transport lets the REST edge call the very same handlers, interceptors included.
-  const inProcess = createRouterTransport(routes, { router: { interceptors } });
+  const inProcess = createInProcessTransport(routes, interceptors);
   const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: shutdown.signal });
   const rpcOptions: ConnectNodeAdapterOptions = {
     routes,

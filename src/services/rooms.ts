@@ -7,8 +7,13 @@ import { type Store, UniqueViolation } from "../store/store.js";
 import type { PageTokens } from "./page-tokens.js";
 
 const DEFAULT_PAGE = 100;
+/** Rooms remembered by id (rooms are never deleted or changed, so a found room stays valid). */
+const KNOWN_ROOMS = 10_000;
 
 export class Rooms {
+  /** Rooms found before, oldest first: posting checks the room on every message. */
+  readonly #known = new Map<string, RoomRecord>();
+
   constructor(
     private readonly store: Store,
     private readonly ids: SnowflakeGenerator,
@@ -39,8 +44,12 @@ export class Rooms {
 
   /** The room, or NotFoundError. */
   async get(roomId: string): Promise<RoomRecord> {
+    const known = this.#known.get(roomId);
+    if (known) return known;
     const room = await this.store.findRoom(roomId);
     if (!room) throw new NotFoundError(`room ${roomId} does not exist`);
+    if (this.#known.size >= KNOWN_ROOMS) this.#known.delete(this.#known.keys().next().value!);
+    this.#known.set(roomId, room);
     return room;
   }
 }

@@ -1,37 +1,65 @@
 /**
  * The outermost interceptor: maps every error to a Connect error (domain errors keep their
- * message, others become INTERNAL and are logged with their cause), and writes one log line and
- * the metrics of each RPC — procedure, code, duration, user id. Streams are logged when they end.
+ * message, others become INTERNAL and are logged with their cause), and records the metrics of
+ * each RPC — procedure, code, duration — and its log line (procedure, code, duration, user id).
+ *
+ * What is logged at which level: failures at info (INTERNAL at error, with the cause), streams
+ * at info when they end, and successful unary calls at debug only. A busy node answers
+ * thousands of unary calls a second; a line for each would cost more than the call's own work
+ * (and the log volume with it) while saying nothing the parley_rpcs_total and
+ * parley_rpc_duration_seconds metrics do not — so with LOG_LEVEL=info they are counted, not
+ * logged, and no log object is built for them.
  */
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type UnaryRequest, type StreamRequest } from "@connectrpc/connect";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { callerKey } from "../../auth/auth-context.js";
 import { codeName, toConnectError } from "../error-mapping.js";
+import { procedureMetrics, type ProcedureMetrics } from "./procedure-metrics.js";
+
+type Request = UnaryRequest | StreamRequest;
+
+/** Counts, times and logs one finished call; returns the Connect error to throw, if any. */
+function finish(
+  logger: Logger,
+  observed: ProcedureMetrics,
+  req: Request,
+  started: number,
+  error: unknown,
+  successLevel: "info" | "debug",
+): ConnectError | undefined {
+  const mapped = error === undefined ? undefined : toConnectError(error);
+  const code = mapped ? codeName(mapped.error.code) : "ok";
+  const seconds = (performance.now() - started) / 1000;
+  observed.count(code);
+  observed.seconds.observe(seconds);
+  const level = mapped?.internal ? "error" : mapped ? "info" : successLevel;
+  if (!logger.isLevelEnabled(level)) return mapped?.error;
+  const line = {
+    procedure: observed.procedure,
+    code,
+    ms: Math.round(seconds * 1000),
+    user: req.contextValues.get(callerKey)?.userId,
+    protocol: req.header.get("content-type") ?? undefined,
+  };
+  if (mapped?.internal) logger.error({ ...line, err: mapped.error.cause ?? mapped.error }, "rpc failed");
+  else logger[level](line, "rpc");
+  return mapped?.error;
+}
 
 export function observeInterceptor(logger: Logger, metrics: Metrics): Interceptor {
+  const metricsOf = procedureMetrics(metrics);
   return (next) => async (req) => {
-    const procedure = `/${req.service.typeName}/${req.method.name}`;
+    const observed = metricsOf(req.method);
     const started = performance.now();
-    const finish = (error: unknown): ConnectError | undefined => {
-      const mapped = error === undefined ? undefined : toConnectError(error);
-      const code = mapped ? codeName(mapped.error.code) : "ok";
-      const seconds = (performance.now() - started) / 1000;
-      metrics.rpcs.inc({ procedure, code });
-      metrics.rpcSeconds.observe({ procedure }, seconds);
-      const line = { procedure, code, ms: Math.round(seconds * 1000), user: req.contextValues.get(callerKey)?.userId, protocol: req.header.get("content-type") ?? undefined };
-      if (mapped?.internal) logger.error({ ...line, err: mapped.error.cause ?? mapped.error }, "rpc failed");
-      else logger.info(line, "rpc");
-      return mapped?.error;
-    };
     let res;
     try {
       res = await next(req);
     } catch (error) {
-      throw finish(error);
+      throw finish(logger, observed, req, started, error, "debug");
     }
     if (!res.stream) {
-      finish(undefined);
+      finish(logger, observed, req, started, undefined, "debug");
       return res;
     }
     const messages = res.message;
@@ -46,13 +74,13 @@ export function observeInterceptor(logger: Logger, metrics: Metrics): Intercepto
           ended = true;
           // A client that leaves its stream is not an error of ours.
           if (error instanceof ConnectError && error.code === Code.Canceled) {
-            finish(undefined);
+            finish(logger, observed, req, started, undefined, "info");
             throw error;
           }
-          throw finish(error);
+          throw finish(logger, observed, req, started, error, "info");
         } finally {
           metrics.openStreams.dec({ transport: "rpc" });
-          if (!ended) finish(undefined);
+          if (!ended) finish(logger, observed, req, started, undefined, "info");
         }
       })(),
     };

@@ -1,30 +1,26 @@
 /**
- * The embedded store: one SQLite file (better-sqlite3) in WAL mode. Message appends that arrive
- * within one event-loop turn are written in one transaction (one fsync), which is what lets a
- * single file take tens of thousands of posts a second; each caller's promise resolves only once
- * its row is committed.
+ * The embedded store: one SQLite file (better-sqlite3) in WAL mode. Message appends are written
+ * on their own thread with group commit (see append-thread.ts): everything that arrives while
+ * one batch is being committed goes in the next transaction (one fsync), which is what lets a
+ * single file take tens of thousands of posts a second without the event loop ever waiting for
+ * the disk; each caller's promise resolves only once its row is committed. Reads, and the rare
+ * writes of users, rooms and revocations, use this thread's own connection.
  */
-import Database from "better-sqlite3";
 import type { Database as Db, Statement } from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
 import { type AppendResult, type IdempotencyKey, type Store, UniqueViolation } from "../store.js";
+import { AppendThread } from "./append-thread.js";
 import { migrations } from "./migrations.js";
 import { MessageRows } from "./message-rows.js";
+import { openDatabase, type Synchronous } from "./open-database.js";
 
 export interface SqliteStoreOptions {
   /** Path of the database file. */
   readonly file: string;
   /** FULL survives power loss; NORMAL survives a process crash only. */
-  readonly synchronous?: "FULL" | "NORMAL";
-}
-
-interface PendingAppend {
-  readonly message: ChatMessage;
-  readonly idempotency: IdempotencyKey | undefined;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
+  readonly synchronous?: Synchronous;
 }
 
 type Row = Record<string, bigint | string | null>;
@@ -33,18 +29,14 @@ export class SqliteStore implements Store {
   readonly #db: Db;
   readonly #rows: MessageRows;
   readonly #stmt: Record<string, Statement>;
-  #pending: PendingAppend[] = [];
-  #flushScheduled = false;
+  readonly #appends: AppendThread;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.file), { recursive: true });
-    this.#db = new Database(options.file);
-    this.#db.pragma("journal_mode = WAL");
-    this.#db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
-    this.#db.pragma("foreign_keys = ON");
-    this.#db.pragma("busy_timeout = 5000");
-    this.#db.defaultSafeIntegers(true);
+    const synchronous = options.synchronous ?? "FULL";
+    this.#db = openDatabase(options.file, synchronous);
     migrate(this.#db);
+    this.#appends = new AppendThread({ file: options.file, synchronous });
     this.#rows = new MessageRows(this.#db);
     const db = this.#db;
     this.#stmt = {
@@ -56,12 +48,6 @@ export class SqliteStore implements Store {
       insertRoom: db.prepare("INSERT INTO rooms (id, name, name_key, created_by, created_at_ms) VALUES (?, ?, ?, ?, ?)"),
       roomById: db.prepare("SELECT id, name, created_by, created_at_ms FROM rooms WHERE id = ?"),
       listRooms: db.prepare("SELECT id, name, created_by, created_at_ms FROM rooms WHERE id > ? ORDER BY id LIMIT ?"),
-      findKey: db.prepare(
-        "SELECT message_id FROM idempotency_keys WHERE sender_id = ? AND key = ? AND expires_at_ms > ?",
-      ),
-      upsertKey: db.prepare(
-        "INSERT OR REPLACE INTO idempotency_keys (sender_id, key, message_id, expires_at_ms) VALUES (?, ?, ?, ?)",
-      ),
       revoke: db.prepare("INSERT OR REPLACE INTO revoked_tokens (token_id, expires_at_ms) VALUES (?, ?)"),
       isRevoked: db.prepare("SELECT 1 FROM revoked_tokens WHERE token_id = ?"),
       purgeRevoked: db.prepare("DELETE FROM revoked_tokens WHERE expires_at_ms < ?"),
@@ -109,47 +95,7 @@ export class SqliteStore implements Store {
   }
 
   appendMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ message, idempotency, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
-  }
-
-  /** Writes every append queued during this turn in one transaction. */
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    const results: AppendResult[] = [];
-    try {
-      // IMMEDIATE takes the write lock up front: with several worker processes on one file, a
-      // deferred transaction that read first could fail to upgrade (SQLITE_BUSY_SNAPSHOT).
-      this.#db.transaction(() => {
-        for (const item of batch) results.push(this.#appendOne(item.message, item.idempotency));
-      }).immediate();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    batch.forEach((item, i) => item.resolve(results[i]!));
-  }
-
-  #appendOne(message: ChatMessage, idempotency: IdempotencyKey | undefined): AppendResult {
-    if (idempotency) {
-      const sender = BigInt(idempotency.senderId);
-      const seen = this.#stmt.findKey!.get(sender, idempotency.key, Date.now()) as Row | undefined;
-      if (seen) {
-        const first = this.#rows.byId(String(seen.message_id));
-        if (first) return { message: first, created: false };
-      }
-      this.#stmt.upsertKey!.run(sender, idempotency.key, BigInt(message.id), idempotency.expiresAtMs);
-    }
-    this.#rows.insert(message);
-    return { message, created: true };
+    return this.#appends.append(message, idempotency);
   }
 
   async listRoomMessages(roomId: string, page: MessagePage): Promise<ChatMessage[]> {
@@ -179,7 +125,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.#pending.length > 0) this.#flush();
+    await this.#appends.close();
     if (this.#db.open) {
       this.#db.pragma("wal_checkpoint(TRUNCATE)");
       this.#db.close();
