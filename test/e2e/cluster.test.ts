@@ -12,7 +12,8 @@ import { collect } from "../support/frames.js";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ env: { WORKERS: "2", WORKER_ID: "40" } });
+  // debug: successful unary calls are logged at debug, and the test reads which process served posts.
+  server = await startServer({ env: { WORKERS: "2", WORKER_ID: "40", LOG_LEVEL: "debug" } });
   const deadline = Date.now() + 30_000;
   while (!server.output().includes('"msg":"parley cluster listening"')) {
     if (Date.now() > deadline) throw new Error(`cluster did not start:\n${server.output()}`);
