@@ -12,11 +12,12 @@ import { ROOT } from "./servers.js";
 
 export const BENCHMARKS_FILE = join(ROOT, "BENCHMARKS.md");
 
-/** The commit checked out (with "+dirty" when the work tree has changes), or "unknown". */
+/** The commit checked out (with "+dirty" when the code has uncommitted changes), or "unknown". */
 export function currentCommit(): string {
   try {
     const sha = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim();
+    // BENCHMARKS.md itself changes with every appended run: it does not make the code dirty.
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"], { cwd: ROOT, encoding: "utf8" }).trim();
     return dirty ? `${sha}+dirty` : sha;
   } catch {
     return "unknown";
