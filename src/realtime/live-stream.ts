@@ -7,13 +7,18 @@
  * until read; past its capacity the stream ends with ResourceExhaustedError before anything
  * else is read.
  *
- * Memory: an idle stream is one LiveStream, one pending promise and its resolvers, a set entry
- * in the hub and one in the heartbeat ticker. The stream is its own hub subscriber; buffers are
+ * Push mode (frame-receiver.ts): a consumer that keeps up registers a receiver instead, and the
+ * same batched hand-over calls it with each wanted message — no promise per message. A receiver
+ * that cannot take more leaves push mode; what follows stays buffered (same bound) until read.
+ *
+ * Memory: an idle stream is one LiveStream, one pending promise and its resolvers (none when
+ * pushed), a set entry in the hub and one in the heartbeat ticker. The stream is its own hub subscriber; buffers are
  * allocated when something is buffered; no per-stream closure but the abort listener.
  */
 import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
 import type { ChatMessage } from "../domain/model.js";
+import type { FrameReceiver, PushableFrames } from "./frame-receiver.js";
 import { HEARTBEAT_SLACK_MS, HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
 import { ReplayedIds } from "./replayed-ids.js";
@@ -28,7 +33,7 @@ const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
 type Resolve = (result: Result) => void;
 type Reject = (error: unknown) => void;
 
-export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, Idler, Subscriber {
+export class LiveStream implements PushableFrames, Idler, Subscriber {
   /**
    * Hand-overs due after the current burst of dispatches: one microtask runs them all (a fan-out
    * to 10,000 streams schedules one job, not 10,000).
@@ -55,6 +60,8 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
   #handOverScheduled = false;
   #resolve: Resolve | undefined;
   #reject: Reject | undefined;
+  /** The receiver while in push mode. */
+  #receiver: FrameReceiver | undefined;
   #idleSinceMs: number | undefined;
   /** The promise of a next() that waits for a message. */
   #pending: Promise<Result> | undefined;
@@ -85,7 +92,36 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
   wake(): void {
     // Something is buffered or the stream is ending: the scheduled hand-over answers instead.
     if (this.#handOverScheduled || this.#overflowed) return;
+    const receiver = this.#receiver;
+    if (receiver) {
+      if (!receiver.push({ kind: "heartbeat", atMs: Date.now() })) return this.#leavePush(receiver);
+      if (this.#receiver === receiver) this.#idleSinceMs = Date.now();
+      return;
+    }
     this.#takeWaiter()?.({ done: false, value: { kind: "heartbeat", atMs: Date.now() } });
+  }
+
+  pushTo(receiver: FrameReceiver): boolean {
+    if (this.#state !== "live" || this.#preamble !== undefined || this.#pending || this.#receiver) return false;
+    if (this.#head < this.#buffer.length || this.#overflowed || this.request.signal.aborted) return false;
+    this.#receiver = receiver;
+    this.#idleSinceMs = Date.now();
+    return true;
+  }
+
+  /** Leaves push mode (the receiver asked to, or is told to pull because the stream ends). */
+  #leavePush(receiver: FrameReceiver): void {
+    if (this.#receiver !== receiver) return;
+    this.#receiver = undefined;
+    this.#idleSinceMs = undefined;
+  }
+
+  /** Ends push mode because the stream is ending: the consumer pulls to learn how. */
+  #stopPushing(): void {
+    const receiver = this.#receiver;
+    if (!receiver) return;
+    this.#leavePush(receiver);
+    receiver.pull();
   }
 
   next(): Promise<Result> {
@@ -98,6 +134,8 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
       case "starting":
         return this.#starting!.then(() => this.next());
       case "live":
+        // A pushed consumer that pulls leaves push mode.
+        if (this.#receiver) this.#leavePush(this.#receiver);
         // A reader that asks again before its last next() settled queues behind it.
         return this.#pending ? this.#pending.then(() => this.next()) : this.#nextLive();
     }
@@ -118,7 +156,10 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
     this.#state = "starting";
     this.hub.subscribe(this.request.channel, this);
     // Assigned here, not declared as a class field: a named per-stream closure costs ~250 bytes more.
-    this.#onAbort = () => this.#settleWaiter();
+    this.#onAbort = () => {
+      this.#stopPushing();
+      this.#settleWaiter();
+    };
     this.request.signal.addEventListener("abort", this.#onAbort);
     this.#ticker.add(this);
     try {
@@ -185,7 +226,7 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
     else this.#buffer.push(message);
     // A waiting reader gets it once the current burst of dispatches is over (a microtask later),
     // so a burst that overflows the buffer ends the stream before any of it is handed over.
-    if (this.#resolve && !this.#handOverScheduled) {
+    if ((this.#resolve || this.#receiver) && !this.#handOverScheduled) {
       this.#handOverScheduled = true;
       if (LiveStream.#due.length === 0) queueMicrotask(LiveStream.#runHandOvers);
       LiveStream.#due.push(this);
@@ -195,6 +236,7 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
   /** Settles a waiting next() with the next wanted message, or with the end of the stream. */
   #handOver(): void {
     this.#handOverScheduled = false;
+    if (this.#receiver) return this.#pushBuffered(this.#receiver);
     if (!this.#resolve) return;
     if (this.#overflowed || this.request.signal.aborted) return this.#settleWaiter();
     for (let message = this.#shift(); message; message = this.#shift()) {
@@ -203,6 +245,18 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
         return;
       }
     }
+  }
+
+  /** Pushes every buffered wanted message while the receiver takes them; ends push mode when the stream must end. */
+  #pushBuffered(receiver: FrameReceiver): void {
+    if (this.#overflowed || this.request.signal.aborted) return this.#stopPushing();
+    for (let message = this.#shift(); message; message = this.#shift()) {
+      if (!this.#wanted(message)) continue;
+      if (!receiver.push({ kind: "message", message })) return this.#leavePush(receiver);
+      // The receiver ended the stream (or pulled) from inside push().
+      if (this.#receiver !== receiver) return;
+    }
+    this.#idleSinceMs = Date.now();
   }
 
   #wanted(message: ChatMessage): boolean {
@@ -250,6 +304,7 @@ export class LiveStream implements AsyncGenerator<Frame, undefined, undefined>, 
     this.hub.unsubscribe(this.request.channel, this);
     this.#buffer = NO_MESSAGES as ChatMessage[];
     this.#head = 0;
+    this.#stopPushing();
     this.#takeWaiter()?.(DONE);
   }
 }

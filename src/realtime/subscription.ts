@@ -48,8 +48,9 @@ export interface SubscriptionRequest {
  * The frames of one subscription until the signal aborts or the client falls behind: Ready,
  * then (with `since`) the replay or a Gap, then live messages and idle heartbeats. Nothing is
  * registered until the first next(); return() or the end of the stream unregisters it. Per live
- * message and subscriber the hot path is one resolved promise — no timer, no generator, no id
- * bookkeeping once the replay is over (see live-stream.ts).
+ * message and subscriber the hot path is one resolved promise — or, for a consumer that keeps up
+ * and asks to be pushed (frame-receiver.ts), one synchronous call — with no timer, no generator,
+ * no id bookkeeping once the replay is over (see live-stream.ts).
  */
 export function subscribe(hub: Hub, limits: SubscriptionLimits, request: SubscriptionRequest): AsyncGenerator<Frame> {
   return new LiveStream(hub, limits, request);

@@ -39,7 +39,7 @@ export async function serveSse(res: AnyResponse, stream: OpenStream, options: Ss
   });
   res.write(`retry: ${options.retryMs}\n\n`);
   options.metrics.openStreams.inc({ transport: "sse" });
-  const send = (frame: Frame): Promise<boolean> => writeBuffered(res, sseEvent(frame), options);
+  const send = (frame: Frame): boolean | Promise<boolean> => writeBuffered(res, sseEvent(frame), options);
   try {
     const ended = await pumpFrames(stream, send, { ...options, transport: "sse" });
     if (res.destroyed || res.writableEnded) return;

@@ -3,22 +3,30 @@
  * with backpressure: the transport's send resolves false when its client stayed too slow for
  * too long, and the stream then ends as "too slow" — a clean close the client resumes from with
  * its last message id. Ends on its own when the stream's signal aborts.
+ *
+ * While the transport takes frames at once (trySend returns true), live frames are pushed to the
+ * pump (frame-receiver.ts): no promise per message. When it reports backpressure (a promise), the
+ * pump reads with next() until the stream has nothing buffered, then is pushed to again.
  */
 import { ResourceExhaustedError, UnauthenticatedError } from "../../domain/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
+import { type FrameReceiver, isPushable, type PushableFrames } from "../../realtime/frame-receiver.js";
 import type { Frame } from "../../realtime/subscription.js";
 import { describeFailure } from "./http-failure.js";
 import type { AnyResponse } from "./respond.js";
 import type { OpenStream } from "./stream-open.js";
 
-/** Sends one frame; resolves false when the client did not keep up (see pumpFrames). */
-export type SendFrame = (frame: Frame) => Promise<boolean>;
+/**
+ * Sends one frame: true when it was taken at once (no allocation), else a promise that resolves
+ * true once the client drained enough, false when it did not keep up (see pumpFrames).
+ */
+export type SendFrame = (frame: Frame) => boolean | Promise<boolean>;
 
 /** Where runPump sends a stream's frames and reports its end: one object per stream, no closures. */
 export interface FrameSink {
-  /** Sends one frame; resolves false when the client did not keep up. */
-  send(frame: Frame): Promise<boolean>;
+  /** Sends one frame: true when taken at once; a promise of false when the client did not keep up (see SendFrame). */
+  trySend(frame: Frame): boolean | Promise<boolean>;
   /** Called once, with what ended the stream (what pumpFrames resolves with). */
   ended(ended: unknown): void;
 }
@@ -41,7 +49,7 @@ export interface PumpObserver {
  * the stream's end (unexpected errors at error level, with their cause).
  */
 export function pumpFrames(stream: OpenStream, send: SendFrame, observer: PumpObserver): Promise<unknown> {
-  return new Promise((resolve) => runPump(stream, { send, ended: resolve }, observer));
+  return new Promise((resolve) => runPump(stream, { trySend: send, ended: resolve }, observer));
 }
 
 /**
@@ -52,8 +60,11 @@ export function runPump(stream: OpenStream, sink: FrameSink, observer: PumpObser
   new FramePump(stream, sink, observer).start();
 }
 
-/** The loop of pumpFrames as a state machine: send a frame, wait until sent, read the next, wait for it. */
-class FramePump {
+/**
+ * The loop of pumpFrames as a state machine: send a frame, wait until sent, read the next, wait
+ * for it — or, while sends complete at once, be pushed each frame by the stream.
+ */
+class FramePump implements FrameReceiver {
   readonly #started = performance.now();
   #delivered = 0;
   /** The frame being sent, until it is. */
@@ -64,6 +75,8 @@ class FramePump {
   readonly #onSent: (sent: boolean) => void;
   readonly #onNext: (result: IteratorResult<Frame>) => void;
   readonly #onError: (error: unknown) => void;
+  /** The stream's frames when they can be pushed. */
+  readonly #pushable: PushableFrames | undefined;
 
   constructor(
     private readonly stream: OpenStream,
@@ -73,30 +86,69 @@ class FramePump {
     this.#onSent = (sent) => this.#sent(sent);
     this.#onNext = (result) => this.#received(result);
     this.#onError = (error) => this.#finish(error);
+    this.#pushable = isPushable(stream.frames) ? stream.frames : undefined;
   }
 
   start(): void {
     this.#sendFrame(this.stream.ready);
   }
 
+  /** The stream's call in push mode: sends the frame; true while sends complete at once. */
+  push(frame: Frame): boolean {
+    if (this.#ended) return false;
+    this.#sending = frame;
+    let sent: boolean | Promise<boolean>;
+    try {
+      sent = this.sink.trySend(frame);
+    } catch (error) {
+      this.#finish(error);
+      return false;
+    }
+    if (sent !== true) {
+      // Backpressure (or too slow): wait for it, then read with next() until caught up.
+      if (sent === false) this.#sent(false);
+      else sent.then(this.#onSent, this.#onError);
+      return false;
+    }
+    this.#counted();
+    return true;
+  }
+
+  /** The stream's call when push mode ends because it is ending: next() says how. */
+  pull(): void {
+    if (!this.#ended) this.#read();
+  }
+
   #sendFrame(frame: Frame): void {
     this.#sending = frame;
-    let sent: Promise<boolean>;
+    let sent: boolean | Promise<boolean>;
     try {
-      sent = this.sink.send(frame);
+      sent = this.sink.trySend(frame);
     } catch (error) {
       return this.#finish(error);
     }
-    sent.then(this.#onSent, this.#onError);
+    if (typeof sent === "boolean") this.#sent(sent);
+    else sent.then(this.#onSent, this.#onError);
   }
 
-  #sent(sent: boolean): void {
-    if (!sent) return this.#finish(tooSlow(this.observer.metrics));
+  #counted(): void {
     if (this.#sending?.kind === "message") {
       this.#delivered++;
       this.observer.metrics.messagesDelivered.inc();
     }
     this.#sending = undefined;
+  }
+
+  #sent(sent: boolean): void {
+    if (!sent) return this.#finish(tooSlow(this.observer.metrics));
+    this.#counted();
+    if (this.#ended) return;
+    // Caught up: be pushed the next frames, unless some are waiting to be read.
+    if (this.#pushable?.pushTo(this)) return;
+    this.#read();
+  }
+
+  #read(): void {
     let next: Promise<IteratorResult<Frame>>;
     try {
       next = this.stream.frames.next();
@@ -168,18 +220,16 @@ export interface SendLimits {
   readonly slowClientMs: number;
 }
 
-const SENT: Promise<boolean> = Promise.resolve(true);
-
 /**
- * Writes one chunk of a streamed response (a SendFrame's body). Resolves true at once while the
- * unsent bytes stay within `sendBufferBytes` (one shared settled promise, not a new one per
- * chunk); above, true when the client drains them within `slowClientMs`, false when it does not.
- * A response that has ended or closed is not written to.
+ * Writes one chunk of a streamed response (a SendFrame's body). Returns true while the unsent
+ * bytes stay within `sendBufferBytes`; above, a promise of true when the client drains them
+ * within `slowClientMs`, false when it does not. A response that has ended or closed is not
+ * written to.
  */
-export function writeBuffered(res: AnyResponse, chunk: Uint8Array | string, limits: SendLimits): Promise<boolean> {
-  if (res.destroyed || res.writableEnded) return SENT;
+export function writeBuffered(res: AnyResponse, chunk: Uint8Array | string, limits: SendLimits): boolean | Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return true;
   res.write(chunk);
-  if ((res.writableLength ?? 0) <= limits.sendBufferBytes) return SENT;
+  if ((res.writableLength ?? 0) <= limits.sendBufferBytes) return true;
   return within(limits.slowClientMs, (done) => {
     res.on("drain", done);
     res.on("close", done);

@@ -29,8 +29,6 @@ export function sendText(ws: WebSocket, data: string | Buffer): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(data, { binary: false });
 }
 
-const SENT: Promise<boolean> = Promise.resolve(true);
-
 /**
  * A stream's sink on a socket: below the send-buffer bound a frame is queued at once; above it,
  * the sender waits (up to slowClientMs) until that frame reached the network. Counts the stream
@@ -46,15 +44,15 @@ class SocketSink implements FrameSink {
     options.metrics.openStreams.inc({ transport: "ws" });
   }
 
-  // Not async: the common case (queued at once) returns one shared settled promise instead of
-  // allocating a new one per frame and subscriber.
-  send(frame: Frame): Promise<boolean> {
+  // Not async: the common case (queued at once) returns true, allocating nothing per frame and
+  // subscriber (and lets the pump be pushed the next frame).
+  trySend(frame: Frame): boolean | Promise<boolean> {
     const { ws, options } = this;
     const data = serverFrame(frame, this.target);
-    if (data === undefined || ws.readyState !== WebSocket.OPEN) return SENT;
+    if (data === undefined || ws.readyState !== WebSocket.OPEN) return true;
     if (ws.bufferedAmount <= options.sendBufferBytes) {
       ws.send(data, { binary: false });
-      return SENT;
+      return true;
     }
     return within(options.slowClientMs, (done) => {
       ws.send(data, { binary: false }, () => done());

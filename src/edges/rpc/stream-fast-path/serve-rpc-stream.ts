@@ -45,7 +45,7 @@ export async function serveRpcStream(res: AnyResponse, stream: OpenStream, reque
   res.writeHead(200, { "content-type": CONTENT_TYPES[request.protocol === "connect" && !request.binary ? "connect-json" : request.protocol] });
   metrics.openStreams.inc({ transport: "rpc" });
   metrics.fastStreams.inc({ protocol: request.protocol });
-  const send = (frame: Frame): Promise<boolean> => writeBuffered(res, frameEnvelope(frame, format), options);
+  const send = (frame: Frame): boolean | Promise<boolean> => writeBuffered(res, frameEnvelope(frame, format), options);
   try {
     const ended = await pumpFrames(stream, send, {
       ...options,
