@@ -19,8 +19,10 @@ import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
 import type { ChatMessage } from "../domain/model.js";
 import type { FrameReceiver, PushableFrames } from "./frame-receiver.js";
-import { HEARTBEAT_SLACK_MS, HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
+import { type HandOver, scheduleHandOver } from "./hand-over-batch.js";
+import { HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
+import { MessageBuffer } from "./message-buffer.js";
 import { ReplayedIds } from "./replayed-ids.js";
 import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./subscription.js";
 import { startingPoint } from "./starting-point.js";
@@ -28,24 +30,10 @@ import { startingPoint } from "./starting-point.js";
 type Result = IteratorResult<Frame, undefined>;
 const DONE: Result = Object.freeze({ done: true, value: undefined });
 
-const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
-
 type Resolve = (result: Result) => void;
 type Reject = (error: unknown) => void;
 
-export class LiveStream implements PushableFrames, Idler, Subscriber {
-  /**
-   * Hand-overs due after the current burst of dispatches: one microtask runs them all (a fan-out
-   * to 10,000 streams schedules one job, not 10,000).
-   */
-  static #due: LiveStream[] = [];
-
-  static #runHandOvers(): void {
-    const due = LiveStream.#due;
-    LiveStream.#due = [];
-    for (const stream of due) stream.#handOver();
-  }
-
+export class LiveStream extends MessageBuffer implements PushableFrames, Idler, Subscriber, HandOver {
   #state: "new" | "starting" | "live" | "ended" = "new";
   #starting: Promise<void> | undefined;
   /** Ready, gap and replayed messages, sent before anything live; undefined once sent. */
@@ -53,10 +41,6 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
   #preambleAt = 0;
   #position = "0";
   #replayed: ReplayedIds | undefined;
-  /** Messages not read yet, from #head on; the shared empty array while there are none. */
-  #buffer: ChatMessage[] = NO_MESSAGES as ChatMessage[];
-  #head = 0;
-  #overflowed = false;
   #handOverScheduled = false;
   #resolve: Resolve | undefined;
   #reject: Reject | undefined;
@@ -73,6 +57,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
     private readonly limits: SubscriptionLimits,
     private readonly request: SubscriptionRequest,
   ) {
+    super();
     this.#ticker = HeartbeatTicker.for(limits.heartbeatMs);
   }
 
@@ -91,7 +76,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
   /** The ticker's call: the reader has waited a whole heartbeat period. */
   wake(): void {
     // Something is buffered or the stream is ending: the scheduled hand-over answers instead.
-    if (this.#handOverScheduled || this.#overflowed) return;
+    if (this.#handOverScheduled || this.overflowed) return;
     const receiver = this.#receiver;
     if (receiver) {
       if (!receiver.push({ kind: "heartbeat", atMs: Date.now() })) return this.#leavePush(receiver);
@@ -103,7 +88,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
 
   pushTo(receiver: FrameReceiver): boolean {
     if (this.#state !== "live" || this.#preamble !== undefined || this.#pending || this.#receiver) return false;
-    if (this.#head < this.#buffer.length || this.#overflowed || this.request.signal.aborted) return false;
+    if (this.hasBuffered || this.overflowed || this.request.signal.aborted) return false;
     this.#receiver = receiver;
     this.#idleSinceMs = Date.now();
     return true;
@@ -191,7 +176,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
     }
     const ended = this.#endedResult();
     if (ended) return ended;
-    for (let message = this.#shift(); message; message = this.#shift()) {
+    for (let message = this.shift(); message; message = this.shift()) {
       if (this.#wanted(message)) return Promise.resolve({ done: false, value: { kind: "message", message } });
     }
     this.#pending = new Promise<Result>((resolve, reject) => {
@@ -204,7 +189,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
 
   /** The result when the stream must end now (overflow, abort), else undefined. */
   #endedResult(): Promise<Result> | undefined {
-    if (this.#overflowed) {
+    if (this.overflowed) {
       this.#end();
       return Promise.reject(new ResourceExhaustedError("subscriber fell too far behind; resume with `since` set to the last message id received"));
     }
@@ -216,30 +201,29 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
 
   /** The hub's call, for every message of the channel; never blocks or throws. */
   deliver(message: ChatMessage): void {
-    if (this.#state === "ended" || this.#overflowed) return;
-    if (this.#buffer.length - this.#head >= this.limits.queueLimit) {
-      this.#overflowed = true;
+    if (this.#state === "ended" || this.overflowed) return;
+    if (!this.enqueue(message, this.limits.queueLimit)) {
       this.limits.onOverflow?.();
       return;
     }
-    if (this.#buffer === NO_MESSAGES) this.#buffer = [message];
-    else this.#buffer.push(message);
     // A waiting reader gets it once the current burst of dispatches is over (a microtask later),
     // so a burst that overflows the buffer ends the stream before any of it is handed over.
     if ((this.#resolve || this.#receiver) && !this.#handOverScheduled) {
       this.#handOverScheduled = true;
-      if (LiveStream.#due.length === 0) queueMicrotask(LiveStream.#runHandOvers);
-      LiveStream.#due.push(this);
+      scheduleHandOver(this);
     }
   }
 
-  /** Settles a waiting next() with the next wanted message, or with the end of the stream. */
-  #handOver(): void {
+  /**
+   * The hand-over batch's call: settles a waiting next() with the next wanted message, or with
+   * the end of the stream (in push mode: pushes what is buffered).
+   */
+  handOver(): void {
     this.#handOverScheduled = false;
     if (this.#receiver) return this.#pushBuffered(this.#receiver);
     if (!this.#resolve) return;
-    if (this.#overflowed || this.request.signal.aborted) return this.#settleWaiter();
-    for (let message = this.#shift(); message; message = this.#shift()) {
+    if (this.overflowed || this.request.signal.aborted) return this.#settleWaiter();
+    for (let message = this.shift(); message; message = this.shift()) {
       if (this.#wanted(message)) {
         this.#takeWaiter()!({ done: false, value: { kind: "message", message } });
         return;
@@ -249,8 +233,8 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
 
   /** Pushes every buffered wanted message while the receiver takes them; ends push mode when the stream must end. */
   #pushBuffered(receiver: FrameReceiver): void {
-    if (this.#overflowed || this.request.signal.aborted) return this.#stopPushing();
-    for (let message = this.#shift(); message; message = this.#shift()) {
+    if (this.overflowed || this.request.signal.aborted) return this.#stopPushing();
+    for (let message = this.shift(); message; message = this.shift()) {
       if (!this.#wanted(message)) continue;
       if (!receiver.push({ kind: "message", message })) return this.#leavePush(receiver);
       // The receiver ended the stream (or pulled) from inside push().
@@ -261,19 +245,6 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
 
   #wanted(message: ChatMessage): boolean {
     return compareIds(message.id, this.#position) > 0 && !this.#replayed?.has(message.id);
-  }
-
-  #shift(): ChatMessage | undefined {
-    if (this.#head >= this.#buffer.length) return undefined;
-    const message = this.#buffer[this.#head++];
-    if (this.#head === this.#buffer.length) {
-      this.#buffer = NO_MESSAGES as ChatMessage[];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-      this.#buffer = this.#buffer.slice(this.#head);
-      this.#head = 0;
-    }
-    return message;
   }
 
   /** Forgets the waiting next() and returns its resolve (its reject is in #reject until then). */
@@ -302,8 +273,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber {
     this.#ticker.remove(this);
     if (this.#onAbort) this.request.signal.removeEventListener("abort", this.#onAbort);
     this.hub.unsubscribe(this.request.channel, this);
-    this.#buffer = NO_MESSAGES as ChatMessage[];
-    this.#head = 0;
+    this.clearBuffer();
     this.#stopPushing();
     this.#takeWaiter()?.(DONE);
   }

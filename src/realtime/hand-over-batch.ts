@@ -1,0 +1,29 @@
+/**
+ * Batched hand-over: live messages reach their readers once the current burst of dispatches is
+ * over, and one microtask runs every hand-over due (a fan-out to 10,000 streams schedules one
+ * job, not 10,000).
+ */
+
+/** A stream with messages to hand over to its reader. */
+export interface HandOver {
+  /** The batch's call, once per scheduling, a microtask after the burst. */
+  handOver(): void;
+}
+
+/** Hand-overs due after the current burst of dispatches. */
+let due: HandOver[] = [];
+
+function runHandOvers(): void {
+  const batch = due;
+  due = [];
+  for (const stream of batch) stream.handOver();
+}
+
+/**
+ * Calls `stream.handOver()` once the current burst of dispatches is over (a microtask later),
+ * in the order streams were scheduled. The caller schedules a stream at most once until it runs.
+ */
+export function scheduleHandOver(stream: HandOver): void {
+  if (due.length === 0) queueMicrotask(runHandOvers);
+  due.push(stream);
+}
