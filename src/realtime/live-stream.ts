@@ -3,17 +3,19 @@
  * algorithm and its guarantees). It is what an async generator would be, minus the generator:
  * a live message reaches a waiting reader by settling its pending next() one microtask after the
  * hub's dispatch — one promise per message and subscriber, no generator resumption, no timer
- * (idle heartbeats come from the shared HeartbeatTicker). Messages wait in a bounded buffer
- * until read; past its capacity the stream ends with ResourceExhaustedError before anything
- * else is read.
+ * (idle heartbeats come from the shared HeartbeatTicker; the hand-overs of a burst are batched
+ * in hand-over-batch.ts). Messages wait in a bounded buffer (message-buffer.ts) until read;
+ * past its capacity the stream ends with ResourceExhaustedError before anything else is read.
  *
- * Push mode (frame-receiver.ts): a consumer that keeps up registers a receiver instead, and the
- * same batched hand-over calls it with each wanted message — no promise per message. A receiver
- * that cannot take more leaves push mode; what follows stays buffered (same bound) until read.
+ * Push mode (frame-receiver.ts, push-mode.ts): a consumer that keeps up registers a receiver
+ * instead, and the same batched hand-over calls it with each wanted message — no promise per
+ * message. A receiver that cannot take more leaves push mode; what follows stays buffered (same
+ * bound) until read.
  *
  * Memory: an idle stream is one LiveStream, one pending promise and its resolvers (none when
- * pushed), a set entry in the hub and one in the heartbeat ticker. The stream is its own hub subscriber; buffers are
- * allocated when something is buffered; no per-stream closure but the abort listener.
+ * pushed), a set entry in the hub and one in the heartbeat ticker. The stream is its own hub
+ * subscriber, and its buffer and push mode are its base classes, not objects of their own;
+ * buffers are allocated when something is buffered; no per-stream closure but the abort listener.
  */
 import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
@@ -22,7 +24,7 @@ import type { FrameReceiver, PushableFrames } from "./frame-receiver.js";
 import { type HandOver, scheduleHandOver } from "./hand-over-batch.js";
 import { HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
-import { MessageBuffer } from "./message-buffer.js";
+import { PushMode } from "./push-mode.js";
 import { ReplayedIds } from "./replayed-ids.js";
 import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./subscription.js";
 import { startingPoint } from "./starting-point.js";
@@ -33,7 +35,7 @@ const DONE: Result = Object.freeze({ done: true, value: undefined });
 type Resolve = (result: Result) => void;
 type Reject = (error: unknown) => void;
 
-export class LiveStream extends MessageBuffer implements PushableFrames, Idler, Subscriber, HandOver {
+export class LiveStream extends PushMode implements PushableFrames, Idler, Subscriber, HandOver {
   #state: "new" | "starting" | "live" | "ended" = "new";
   #starting: Promise<void> | undefined;
   /** Ready, gap and replayed messages, sent before anything live; undefined once sent. */
@@ -44,9 +46,6 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
   #handOverScheduled = false;
   #resolve: Resolve | undefined;
   #reject: Reject | undefined;
-  /** The receiver while in push mode. */
-  #receiver: FrameReceiver | undefined;
-  #idleSinceMs: number | undefined;
   /** The promise of a next() that waits for a message. */
   #pending: Promise<Result> | undefined;
   #onAbort: (() => void) | undefined;
@@ -69,44 +68,17 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
     await this.return(undefined);
   }
 
-  get idleSinceMs(): number | undefined {
-    return this.#idleSinceMs;
-  }
-
   /** The ticker's call: the reader has waited a whole heartbeat period. */
   wake(): void {
     // Something is buffered or the stream is ending: the scheduled hand-over answers instead.
     if (this.#handOverScheduled || this.overflowed) return;
-    const receiver = this.#receiver;
-    if (receiver) {
-      if (!receiver.push({ kind: "heartbeat", atMs: Date.now() })) return this.#leavePush(receiver);
-      if (this.#receiver === receiver) this.#idleSinceMs = Date.now();
-      return;
-    }
+    if (this.pushing) return this.pushHeartbeat();
     this.#takeWaiter()?.({ done: false, value: { kind: "heartbeat", atMs: Date.now() } });
   }
 
   pushTo(receiver: FrameReceiver): boolean {
-    if (this.#state !== "live" || this.#preamble !== undefined || this.#pending || this.#receiver) return false;
-    if (this.hasBuffered || this.overflowed || this.request.signal.aborted) return false;
-    this.#receiver = receiver;
-    this.#idleSinceMs = Date.now();
-    return true;
-  }
-
-  /** Leaves push mode (the receiver asked to, or is told to pull because the stream ends). */
-  #leavePush(receiver: FrameReceiver): void {
-    if (this.#receiver !== receiver) return;
-    this.#receiver = undefined;
-    this.#idleSinceMs = undefined;
-  }
-
-  /** Ends push mode because the stream is ending: the consumer pulls to learn how. */
-  #stopPushing(): void {
-    const receiver = this.#receiver;
-    if (!receiver) return;
-    this.#leavePush(receiver);
-    receiver.pull();
+    if (this.#state !== "live" || this.#preamble !== undefined || this.#pending || this.request.signal.aborted) return false;
+    return this.enterPush(receiver);
   }
 
   next(): Promise<Result> {
@@ -120,7 +92,7 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
         return this.#starting!.then(() => this.next());
       case "live":
         // A pushed consumer that pulls leaves push mode.
-        if (this.#receiver) this.#leavePush(this.#receiver);
+        if (this.pushing) this.leavePush();
         // A reader that asks again before its last next() settled queues behind it.
         return this.#pending ? this.#pending.then(() => this.next()) : this.#nextLive();
     }
@@ -142,7 +114,7 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
     this.hub.subscribe(this.request.channel, this);
     // Assigned here, not declared as a class field: a named per-stream closure costs ~250 bytes more.
     this.#onAbort = () => {
-      this.#stopPushing();
+      this.stopPushing();
       this.#settleWaiter();
     };
     this.request.signal.addEventListener("abort", this.#onAbort);
@@ -177,12 +149,12 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
     const ended = this.#endedResult();
     if (ended) return ended;
     for (let message = this.shift(); message; message = this.shift()) {
-      if (this.#wanted(message)) return Promise.resolve({ done: false, value: { kind: "message", message } });
+      if (this.wanted(message)) return Promise.resolve({ done: false, value: { kind: "message", message } });
     }
     this.#pending = new Promise<Result>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      this.#idleSinceMs = Date.now();
+      this.waiting(true);
     });
     return this.#pending;
   }
@@ -208,7 +180,7 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
     }
     // A waiting reader gets it once the current burst of dispatches is over (a microtask later),
     // so a burst that overflows the buffer ends the stream before any of it is handed over.
-    if ((this.#resolve || this.#receiver) && !this.#handOverScheduled) {
+    if ((this.#resolve || this.pushing) && !this.#handOverScheduled) {
       this.#handOverScheduled = true;
       scheduleHandOver(this);
     }
@@ -220,30 +192,18 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
    */
   handOver(): void {
     this.#handOverScheduled = false;
-    if (this.#receiver) return this.#pushBuffered(this.#receiver);
+    if (this.pushing) return this.overflowed || this.request.signal.aborted ? this.stopPushing() : this.pushBuffered();
     if (!this.#resolve) return;
     if (this.overflowed || this.request.signal.aborted) return this.#settleWaiter();
     for (let message = this.shift(); message; message = this.shift()) {
-      if (this.#wanted(message)) {
+      if (this.wanted(message)) {
         this.#takeWaiter()!({ done: false, value: { kind: "message", message } });
         return;
       }
     }
   }
 
-  /** Pushes every buffered wanted message while the receiver takes them; ends push mode when the stream must end. */
-  #pushBuffered(receiver: FrameReceiver): void {
-    if (this.overflowed || this.request.signal.aborted) return this.#stopPushing();
-    for (let message = this.shift(); message; message = this.shift()) {
-      if (!this.#wanted(message)) continue;
-      if (!receiver.push({ kind: "message", message })) return this.#leavePush(receiver);
-      // The receiver ended the stream (or pulled) from inside push().
-      if (this.#receiver !== receiver) return;
-    }
-    this.#idleSinceMs = Date.now();
-  }
-
-  #wanted(message: ChatMessage): boolean {
+  protected wanted(message: ChatMessage): boolean {
     return compareIds(message.id, this.#position) > 0 && !this.#replayed?.has(message.id);
   }
 
@@ -253,7 +213,7 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
     this.#resolve = undefined;
     this.#reject = undefined;
     this.#pending = undefined;
-    this.#idleSinceMs = undefined;
+    this.waiting(false);
     return resolve;
   }
 
@@ -274,7 +234,7 @@ export class LiveStream extends MessageBuffer implements PushableFrames, Idler, 
     if (this.#onAbort) this.request.signal.removeEventListener("abort", this.#onAbort);
     this.hub.unsubscribe(this.request.channel, this);
     this.clearBuffer();
-    this.#stopPushing();
+    this.stopPushing();
     this.#takeWaiter()?.(DONE);
   }
 }

@@ -8,6 +8,7 @@ import type { ChatMessage } from "../domain/model.js";
 
 const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
 
+/** Unread messages, in arrival order, at most `limit` (see enqueue); the base of LiveStream. */
 export class MessageBuffer {
   /** Messages not read yet, from #head on; the shared empty array while there are none. */
   #buffer: ChatMessage[] = NO_MESSAGES as ChatMessage[];
