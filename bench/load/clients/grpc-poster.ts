@@ -5,8 +5,7 @@
  * speaks it, without a general-purpose client stack around it — so that the ingest load
  * generator costs less CPU per post than the server it measures (they share the machine).
  */
-import { connect as netConnect } from "node:net";
-import { connect as h2Connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -15,48 +14,35 @@ import {
   PostMessageResponseSchema,
 } from "../../../gen/chat/v1/message_pb.js";
 import type { Target } from "../protocol.js";
+import { envelope } from "./envelopes.js";
+import { grpcRequestHeaders, grpcStatusOf, openH2c } from "./grpc-h2.js";
 
 const PATH = "/chat.v1.MessageService/PostMessage";
 
 /** Posts over one HTTP/2 connection leaving from `localAddress`, with the user's bearer token. */
 export class GrpcPoster {
   readonly #session: ClientHttp2Session;
-  readonly #headers: Record<string, string>;
+  readonly #headers: OutgoingHttpHeaders;
 
   constructor(target: Target, localAddress: string, token: string) {
-    this.#session = h2Connect(`http://${target.host}:${target.port}`, {
-      createConnection: () => netConnect({ host: target.host, port: target.port, localAddress, noDelay: true }),
-    });
-    this.#session.on("error", () => {}); // each call reports its own failure
-    this.#headers = {
-      [constants.HTTP2_HEADER_METHOD]: "POST",
-      [constants.HTTP2_HEADER_PATH]: PATH,
-      "content-type": "application/grpc+proto",
-      te: "trailers",
-      "grpc-timeout": "30S",
-      authorization: `Bearer ${token}`,
-    };
+    this.#session = openH2c(target, localAddress);
+    this.#headers = grpcRequestHeaders(PATH, token, { "grpc-timeout": "30S" });
   }
 
   /** Resolves with the stored message's response; rejects with a ConnectError carrying the gRPC code. */
   post(roomId: string, text: string): Promise<PostMessageResponse> {
     const body = toBinary(PostMessageRequestSchema, create(PostMessageRequestSchema, { roomId, text }));
-    const frame = Buffer.allocUnsafe(5 + body.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(body.length, 1);
-    frame.set(body, 5);
+    const frame = envelope(body);
     return new Promise((resolve, reject) => {
       const stream = this.#session.request(this.#headers, { endStream: false });
       const chunks: Buffer[] = [];
       let status: string | undefined;
       let message = "";
       const note = (headers: IncomingHttpHeaders) => {
-        const s = headers["grpc-status"];
-        if (typeof s === "string") {
-          status = s;
-          const m = headers["grpc-message"];
-          message = typeof m === "string" ? decodeURIComponent(m) : "";
-        }
+        const found = grpcStatusOf(headers);
+        if (!found) return;
+        status = found.status;
+        message = found.message;
       };
       stream.on("response", note);
       stream.on("trailers", note);

@@ -6,11 +6,11 @@
  * stack decoding every frame into objects, so the load generator costs less CPU per delivery
  * than the server it measures (they share the machine).
  */
-import { connect as netConnect } from "node:net";
-import { connect as h2Connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
+import { constants, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
 import type { ChannelKind, ClientConnection, OpenOptions, Transport } from "./client.js";
 import { EnvelopeReader } from "./envelopes.js";
 import { FrameFollower } from "./frame-follower.js";
+import { grpcRequestHeaders, grpcStatusOf, openH2c } from "./grpc-h2.js";
 import { subscribeCall } from "./subscribe-frames.js";
 
 /** Opens one stream of `channel` on `session`; its follower tells when it is ready and counts what it receives. */
@@ -22,14 +22,7 @@ function subscribe(
 ): FrameFollower {
   const follower = new FrameFollower(options.receipts, isClosing);
   const { path, body } = subscribeCall(options.user, channel);
-  const headers: OutgoingHttpHeaders = {
-    [constants.HTTP2_HEADER_METHOD]: "POST",
-    [constants.HTTP2_HEADER_PATH]: path,
-    "content-type": "application/grpc+proto",
-    te: "trailers",
-    authorization: `Bearer ${options.user.token}`,
-  };
-  const stream = session.request(headers, { endStream: false });
+  const stream = session.request(grpcRequestHeaders(path, options.user.token), { endStream: false });
   let httpStatus: string | undefined;
   let grpcStatus: string | undefined;
   let grpcMessage = "";
@@ -44,11 +37,10 @@ function subscribe(
     follower.frame(bytes, start, end);
   });
   const note = (received: IncomingHttpHeaders) => {
-    const status = received["grpc-status"];
-    if (typeof status !== "string") return;
-    grpcStatus = status;
-    const message = received["grpc-message"];
-    grpcMessage = typeof message === "string" ? decodeURIComponent(message) : "";
+    const found = grpcStatusOf(received);
+    if (!found) return;
+    grpcStatus = found.status;
+    grpcMessage = found.message;
   };
   stream.on("response", (received) => {
     httpStatus = String(received[constants.HTTP2_HEADER_STATUS]);
@@ -77,11 +69,7 @@ function subscribe(
 }
 
 async function open(options: OpenOptions): Promise<ClientConnection> {
-  const { host, port } = options.target;
-  const session = h2Connect(`http://${host}:${port}`, {
-    createConnection: () => netConnect({ host, port, localAddress: options.localAddress, noDelay: true }),
-  });
-  session.on("error", () => {}); // each stream reports the failure as its own
+  const session = openH2c(options.target, options.localAddress);
   let closing = false;
   const close = () => {
     closing = true;
