@@ -145,28 +145,33 @@ export class CassandraStore implements Store {
 
   /**
    * Idempotency without LWT: read the key; if it is live, answer with the message it remembers;
-   * otherwise write the message, then the key (with a TTL). Two identical retries racing each
-   * other can both miss the key and both store their message (under different ids); the window
-   * is one round trip and the cost a visible duplicate, accepted to keep Paxos off the message path.
+   * otherwise write the message and the key in one logged batch, so a node killed mid-append
+   * leaves both or neither — never a stored message whose retry (on another node) would store it
+   * again under a new id. Two identical retries racing each other can both miss the key and both
+   * store their message (under different ids); the window is one round trip and the cost a
+   * visible duplicate, accepted to keep Paxos off the message path. Posts without a key skip the
+   * read and the batchlog.
    */
   async appendMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<AppendResult> {
-    if (idempotency) {
-      const key = [big(idempotency.senderId), idempotency.key];
-      const rs = await this.#execute("read idempotency key", this.#cql.findKey, key);
-      const row = rs.first();
-      if (row && Number(row.get("expires_at_ms") as unknown) > Date.now()) {
-        return { message: toRememberedMessage(row), created: false };
-      }
+    const ttl = idempotency ? ttlUntil(idempotency.expiresAtMs) : 0;
+    if (!idempotency || ttl <= 0) {
+      await this.#messages.write(message);
+      return { message, created: true };
     }
-    await this.#messages.write(message);
-    if (idempotency) {
-      const ttl = ttlUntil(idempotency.expiresAtMs);
-      if (ttl > 0) {
-        const { channel } = message;
-        const key = [big(idempotency.senderId), idempotency.key, BigInt(idempotency.expiresAtMs), channel.kind, big(channel.id)];
-        const params = [...key, ...messageValues(message), ttl];
-        await this.#execute("remember idempotency key", this.#cql.rememberKey, params, IDEMPOTENT);
-      }
+    const owner = [big(idempotency.senderId), idempotency.key];
+    const row = (await this.#execute("read idempotency key", this.#cql.findKey, owner)).first();
+    if (row && Number(row.get("expires_at_ms") as unknown) > Date.now()) {
+      return { message: toRememberedMessage(row), created: false };
+    }
+    const { channel } = message;
+    const remembered = [...owner, BigInt(idempotency.expiresAtMs), channel.kind, big(channel.id), ...messageValues(message), ttl];
+    try {
+      await this.client.batch(
+        [...this.#messages.inserts(message), { query: this.#cql.rememberKey, params: remembered }],
+        { prepare: true, logged: true, isIdempotent: true },
+      );
+    } catch (error) {
+      throw this.#mapped(error, "append message");
     }
     return { message, created: true };
   }

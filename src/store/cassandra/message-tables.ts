@@ -45,22 +45,20 @@ export class MessageTables {
    * retry is the same kind of duplicate the idempotency race (cassandra-store.ts) already allows.
    */
   async write(m: ChatMessage): Promise<void> {
+    const operation = m.channel.kind === "room" ? "append room message" : "append direct message";
+    await Promise.all(this.inserts(m).map(({ query, params }) => this.execute(operation, query, params, IDEMPOTENT)));
+  }
+
+  /** The inserts that store a message: one row for a room message, two for a direct one. */
+  inserts(m: ChatMessage): Array<{ query: string; params: unknown[] }> {
     const bucket = bucketOf(m.id);
     const values = messageValues(m);
-    if (m.channel.kind === "room") {
-      await this.execute("append room message", this.#cql.insertRoom, [big(m.channel.id), bucket, ...values], IDEMPOTENT);
-      return;
-    }
+    if (m.channel.kind === "room") return [{ query: this.#cql.insertRoom, params: [big(m.channel.id), bucket, ...values] }];
     const [lo, hi] = pair(m.senderId, m.channel.id);
-    await Promise.all([
-      this.execute("append direct message", this.#cql.insertInbox, [big(m.channel.id), bucket, ...values], IDEMPOTENT),
-      this.execute(
-        "append direct message",
-        this.#cql.insertConversation,
-        [big(lo), big(hi), bucket, big(m.channel.id), ...values],
-        IDEMPOTENT,
-      ),
-    ]);
+    return [
+      { query: this.#cql.insertInbox, params: [big(m.channel.id), bucket, ...values] },
+      { query: this.#cql.insertConversation, params: [big(lo), big(hi), bucket, big(m.channel.id), ...values] },
+    ];
   }
 
   /** A room's messages, newest first; the room id bounds the walk (no message predates its room). */
