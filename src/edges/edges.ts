@@ -1,6 +1,7 @@
 /**
  * Everything that faces the network, on one port: Connect/gRPC/gRPC-Web through
- * connect-node (subscribe streams through the fast path in rpc/stream-fast-path/), and the
+ * connect-node (subscribe streams through the fast path in rpc/stream-fast-path/, gRPC unary
+ * calls through rpc/grpc-unary-path.ts), and the
  * browser edge (REST, SSE, WebSocket, metrics, docs, the web page) as its fallback.
  */
 import { compressionBrotli, compressionGzip, connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
@@ -22,6 +23,8 @@ import { createListener, type Listener } from "./listener.js";
 import { chatInterceptors, chatRoutes } from "./rpc/routes.js";
 import { observeInterceptor } from "./rpc/observe-interceptor.js";
 import { createInProcessTransport } from "./rpc/in-process-transport.js";
+import { UnaryCalls } from "./rpc/unary-calls.js";
+import { createGrpcUnaryPath } from "./rpc/grpc-unary-path.js";
 import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./rate-limit.js";
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
@@ -59,11 +62,13 @@ export function createEdges(deps: EdgeDeps): Edges {
     auth: authInterceptor(deps.tokens, deps.revocations),
     userLimit: userRateLimitInterceptor(limiter),
   });
+  // Unary calls skip connect's byte pipelines on the in-process transport and the gRPC fast path.
+  const calls = new UnaryCalls(interceptors);
   // The in-process transport lets the REST edge call the very same handlers, interceptors included.
-  const inProcess = createInProcessTransport(routes, interceptors);
+  const inProcess = createInProcessTransport(routes, calls);
   const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: shutdown.signal });
   const rpcOptions: ConnectNodeAdapterOptions = {
-    routes,
+    routes: calls.record(routes),
     interceptors,
     shutdownSignal: shutdown.signal,
     readMaxBytes: deps.config.maxBodyBytes,
@@ -79,9 +84,10 @@ export function createEdges(deps: EdgeDeps): Edges {
   };
   const rpc = connectNodeAdapter(rpcOptions);
   // Subscribe streams skip connect-node's per-stream pipeline; anything it cannot serve goes back to connect-node.
+  const fallback = createRpcFallback(rpcOptions, FAST_PATH_PROCEDURES, deps.logger);
   const fastPath = createFastPath({
     opener: new StreamOpener({ ...deps, limiter, messages: deps.services.messages, validator: createValidator() }),
-    fallback: createRpcFallback(rpcOptions, FAST_PATH_PROCEDURES, deps.logger),
+    fallback,
     metrics: deps.metrics,
     logger: deps.logger,
     shutdownSignal: shutdown.signal,
@@ -90,10 +96,19 @@ export function createEdges(deps: EdgeDeps): Edges {
     slowClientMs: deps.config.slowClientMs,
     trustedProxies: deps.config.trustedProxies,
   });
+  const grpcUnary = createGrpcUnaryPath({
+    calls,
+    fallback,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    shutdownSignal: shutdown.signal,
+    maxBodyBytes: deps.config.maxBodyBytes,
+    trustedProxies: deps.config.trustedProxies,
+  });
   // CORS goes in front of connect-node, so Connect-Web and gRPC-Web get it as REST does.
   const withCors: typeof rpc = (req, res) => {
     const response = res as unknown as ServerResponse;
-    if (http.cors(req as IncomingMessage, response) || fastPath(req, response)) return;
+    if (http.cors(req as IncomingMessage, response) || fastPath(req, response) || grpcUnary(req, response)) return;
     rpc(req, res);
   };
   const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head));

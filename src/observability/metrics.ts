@@ -28,6 +28,12 @@ export class Metrics {
     labelNames: ["protocol"] as const,
     registers: [this.registry],
   });
+  readonly fastUnaryCalls = new Counter({
+    name: "parley_grpc_fast_unary_calls_total",
+    help: "Unary gRPC calls served by the edge's fast path (not connect-node), by procedure",
+    labelNames: ["procedure"] as const,
+    registers: [this.registry],
+  });
   readonly messagesPosted = new Counter({
     name: "parley_messages_posted_total",
     help: "Messages stored, by kind (room or direct)",

@@ -1,5 +1,5 @@
 /**
- * Handing a subscribe request back to connect-node after the fast path has read its body: the
+ * Handing a request back to connect-node after the fast path has read its body: the
  * request goes to connect's own handler for the procedure (a router built from the same routes,
  * interceptors and options as the connect-node adapter), with a body that replays the bytes
  * already read. connect-node then answers exactly as if the fast path did not exist — the same
@@ -26,17 +26,16 @@ export type RpcFallback = (
 ) => void;
 
 /**
- * Builds the fallback for `procedures` from the adapter's options (routes, interceptors,
- * shutdown signal, limits, context values). Throws at start-up when a procedure is not routed.
+ * Builds the fallback for every procedure of the adapter's routes, from its options (routes,
+ * interceptors, shutdown signal, limits, context values). Throws at start-up when one of
+ * `required` is not routed.
  */
-export function createRpcFallback(options: ConnectNodeAdapterOptions, procedures: readonly string[], logger: Logger): RpcFallback {
+export function createRpcFallback(options: ConnectNodeAdapterOptions, required: readonly string[], logger: Logger): RpcFallback {
   const router = createConnectRouter(options);
   options.routes(router);
-  const handlers = new Map<string, UniversalHandler>();
-  for (const procedure of procedures) {
-    const handler = router.handlers.find((h) => h.requestPath === procedure);
-    if (!handler) throw new Error(`no Connect handler for ${procedure}`);
-    handlers.set(procedure, handler);
+  const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  for (const procedure of required) {
+    if (!handlers.has(procedure)) throw new Error(`no Connect handler for ${procedure}`);
   }
   return (req, res, procedure, body) => {
     const handler = handlers.get(procedure)!;
