@@ -9,6 +9,8 @@ import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { MemoryBus } from "./bus/memory/memory-bus.js";
 
 export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; bus: Bus }> {
+  // A worker's one IPC channel to its primary, batched; the sequenced store and the cluster bus share it (and its order).
+  const primary = config.bus === "cluster" ? (await import("./cluster/ipc-batching.js")).batchingPort(process) : undefined;
   let store: Store;
   if (config.store === "cassandra") {
     const { CassandraStore } = await import("./store/cassandra/cassandra-store.js");
@@ -17,7 +19,7 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
     store = openSqlite(config);
     if (config.sequencedAppends) {
       const { SequencedStore } = await import("./store/cluster/sequenced-store.js");
-      store = new SequencedStore(store);
+      store = new SequencedStore(store, primary);
     }
   }
   let bus: Bus;
@@ -26,7 +28,7 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
     bus = new KafkaBus(config.kafka, logger, metrics);
   } else if (config.bus === "cluster") {
     const { ClusterBus } = await import("./bus/cluster/cluster-bus.js");
-    bus = new ClusterBus(process, config.sequencedAppends);
+    bus = new ClusterBus(primary, config.sequencedAppends);
   } else {
     bus = new MemoryBus();
   }

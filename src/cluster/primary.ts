@@ -20,6 +20,7 @@ import { openSqlite } from "../adapters.js";
 import { SnowflakeGenerator } from "../domain/ids.js";
 import type { Store } from "../store/store.js";
 import { startSequencer } from "./sequencer.js";
+import { batchingCluster } from "./ipc-batching.js";
 
 const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -27,14 +28,16 @@ const STOP_TIMEOUT_MS = 20_000;
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   let stopping = false;
   const byIndex = new Map<number, Worker>();
-  const relay = relayBus(cluster);
+  // Every channel to a worker sends one IPC message per event-loop turn (ipc-batching.ts).
+  const workers = batchingCluster(cluster);
+  const relay = relayBus(workers);
   let store: Store | undefined;
   let stopSequencer = () => {};
   if (config.sequencedAppends) {
     store = openSqlite(config);
     // Workers take WORKER_ID + 0..WORKERS-1; the primary's messages carry the next worker id.
     const ids = new SnowflakeGenerator(config.workerId + config.workers);
-    stopSequencer = startSequencer({ cluster, store, ids, broadcast: relay.broadcast });
+    stopSequencer = startSequencer({ cluster: workers, store, ids, broadcast: relay.broadcast });
   }
 
   let port = config.port;
