@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { request, Agent } from "node:http";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 
@@ -123,14 +124,16 @@ export const BENCH_ENV: Readonly<Record<string, string>> = {
 };
 
 export function startParley(options: ParleyOptions): Promise<ServerProcess> {
-  const nodeArgs = [...(options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : []), ...(options.nodeArgs ?? [])];
+  // As `npm start` runs it; --node-arg flags come later and win.
+  const nodeArgs = [...SERVER_NODE_FLAGS, ...(options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : []), ...(options.nodeArgs ?? [])];
   const env: Record<string, string> = { ...BENCH_ENV, DATA_DIR: options.dataDir, ...options.env };
   const clustered = workerCount(env.WORKERS) > 1;
   return launch("src/main.ts", env, nodeArgs, options.onOutput, clustered);
 }
 
+/** The bare `ws` server, on the same Node flags as Parley: the ratio compares code, not runtime settings. */
 export function startBaseline(cpuProfDir?: string): Promise<ServerProcess> {
-  return launch("bench/baseline-server.ts", {}, cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : []);
+  return launch("bench/baseline-server.ts", {}, [...SERVER_NODE_FLAGS, ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [])]);
 }
 
 /** How many worker processes a WORKERS value starts (unset or "auto": one per core, as the server does). */

@@ -21,6 +21,7 @@ import { SnowflakeGenerator } from "../domain/ids.js";
 import type { Store } from "../store/store.js";
 import { startSequencer } from "./sequencer.js";
 import { batchingCluster } from "./ipc-batching.js";
+import { withServerFlags } from "../node-flags.js";
 
 const RESTART_DELAY_MS = 1000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -40,6 +41,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     stopSequencer = startSequencer({ cluster: workers, store, ids, broadcast: relay.broadcast });
   }
 
+  // Workers hold the connections: they run with the server's Node flags even if the primary was started without them.
+  cluster.setupPrimary({ execArgv: withServerFlags(process.execArgv) });
   let port = config.port;
   const fork = (index: number): Promise<Worker> => {
     const worker = cluster.fork({ WORKER_ID: String(config.workerId + index), PARLEY_WORKER_INDEX: String(index) });

@@ -1,0 +1,22 @@
+/**
+ * The server's Node flags (src/node-flags.ts) are the ones `npm start` passes, and cluster
+ * workers get any the primary lacks without doubling those it has.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SERVER_NODE_FLAGS, withServerFlags } from "../../src/node-flags.js";
+
+describe("server Node flags", () => {
+  it("npm start passes every one of them", () => {
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../package.json"), "utf8")) as { scripts: Record<string, string> };
+    const start = pkg.scripts["start"]!.split(/\s+/);
+    for (const flag of SERVER_NODE_FLAGS) expect(start).toContain(flag);
+  });
+
+  it("adds what is missing and keeps what the process set itself", () => {
+    expect(withServerFlags(["--import", "tsx"])).toEqual(["--import", "tsx", ...SERVER_NODE_FLAGS]);
+    expect(withServerFlags(["--max-semi-space-size=4"])).toEqual(["--max-semi-space-size=4"]);
+    expect(withServerFlags(withServerFlags([]))).toEqual([...SERVER_NODE_FLAGS]);
+  });
+});
