@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { procStats } from "../proc-stats.js";
 import type { Progress, Reply, Request } from "./protocol.js";
+import { SERVER_NODE_FLAGS } from "../../src/node-flags.js";
 
 const WORKER = resolve(import.meta.dirname, "worker.ts");
 
@@ -26,7 +27,8 @@ class LoadProcess {
   constructor(readonly index: number, cpuProfDir?: string) {
     const profile = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
     this.#child = fork(WORKER, [], {
-      execArgv: ["--import", "tsx", "--max-old-space-size=4096", ...profile],
+      // The server's young-generation cap (src/node-flags.ts) makes the load processes cheaper too.
+      execArgv: ["--import", "tsx", "--max-old-space-size=4096", ...SERVER_NODE_FLAGS, ...profile],
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });

@@ -71,7 +71,7 @@ export function createGrpcUnaryPath(deps: GrpcUnaryPathDeps): FastPath {
       const result = await deps.calls.invoke(spec, {
         protocolName: "grpc",
         url: `http://${req.headers[":authority"] ?? "localhost"}${path}`,
-        header: webHeaders(req.headers),
+        header: requestHeaders(req.headers),
         contextValues: createContextValues().set(clientIpKey, ip),
         signal: deps.shutdownSignal,
         timeoutMs: timeout.timeoutMs,
@@ -120,16 +120,19 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The request's headers for interceptors, without HTTP/2 pseudo-headers (as connect-node gives them). */
-function webHeaders(headers: IncomingHttpHeaders): Headers {
-  const web = new Headers();
+/**
+ * The request's headers for interceptors, without HTTP/2 pseudo-headers (as connect-node gives
+ * them): a plain record, which the handler context turns into its one Headers object.
+ */
+function requestHeaders(headers: IncomingHttpHeaders): [string, string][] {
+  const entries: [string, string][] = [];
   for (const name in headers) {
     if (name.charCodeAt(0) === 58 /* ":" */) continue;
     const value = headers[name];
-    if (typeof value === "string") web.append(name, value);
-    else if (Array.isArray(value)) for (const each of value) web.append(name, each);
+    if (typeof value === "string") entries.push([name, value]);
+    else if (Array.isArray(value)) for (const each of value) entries.push([name, each]);
   }
-  return web;
+  return entries;
 }
 
 function nodeHeaders(headers: Headers): Record<string, string> {
