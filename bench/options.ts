@@ -38,6 +38,8 @@ export interface BenchOptions {
   /** Server worker processes (WORKERS): a number or "auto" (one per core, the server's default). */
   readonly workers: string;
   readonly cpuProfDir: string | undefined;
+  /** Niceness of the server processes: the load generator, on the same cores, is served first. */
+  readonly serverNice: number;
   /** Write the load processes' V8 CPU profiles into this directory. */
   readonly loadCpuProfDir: string | undefined;
   /** Write raw figures as JSON: "-" = stdout. */
@@ -81,6 +83,8 @@ export const USAGE = `usage: npm run bench -- <fanout|chat|ingest|baseline> [opt
   --json PATH|-        write raw figures as JSON       --no-append  do not append to BENCHMARKS.md
   --note TEXT          shown with the results          --quiet      no progress on stderr
   --keep-data          keep the data directory
+  --server-nice N      niceness of the server processes (Parley and bare alike), so the load
+                       generator sharing their cores is never the one starved [10; 0: none]
   --store sqlite|cassandra  --bus memory|kafka   scale-out adapters (needs the engines: eval "$(bash scripts/engines.sh start)");
                        with cassandra, fanout runs two nodes and reports A→A next to A→B (cross-node) delivery`;
 
@@ -107,7 +111,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else flags.set(flag, value);
   }
   const known = new Set([
-    "--users", "--via", "--messages", "--interval-ms", "--warmup", "--size", "--rate", "--duration", "--dm-share", "--post-via", "--room-size",
+    "--users", "--server-nice", "--via", "--messages", "--interval-ms", "--warmup", "--size", "--rate", "--duration", "--dm-share", "--post-via", "--room-size",
     "--load-procs", "--connect-concurrency", "--signup", "--sqlite-synchronous", "--workers", "--cpu-prof", "--load-cpu-prof", "--json", "--note", "--hold", "--store", "--bus",
     ...booleans,
   ]);
@@ -167,6 +171,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     sqliteSynchronous: oneOf("--sqlite-synchronous", "FULL", ["FULL", "NORMAL"]),
     workers: flags.get("--workers") ?? "auto",
     cpuProfDir: flags.get("--cpu-prof"),
+    serverNice: Math.floor(num("--server-nice", 10, 0, 19)),
     loadCpuProfDir: flags.get("--load-cpu-prof"),
     json: flags.get("--json"),
     append: !flags.has("--no-append"),

@@ -72,6 +72,7 @@ export function formatResult(result: BenchResult): string {
     `### ${result.startedAt.slice(0, 16).replace("T", " ")} UTC — \`${result.command}\``,
     "",
     `commit ${result.commit} · Node ${result.node} · ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM · load average ${fmt(result.loadAverage.before, 2)} before, ${fmt(result.loadAverage.after, 2)} after` +
+      (result.params["serverNice"] ? ` · server nice +${result.params["serverNice"]}` : "") +
       (result.note ? ` · ${result.note}` : ""),
     "",
     HEADER,

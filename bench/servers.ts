@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { request, Agent } from "node:http";
-import { availableParallelism } from "node:os";
+import { availableParallelism, setPriority } from "node:os";
 import { resolve } from "node:path";
 import { SERVER_NODE_FLAGS } from "../src/node-flags.js";
 
@@ -31,6 +31,8 @@ export interface ParleyOptions {
   readonly cpuProfDir?: string;
   /** Extra Node flags. */
   readonly nodeArgs?: readonly string[];
+  /** Niceness of the server process (its workers inherit it); 0 leaves it alone. */
+  readonly nice?: number;
   /** Server output goes here (default: discarded, except a crash is reported). */
   readonly onOutput?: (text: string) => void;
 }
@@ -48,7 +50,14 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-async function launch(script: string, env: Record<string, string>, nodeArgs: string[], onOutput?: (text: string) => void, waitForReady = false): Promise<ServerProcess> {
+async function launch(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[],
+  nice: number,
+  onOutput?: (text: string) => void,
+  waitForReady = false,
+): Promise<ServerProcess> {
   const host = "127.0.0.1";
   const port = await freePort(host);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
@@ -57,6 +66,10 @@ async function launch(script: string, env: Record<string, string>, nodeArgs: str
     // The IPC channel lets a cluster primary say when all its workers listen.
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
+  // At once, before a cluster primary forks its workers: they inherit it. Server and load
+  // generator share the cores; the load generator is served first, so what is measured is the
+  // server falling behind, not its clients starved by it (as on separate machines).
+  if (nice > 0) setPriority(child.pid!, nice);
   let ready = !waitForReady;
   child.on("message", (message: { parley?: string }) => {
     if (message.parley === "ready") ready = true;
@@ -128,12 +141,12 @@ export function startParley(options: ParleyOptions): Promise<ServerProcess> {
   const nodeArgs = [...SERVER_NODE_FLAGS, ...(options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : []), ...(options.nodeArgs ?? [])];
   const env: Record<string, string> = { ...BENCH_ENV, DATA_DIR: options.dataDir, ...options.env };
   const clustered = workerCount(env.WORKERS) > 1;
-  return launch("src/main.ts", env, nodeArgs, options.onOutput, clustered);
+  return launch("src/main.ts", env, nodeArgs, options.nice ?? 0, options.onOutput, clustered);
 }
 
 /** The bare `ws` server, on the same Node flags as Parley: the ratio compares code, not runtime settings. */
-export function startBaseline(cpuProfDir?: string): Promise<ServerProcess> {
-  return launch("bench/baseline-server.ts", {}, [...SERVER_NODE_FLAGS, ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [])]);
+export function startBaseline(cpuProfDir: string | undefined, nice: number): Promise<ServerProcess> {
+  return launch("bench/baseline-server.ts", {}, [...SERVER_NODE_FLAGS, ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [])], nice);
 }
 
 /** How many worker processes a WORKERS value starts (unset or "auto": one per core, as the server does). */

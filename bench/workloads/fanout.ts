@@ -45,7 +45,7 @@ export async function runFanout(options: BenchOptions, target: "parley" | "bare"
     const headers = { authorization: `Bearer ${poster.token}` };
     post = async (text) => void (await messages.postMessage({ roomId: roomId!, text }, { headers }));
   } else {
-    server = await startBaseline(options.cpuProfDir);
+    server = await startBaseline(options.cpuProfDir, options.serverNice);
     close = () => server.stop();
     users = Array.from({ length: n }, (_, i) => ({ id: String(i), token: "", roomId: undefined, roomSize: n }));
     post = async (text) => {

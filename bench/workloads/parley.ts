@@ -49,6 +49,7 @@ export async function startParleyWithUsers(options: BenchOptions, userCount: num
     env,
     ...(options.cpuProfDir ? { cpuProfDir: options.cpuProfDir } : {}),
     nodeArgs: options.nodeArgs,
+    nice: options.serverNice,
     onOutput: (text) => {
       if (!options.quiet) process.stderr.write(text.split("\n").filter(Boolean).map((l) => `[server] ${l.slice(0, 400)}\n`).join(""));
     },
@@ -114,11 +115,18 @@ async function startTwoNodes(options: BenchOptions, userCount: number, log: Prog
     if (!options.quiet) process.stderr.write(text.split("\n").filter(Boolean).map((l) => `[${node}] ${l.slice(0, 400)}\n`).join(""));
   };
   // A first: it creates the schema; Cassandra 5.0 does not coordinate schema changes made at once by two nodes.
-  const a = await startParley({ dataDir: dirs[0]!, env: { ...shared, WORKER_ID: "1" }, nodeArgs: options.nodeArgs, onOutput: quietOutput("A") });
+  const a = await startParley({
+    dataDir: dirs[0]!,
+    env: { ...shared, WORKER_ID: "1" },
+    nodeArgs: options.nodeArgs,
+    nice: options.serverNice,
+    onOutput: quietOutput("A"),
+  });
   const b = await startParley({
     dataDir: dirs[1]!,
     env: { ...shared, WORKER_ID: "2" },
     nodeArgs: options.nodeArgs,
+    nice: options.serverNice,
     onOutput: quietOutput("B"),
     ...(options.cpuProfDir ? { cpuProfDir: options.cpuProfDir } : {}),
   });
