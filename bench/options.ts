@@ -38,7 +38,7 @@ export interface BenchOptions {
   /** Server worker processes (WORKERS): a number or "auto" (one per core, the server's default). */
   readonly workers: string;
   readonly cpuProfDir: string | undefined;
-  /** Niceness of the server processes: the load generator, on the same cores, is served first. */
+  /** Niceness of the server processes (0: none); above 0 the load generator on the same cores is served first. */
   readonly serverNice: number;
   /** Write the load processes' V8 CPU profiles into this directory. */
   readonly loadCpuProfDir: string | undefined;
@@ -83,8 +83,8 @@ export const USAGE = `usage: npm run bench -- <fanout|chat|ingest|baseline> [opt
   --json PATH|-        write raw figures as JSON       --no-append  do not append to BENCHMARKS.md
   --note TEXT          shown with the results          --quiet      no progress on stderr
   --keep-data          keep the data directory
-  --server-nice N      niceness of the server processes (Parley and bare alike), so the load
-                       generator sharing their cores is never the one starved [10; 0: none]
+  --server-nice N      niceness of the server processes (Parley and bare alike): the load
+                       generator sharing their cores is served first [0: none]
   --store sqlite|cassandra  --bus memory|kafka   scale-out adapters (needs the engines: eval "$(bash scripts/engines.sh start)");
                        with cassandra, fanout runs two nodes and reports A→A next to A→B (cross-node) delivery`;
 
@@ -171,7 +171,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     sqliteSynchronous: oneOf("--sqlite-synchronous", "FULL", ["FULL", "NORMAL"]),
     workers: flags.get("--workers") ?? "auto",
     cpuProfDir: flags.get("--cpu-prof"),
-    serverNice: Math.floor(num("--server-nice", 10, 0, 19)),
+    serverNice: Math.floor(num("--server-nice", 0, 0, 19)),
     loadCpuProfDir: flags.get("--load-cpu-prof"),
     json: flags.get("--json"),
     append: !flags.has("--no-append"),

@@ -66,9 +66,9 @@ async function launch(
     // The IPC channel lets a cluster primary say when all its workers listen.
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
-  // At once, before a cluster primary forks its workers: they inherit it. Server and load
-  // generator share the cores; the load generator is served first, so what is measured is the
-  // server falling behind, not its clients starved by it (as on separate machines).
+  // At once, before a cluster primary forks its workers: they inherit it. With --server-nice
+  // the load generator sharing the cores is served first (an experiment: it helps fan-out with
+  // workers and hurts chat and ingest, see BENCHMARKS.md 18:50–18:55; off by default).
   if (nice > 0) setPriority(child.pid!, nice);
   let ready = !waitForReady;
   child.on("message", (message: { parley?: string }) => {
