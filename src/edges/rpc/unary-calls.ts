@@ -6,7 +6,7 @@
  * (REST, and posts on /ws) and the gRPC unary fast path. Both see what connect-node's handlers
  * see: a fresh handler context, the caller's headers and context values, its timeout.
  */
-import type { DescMessage, DescMethod, DescMethodUnary } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescMethodUnary, Message } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -20,7 +20,6 @@ import {
   createServiceImplSpec,
 } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
-import type { Message } from "@bufbuild/protobuf";
 
 /** A unary method's implementation, as the router registered it. */
 export type UnarySpec = MethodImplSpec & { readonly kind: "unary" };
