@@ -231,6 +231,17 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         expect(await store().listConversation(bob.id, alice.id, { limit: 10 })).toEqual([first]);
       });
 
+      it("stores the largest direct message the API allows under a key (Cassandra: one logged batch of three copies)", async () => {
+        const [alice, bob] = [await make.user(), await make.user()];
+        const key = { senderId: alice.id, key: "big-1", expiresAtMs: Date.now() + 60_000 };
+        // message.proto: at most 4,000 characters and 16,384 bytes; 4,000 four-byte characters is the most of both.
+        const text = "\u{1F600}".repeat(4000);
+        const first = message(make.live, { kind: "user", id: bob.id }, alice, text, "big-1");
+        expect(await store().appendMessage(first, key)).toEqual({ message: first, created: true });
+        expect(await store().appendMessage(message(make.live, { kind: "user", id: bob.id }, alice, text, "big-1"), key)).toEqual({ message: first, created: false });
+        expect(await store().listConversation(alice.id, bob.id, { limit: 10 })).toEqual([first]);
+      });
+
       it("does not deduplicate with an expired key", async () => {
         const room = await make.room();
         const alice = await make.user();
