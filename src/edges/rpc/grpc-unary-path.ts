@@ -26,6 +26,7 @@ import { clientAddress, clientIpKey } from "../client-address.js";
 import type { FastPath } from "./stream-fast-path/fast-path.js";
 import { readBody, singleEnvelope } from "./stream-fast-path/request-body.js";
 import type { RpcFallback } from "./stream-fast-path/rpc-fallback.js";
+import { headerRecord } from "./stream-fast-path/stream-end.js";
 import type { UnaryCalls, UnarySpec } from "./unary-calls.js";
 
 export interface GrpcUnaryPathDeps {
@@ -85,8 +86,8 @@ export function createGrpcUnaryPath(deps: GrpcUnaryPathDeps): FastPath {
       reply = { header: new Headers(RESPONSE_HEADER), trailer: setTrailerStatus(new Headers(), error) };
     }
     if (res.destroyed) return; // the client left; the call ran, as it would have through connect-node
-    res.writeHead(200, nodeHeaders(reply.header));
-    res.addTrailers(nodeHeaders(reply.trailer));
+    res.writeHead(200, headerRecord(reply.header));
+    res.addTrailers(headerRecord(reply.trailer));
     if (reply.body) res.end(reply.body);
     else res.end();
   }
@@ -133,10 +134,4 @@ function requestHeaders(headers: IncomingHttpHeaders): [string, string][] {
     else if (Array.isArray(value)) for (const each of value) entries.push([name, each]);
   }
   return entries;
-}
-
-function nodeHeaders(headers: Headers): Record<string, string> {
-  const record: Record<string, string> = {};
-  headers.forEach((value, name) => (record[name] = value));
-  return record;
 }

@@ -38,7 +38,8 @@ function grpcStatus(error: ConnectError | undefined): Headers {
   return setTrailerStatus(new Headers(), error);
 }
 
-function headerRecord(headers: Headers): Record<string, string> {
+/** Headers as the plain record node:http2's writeHead and addTrailers take. */
+export function headerRecord(headers: Headers): Record<string, string> {
   const record: Record<string, string> = {};
   headers.forEach((value, name) => (record[name] = value));
   return record;
