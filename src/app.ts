@@ -41,7 +41,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const ids = new SnowflakeGenerator(config.workerId);
   const hub = new Hub();
   const revocations = new RevocationCache(store);
-  const sessions = new StreamSessions(hub);
+  const sessions = new StreamSessions(hub, { maxPerUser: config.maxStreamsPerUser });
   await bus.start((event) => {
     if (event.type === "token_revoked") revocations.remember(event.tokenId, event.expiresAtMs);
     hub.dispatch(event);

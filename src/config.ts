@@ -41,10 +41,34 @@ export interface Config {
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly signInLimit: { readonly perMinute: number };
   readonly maxBodyBytes: number;
+  /** Timeouts and caps of client connections (edges/listener.ts; DESIGN.md, Hardening). */
+  readonly connections: ConnectionLimits;
+  /** Most realtime streams one user may hold open on this process (SSE, WebSocket subscriptions, RPC streams). */
+  readonly maxStreamsPerUser: number;
   readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string; readonly replication: string; readonly consistency: string };
   readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
   /** Where the built web page is served from (`npm run build:web`). */
   readonly webDir: string;
+}
+
+/**
+ * How long a connection may take for each step, and how many one address may hold. A connection
+ * that misses a deadline is closed; long-lived streams are never cut by these (they are bounded by
+ * their heartbeats and the send buffer instead).
+ */
+export interface ConnectionLimits {
+  /** From connect to the first bytes (HTTP/2: from the preface to the client's first SETTINGS). */
+  readonly firstBytesMs: number;
+  /** From a request's first byte to the end of its headers (HTTP/1.1; slowloris). */
+  readonly headersMs: number;
+  /** From a request's first byte to the end of its body (HTTP/1.1 and HTTP/2). */
+  readonly requestMs: number;
+  /** An HTTP/1.1 connection idle between requests. */
+  readonly keepAliveMs: number;
+  /** An HTTP/2 session with no open stream (closed with GOAWAY). */
+  readonly h2IdleMs: number;
+  /** Open connections per TCP peer address (IPv6: per /64) on this process; trusted proxies are exempt. */
+  readonly maxPerAddress: number;
 }
 
 export class ConfigError extends Error {
@@ -109,6 +133,15 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: { perSecond: int("RATE_LIMIT_PER_SECOND", 50, 1, 1_000_000), burst: int("RATE_LIMIT_BURST", 100, 1, 1_000_000) },
     signInLimit: { perMinute: int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000) },
     maxBodyBytes: int("MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+    connections: {
+      firstBytesMs: int("FIRST_BYTES_TIMEOUT_SECONDS", 10, 1, 3600) * 1000,
+      headersMs: int("HEADERS_TIMEOUT_SECONDS", 15, 1, 3600) * 1000,
+      requestMs: int("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600) * 1000,
+      keepAliveMs: int("KEEP_ALIVE_TIMEOUT_SECONDS", 65, 1, 3600) * 1000,
+      h2IdleMs: int("H2_IDLE_TIMEOUT_SECONDS", 30, 1, 86_400) * 1000,
+      maxPerAddress: int("MAX_CONNECTIONS_PER_ADDRESS", 2000, 1, 1_000_000),
+    },
+    maxStreamsPerUser: int("MAX_STREAMS_PER_USER", 100, 1, 1_000_000),
     cassandra: {
       contactPoints: list("CASSANDRA_CONTACT_POINTS", "127.0.0.1:9042"),
       localDc: env.CASSANDRA_LOCAL_DC || "datacenter1",
@@ -126,6 +159,8 @@ export function loadConfig(env: Env = process.env): Config {
   // Workers use WORKER_ID + 0..WORKERS-1; a multi-process node's primary writes messages with WORKER_ID + WORKERS.
   const lastWorkerId = config.workerId + config.workers - (config.workers > 1 ? 0 : 1);
   if (lastWorkerId > 1023) problems.push(`WORKER_ID + WORKERS must not exceed ${config.workers > 1 ? 1023 : 1024} (ids ${config.workerId}..${lastWorkerId} are taken)`);
+  // Node refuses a headers timeout longer than the request timeout (headers are part of the request).
+  if (config.connections.headersMs > config.connections.requestMs) problems.push("HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS");
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -111,7 +111,11 @@ export function createEdges(deps: EdgeDeps): Edges {
     if (http.cors(req as IncomingMessage, response) || fastPath(req, response) || grpcUnary(req, response)) return;
     rpc(req, res);
   };
-  const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head));
+  const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head), {
+    limits: deps.config.connections,
+    trustedProxies: deps.config.trustedProxies,
+    onClosed: (reason) => deps.metrics.connectionsClosed.inc({ reason }),
+  });
   return {
     listener,
     shutdown() {

@@ -51,6 +51,12 @@ export class Metrics {
     labelNames: ["limit"] as const,
     registers: [this.registry],
   });
+  readonly connectionsClosed = new Counter({
+    name: "parley_connections_closed_total",
+    help: "Connections refused by the per-address cap, or ended (HTTP/2: sessions, streams) by a connection timeout, by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   readonly busLag = new Gauge({
     name: "parley_bus_consumer_lag",
     help: "Messages the bus consumer is behind the newest offset (Kafka only)",

@@ -5,8 +5,12 @@
  *
  * A session is one object and one AbortController: revocation reaches it through the hub, expiry
  * through one shared ExpiryClock, so an idle stream holds no timer and no closure of its own.
+ *
+ * Opening a session is also where a stream is admitted, whatever its edge (SSE, WebSocket, the
+ * RPC fast path, connect-node): a user holds at most `maxPerUser` stream sessions on this process,
+ * and beyond that open() throws ResourceExhaustedError — before anything of the stream exists.
  */
-import { UnauthenticatedError } from "../domain/errors.js";
+import { ResourceExhaustedError, UnauthenticatedError } from "../domain/errors.js";
 import type { TokenClaims } from "../auth/tokens.js";
 import { type Expiring, ExpiryClock } from "./expiry-clock.js";
 import type { Hub, Revocable } from "./hub.js";
@@ -20,18 +24,61 @@ export interface StreamSession {
   close(): void;
 }
 
-export class StreamSessions {
-  readonly #clock = new ExpiryClock();
+/** Limits of stream sessions. */
+export interface StreamSessionLimits {
+  /** Most streams one user may hold open at once on this process (default: no limit). */
+  readonly maxPerUser?: number;
+}
 
-  constructor(private readonly hub: Hub) {}
+export class StreamSessions {
+  /** The clock and (constructor) hub every session registers with; the sessions' own business. */
+  readonly clock = new ExpiryClock();
+  /** Open counted sessions per user id; a user with none has no entry. */
+  readonly #perUser = new Map<string, number>();
+  readonly #maxPerUser: number;
+
+  constructor(
+    readonly hub: Hub,
+    limits: StreamSessionLimits = {},
+  ) {
+    this.#maxPerUser = limits.maxPerUser ?? Infinity;
+  }
 
   /**
    * A session for a stream opened with `caller`'s token. With `clientSignal`, its abort (the
    * client left, the server is stopping) aborts the session with the same reason; without one,
-   * the caller ends the session itself with abort() or close().
+   * the caller ends the session itself with abort() or close(). Throws ResourceExhaustedError
+   * when the user already holds `maxPerUser` streams; close() gives the place back.
    */
   open(caller: TokenClaims, clientSignal?: AbortSignal): StreamSession {
-    return new Session(this.hub, this.#clock, caller, clientSignal);
+    const held = this.#perUser.get(caller.userId) ?? 0;
+    if (held >= this.#maxPerUser) {
+      throw new ResourceExhaustedError(`too many open streams: at most ${this.#maxPerUser} per user on this server; close one before opening another`);
+    }
+    this.#perUser.set(caller.userId, held + 1);
+    return new Session(this, caller, clientSignal, true);
+  }
+
+  /**
+   * A session for a connection that carries streams but is not one (the multiplexed /ws socket):
+   * it ends with its token as a stream does, and does not count toward the per-user limit —
+   * its subscriptions do, each through open().
+   */
+  openCarrier(caller: TokenClaims, clientSignal?: AbortSignal): StreamSession {
+    return new Session(this, caller, clientSignal, false);
+  }
+
+  /** Streams `userId` holds open (for tests and metrics). */
+  openBy(userId: string): number {
+    return this.#perUser.get(userId) ?? 0;
+  }
+
+  /** A counted session closed: its user's place is free again. */
+  release(userId: string): void {
+    const held = this.#perUser.get(userId);
+    if (held === undefined) return;
+    if (held <= 1) this.#perUser.delete(userId);
+    else this.#perUser.set(userId, held - 1);
   }
 }
 
@@ -41,16 +88,19 @@ class Session implements StreamSession, Revocable, Expiring {
   readonly expiresAtMs: number;
   clockSlot = -1;
   readonly #tokenId: string;
+  /** The user whose count this session holds until close(); undefined when uncounted or closed. */
+  #countedFor: string | undefined;
   readonly #clientSignal: AbortSignal | undefined;
   readonly #onClientAbort: (() => void) | undefined;
 
   constructor(
-    private readonly hub: Hub,
-    private readonly clock: ExpiryClock,
+    private readonly owner: StreamSessions,
     caller: TokenClaims,
     clientSignal: AbortSignal | undefined,
+    counted: boolean,
   ) {
     this.#tokenId = caller.tokenId;
+    this.#countedFor = counted ? caller.userId : undefined;
     this.expiresAtMs = caller.expiresAtMs;
     if (clientSignal?.aborted) this.abort(clientSignal.reason);
     else if (clientSignal) {
@@ -59,8 +109,8 @@ class Session implements StreamSession, Revocable, Expiring {
       this.#onClientAbort = () => this.abort(clientSignal.reason);
       clientSignal.addEventListener("abort", this.#onClientAbort, { once: true });
     }
-    hub.trackSession(this.#tokenId, this);
-    clock.add(this);
+    owner.hub.trackSession(this.#tokenId, this);
+    owner.clock.add(this);
   }
 
   abort(reason?: unknown): void {
@@ -78,8 +128,12 @@ class Session implements StreamSession, Revocable, Expiring {
   }
 
   close(): void {
-    this.clock.remove(this);
-    this.hub.untrackSession(this.#tokenId, this);
+    this.owner.clock.remove(this);
+    this.owner.hub.untrackSession(this.#tokenId, this);
+    if (this.#countedFor !== undefined) {
+      this.owner.release(this.#countedFor);
+      this.#countedFor = undefined;
+    }
     if (this.#onClientAbort) this.#clientSignal?.removeEventListener("abort", this.#onClientAbort);
   }
 }

@@ -89,8 +89,9 @@ export class StreamOpener {
   }
 
   /**
-   * Subscribes and waits for Ready. Throws NotFoundError for a missing room (before anything is
-   * sent). `clientSignal` ends the stream when the client leaves or the server stops; without
+   * Subscribes and waits for Ready. Throws NotFoundError for a missing room, and
+   * ResourceExhaustedError when the caller already holds as many streams as a user may
+   * (stream-sessions.ts) — both before anything is sent. `clientSignal` ends the stream when the client leaves or the server stops; without
    * it, the caller ends the stream with close().
    */
   async open(caller: StreamCaller, target: StreamTarget, since: string, clientSignal?: AbortSignal): Promise<OpenStream> {

@@ -38,8 +38,9 @@ export interface MultiplexDeps extends SocketOptions {
 export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: string, deps: MultiplexDeps & { readonly liveness: SocketLiveness }): void {
   const closed = new AbortController();
   const signal = AbortSignal.any([closed.signal, deps.shutdownSignal]);
-  // The socket's own session: signing out closes it even when it holds no subscription.
-  const session = deps.sessions.open(caller.claims, signal);
+  // The socket's own session: signing out closes it even when it holds no subscription. Not a
+  // stream itself, it does not count toward the per-user stream limit; each subscription does.
+  const session = deps.sessions.openCarrier(caller.claims, signal);
   const subscriptions = new Map<string, AbortController>();
   // Posts and DMs from one socket are stored in the order they were sent.
   let sending: Promise<void> = Promise.resolve();
