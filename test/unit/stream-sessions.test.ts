@@ -1,6 +1,6 @@
 /** Stream sessions without a timer each: expiry from one shared clock, revocation through the hub, client aborts. */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { UnauthenticatedError } from "../../src/domain/errors.js";
+import { ResourceExhaustedError, UnauthenticatedError } from "../../src/domain/errors.js";
 import { type Expiring, ExpiryClock } from "../../src/realtime/expiry-clock.js";
 import { Hub } from "../../src/realtime/hub.js";
 import { StreamSessions } from "../../src/realtime/stream-sessions.js";
@@ -73,5 +73,25 @@ describe("StreamSessions", () => {
     expect((own.signal.reason as Error).name).toBe("AbortError");
     followed.close();
     own.close();
+  });
+
+  it("admits at most maxPerUser streams per user, counts a close once, and does not count carriers", () => {
+    const sessions = new StreamSessions(new Hub(), { maxPerUser: 2 });
+    const of = (userId: string) => ({ userId, username: userId, tokenId: `t-${userId}`, expiresAtMs: Date.now() + 60_000 });
+    const first = sessions.open(of("1"));
+    sessions.open(of("1"));
+    const carrier = sessions.openCarrier(of("1"));
+    expect(() => sessions.open(of("1"))).toThrow(ResourceExhaustedError);
+    expect(() => sessions.open(of("1"))).toThrow(/at most 2 per user/);
+    const other = sessions.open(of("2"));
+    first.close();
+    first.close();
+    expect(sessions.openBy("1")).toBe(1);
+    const again = sessions.open(of("1"));
+    expect(sessions.openBy("1")).toBe(2);
+    carrier.close();
+    expect(sessions.openBy("1")).toBe(2);
+    for (const s of [other, again]) s.close();
+    expect([sessions.openBy("1"), sessions.openBy("2")]).toEqual([1, 0]);
   });
 });
