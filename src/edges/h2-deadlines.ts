@@ -63,8 +63,9 @@ export class H2Deadlines {
     server.on("session", (session: ServerHttp2Session) => {
       open.set(session, HANDSHAKING);
       sessions.set(session, performance.now() + limits.firstBytesMs);
+      // on(), not once(): once() wraps each listener in a closure of its own.
       session.on("remoteSettings", onSettings);
-      session.once("close", onClose);
+      session.on("close", onClose);
     });
     this.#onCreated = (message) => {
       const stream = (message as { stream: ServerHttp2Stream }).stream;
