@@ -20,6 +20,7 @@ import { Messages } from "./services/messages.js";
 import { PageTokens } from "./services/page-tokens.js";
 import { StreamTickets } from "./auth/stream-tickets.js";
 import { createAdapters } from "./adapters.js";
+import { reportLoosened } from "./private-files.js";
 import { createEdges } from "./edges/edges.js";
 
 export interface RunningApp {
@@ -37,6 +38,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     keyPem: config.tokenPrivateKeyPem,
     keyFile: join(config.dataDir, "token-signing-key.pem"),
     lifetimeSeconds: config.tokenLifetimeSeconds,
+    onLoosened: (found) => reportLoosened(logger, found),
   });
   const ids = new SnowflakeGenerator(config.workerId);
   const hub = new Hub();
