@@ -96,12 +96,12 @@ describe.each(["connect-json", "grpc", "grpc-web"] as const)("%s", (protocol) =>
     expect(same.message).toEqual(dm.message);
 
     const refusals = [
-      messages.postMessage({ roomId: roomA, text: "hi", clientMessageId: "k-2" }),
-      messages.sendDirectMessage({ recipient: { case: "recipientUserId", value: alice.user.userId }, text: "hi", clientMessageId: "k-2" }),
-      messages.sendDirectMessage({ recipient: { case: "recipientUserId", value: bob.user.userId }, text: "hi there", clientMessageId: "k-2" }),
+      () => messages.postMessage({ roomId: roomA, text: "hi", clientMessageId: "k-2" }),
+      () => messages.sendDirectMessage({ recipient: { case: "recipientUserId", value: alice.user.userId }, text: "hi", clientMessageId: "k-2" }),
+      () => messages.sendDirectMessage({ recipient: { case: "recipientUserId", value: bob.user.userId }, text: "hi there", clientMessageId: "k-2" }),
     ];
     for (const refused of refusals) {
-      const error = await refused.then(() => undefined, (e: unknown) => ConnectError.from(e));
+      const error = await refused().then(() => undefined, (e: unknown) => ConnectError.from(e));
       expect(error?.code).toBe(Code.AlreadyExists);
       expect(error?.rawMessage).toMatch(/client_message_id "k-2" was already used for a different message/);
     }
