@@ -7,6 +7,7 @@ import type { Store } from "./store/store.js";
 import type { Bus } from "./bus/bus.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { MemoryBus } from "./bus/memory/memory-bus.js";
+import { reportLoosened } from "./private-files.js";
 
 export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; bus: Bus }> {
   // A worker's one IPC channel to its primary, batched; the sequenced store and the cluster bus share it (and its order).
@@ -16,7 +17,7 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
     const { CassandraStore } = await import("./store/cassandra/cassandra-store.js");
     store = await CassandraStore.connect(config.cassandra, logger);
   } else {
-    store = openSqlite(config);
+    store = openSqlite(config, logger);
     if (config.sequencedAppends) {
       const { SequencedStore } = await import("./store/cluster/sequenced-store.js");
       store = new SequencedStore(store, primary);
@@ -35,7 +36,11 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
   return { store, bus };
 }
 
-/** The node's SQLite file (the primary of a sequenced cluster opens it too). */
-export function openSqlite(config: Config): SqliteStore {
-  return new SqliteStore({ file: join(config.dataDir, "parley.sqlite"), synchronous: config.sqliteSynchronous });
+/** The node's SQLite file (the primary of a sequenced cluster opens it too), owner-only whatever the umask. */
+export function openSqlite(config: Config, logger: Logger): SqliteStore {
+  return new SqliteStore({
+    file: join(config.dataDir, "parley.sqlite"),
+    synchronous: config.sqliteSynchronous,
+    onLoosened: (found) => reportLoosened(logger, found),
+  });
 }

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import type { Config } from "./config.js";
 import { SnowflakeGenerator } from "./domain/ids.js";
 import type { Logger } from "./observability/logger.js";
@@ -20,7 +21,9 @@ import { Messages } from "./services/messages.js";
 import { PageTokens } from "./services/page-tokens.js";
 import { StreamTickets } from "./auth/stream-tickets.js";
 import { createAdapters } from "./adapters.js";
+import { reportLoosened } from "./private-files.js";
 import { createEdges } from "./edges/edges.js";
+import { createMetricsListener } from "./edges/metrics-listener.js";
 
 export interface RunningApp {
   /** http://host:port of the listening server. */
@@ -37,6 +40,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     keyPem: config.tokenPrivateKeyPem,
     keyFile: join(config.dataDir, "token-signing-key.pem"),
     lifetimeSeconds: config.tokenLifetimeSeconds,
+    onLoosened: (found) => reportLoosened(logger, found),
   });
   const ids = new SnowflakeGenerator(config.workerId);
   const hub = new Hub();
@@ -71,6 +75,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   metrics.readDeliveries = () => hub.deliveries;
 
   const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets });
+  const metricsListener = config.metrics && (await listenForMetrics(config.metrics, metrics, logger));
   await new Promise<void>((resolve, reject) => {
     edges.listener.tcp.once("error", reject);
     edges.listener.tcp.listen(config.port, config.host, () => resolve());
@@ -88,11 +93,25 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         edges.shutdown();
         await Promise.race([edges.listener.close(), new Promise((r) => setTimeout(r, 3000))]);
         edges.listener.destroyAll();
+        metricsListener?.closeAllConnections();
+        metricsListener?.close();
         await bus.close();
         await store.close();
         logger.info("parley stopped");
       })()),
   };
+}
+
+/** The metrics' own listener (METRICS_PORT), listening; logs where. */
+async function listenForMetrics(where: { port: number; host: string }, metrics: Metrics, logger: Logger): Promise<Server> {
+  const server = createMetricsListener(metrics, logger);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(where.port, where.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ metricsPort: port, host: where.host }, "metrics listening");
+  return server;
 }
 
 /**

@@ -35,6 +35,14 @@ export interface Config {
   readonly sqliteSynchronous: "FULL" | "NORMAL";
   /** Origins allowed to call from a browser (CORS, WebSocket Origin check); "*" allows any. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Origins this server's own page is served at by name (PUBLIC_ORIGINS, normalised
+   * "scheme://host[:port]"); besides these, a request's own origin counts only when it is
+   * localhost or an IP address, never by a Host header naming a domain (see edges/http/cors.ts).
+   */
+  readonly publicOrigins: readonly string[];
+  /** A separate listener for GET /metrics (METRICS_PORT); undefined: /metrics is served on the public port. */
+  readonly metrics: { readonly port: number; readonly host: string } | undefined;
   /** Proxies whose X-Forwarded-* headers are believed (exact peer addresses). */
   readonly trustedProxies: readonly string[];
   /** Token-bucket rate limits: sustained requests/second and burst, per user and per IP. */
@@ -105,13 +113,26 @@ export function loadConfig(env: Env = process.env): Config {
   const list = (name: string, fallback: string): string[] =>
     (env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
 
+  /** Browser origins: http(s)://host[:port] and nothing after it, normalised as browsers send them. */
+  const origins = (name: string): string[] =>
+    list(name, "").flatMap((raw) => {
+      const url = URL.canParse(raw) ? new URL(raw) : undefined;
+      if (url && /^https?:$/.test(url.protocol) && url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password) {
+        return [url.origin];
+      }
+      problems.push(`${name}: ${JSON.stringify(raw)} is not an origin such as https://chat.example.com or http://localhost:8080`);
+      return [];
+    });
+
   const dataDir = resolve(env.DATA_DIR || "./data");
   // One worker per core by default: one process cannot use a second core (see DESIGN.md).
   const workers = !env.WORKERS || env.WORKERS === "auto" ? availableParallelism() : int("WORKERS", 1, 1, 64);
   const bus = oneOf("BUS", "memory", ["memory", "kafka"]);
   const store = oneOf("STORE", "sqlite", ["sqlite", "cassandra"]);
+  const host = env.HOST || "0.0.0.0";
+  const metricsPort = env.METRICS_PORT ? int("METRICS_PORT", 0, 0, 65535) : undefined;
   const config: Config = {
-    host: env.HOST || "0.0.0.0",
+    host,
     port: int("PORT", 8080, 0, 65535),
     dataDir,
     logLevel: oneOf("LOG_LEVEL", "info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -129,6 +150,8 @@ export function loadConfig(env: Env = process.env): Config {
     sequencedAppends: workers > 1 && bus === "memory" && store === "sqlite",
     sqliteSynchronous: oneOf("SQLITE_SYNCHRONOUS", "FULL", ["FULL", "NORMAL"]),
     corsOrigins: list("CORS_ORIGINS", ""),
+    publicOrigins: origins("PUBLIC_ORIGINS"),
+    metrics: metricsPort === undefined ? undefined : { port: metricsPort, host: env.METRICS_HOST || host },
     trustedProxies: list("TRUSTED_PROXIES", ""),
     rateLimit: { perSecond: int("RATE_LIMIT_PER_SECOND", 50, 1, 1_000_000), burst: int("RATE_LIMIT_BURST", 100, 1, 1_000_000) },
     signInLimit: { perMinute: int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000) },
@@ -161,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (lastWorkerId > 1023) problems.push(`WORKER_ID + WORKERS must not exceed ${config.workers > 1 ? 1023 : 1024} (ids ${config.workerId}..${lastWorkerId} are taken)`);
   // Node refuses a headers timeout longer than the request timeout (headers are part of the request).
   if (config.connections.headersMs > config.connections.requestMs) problems.push("HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS");
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === config.port) problems.push(`METRICS_PORT=${metricsPort}: must differ from PORT (it is the metrics' own listener)`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -5,11 +5,12 @@
  * share it.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { PublicProtocol } from "paseto";
 import { PublicKeyFromCryptoKey, SecretKeyFromCryptoKey, SignFactory, VerifyFactory } from "paseto/v4/public";
 import type { PublicKey, SecretKey } from "paseto/v4/public";
+import { ensurePrivateDir, type Loosened, tightenIfPresent } from "../private-files.js";
 
 /** What a valid token says about its bearer. */
 export interface TokenClaims {
@@ -40,8 +41,14 @@ export class PasetoTokens implements TokenIssuer {
   ) {}
 
   /** Loads the Ed25519 key from PEM text, or from `keyFile` (created with mode 0600 on first start). */
-  static async create(options: { keyPem?: string; keyFile: string; lifetimeSeconds: number }): Promise<PasetoTokens> {
-    const privateKey = options.keyPem ? createPrivateKey(options.keyPem) : loadOrCreateKey(options.keyFile);
+  static async create(options: {
+    keyPem?: string;
+    keyFile: string;
+    lifetimeSeconds: number;
+    /** Told when the key file or its directory had been open to other users (they are owner-only now). */
+    onLoosened?: (found: readonly Loosened[]) => void;
+  }): Promise<PasetoTokens> {
+    const privateKey = options.keyPem ? createPrivateKey(options.keyPem) : loadOrCreateKey(options.keyFile, options.onLoosened);
     const publicKey = createPublicKey(privateKey);
     return new PasetoTokens(
       // Node's webcrypto CryptoKey is the DOM CryptoKey at run time; only the .d.ts files differ.
@@ -93,9 +100,10 @@ export class PasetoTokens implements TokenIssuer {
   }
 }
 
-function loadOrCreateKey(file: string): KeyObject {
+function loadOrCreateKey(file: string, onLoosened?: (found: readonly Loosened[]) => void): KeyObject {
+  const loosened = [...ensurePrivateDir(dirname(file)), ...tightenIfPresent(file)];
+  if (loosened.length > 0) onLoosened?.(loosened);
   if (existsSync(file)) return createPrivateKey(readFileSync(file, "utf8"));
-  mkdirSync(dirname(file), { recursive: true });
   const { privateKey } = generateKeyPairSync("ed25519");
   writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
   return privateKey;

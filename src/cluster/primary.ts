@@ -35,7 +35,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   let store: Store | undefined;
   let stopSequencer = () => {};
   if (config.sequencedAppends) {
-    store = openSqlite(config);
+    store = openSqlite(config, logger);
     // Workers take WORKER_ID + 0..WORKERS-1; the primary's messages carry the next worker id.
     const ids = new SnowflakeGenerator(config.workerId + config.workers);
     stopSequencer = startSequencer({ cluster: workers, store, ids, broadcast: relay.broadcast });

@@ -29,6 +29,7 @@ import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./r
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
 import { createHttpEdge } from "./http/http-edge.js";
+import { setApiHeaders } from "./http/respond.js";
 import { StreamOpener } from "./http/stream-open.js";
 import { createFastPath } from "./rpc/stream-fast-path/fast-path.js";
 import { createRpcFallback } from "./rpc/stream-fast-path/rpc-fallback.js";
@@ -105,9 +106,10 @@ export function createEdges(deps: EdgeDeps): Edges {
     maxBodyBytes: deps.config.maxBodyBytes,
     trustedProxies: deps.config.trustedProxies,
   });
-  // CORS goes in front of connect-node, so Connect-Web and gRPC-Web get it as REST does.
+  // CORS and the API headers go in front of connect-node, so Connect, gRPC-Web and gRPC get them as REST does.
   const withCors: typeof rpc = (req, res) => {
     const response = res as unknown as ServerResponse;
+    setApiHeaders(response);
     if (http.cors(req as IncomingMessage, response) || fastPath(req, response) || grpcUnary(req, response)) return;
     rpc(req, res);
   };

@@ -3,7 +3,7 @@
  * A message is stored first and published second, so anything a subscriber receives live can
  * also be read back from the store (and a stream that missed it recovers it with `since`).
  */
-import { NotFoundError } from "../domain/errors.js";
+import { AlreadyExistsError, NotFoundError } from "../domain/errors.js";
 import type { SnowflakeGenerator } from "../domain/ids.js";
 import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
 import { messageText, uniquenessKey } from "../domain/names.js";
@@ -35,13 +35,18 @@ export type Recipient = { readonly userId: string } | { readonly username: strin
 export class Messages {
   constructor(private readonly deps: MessagesDeps) {}
 
-  /** Posts to a room (no membership needed); NotFoundError when the room does not exist. */
+  /**
+   * Posts to a room (no membership needed); NotFoundError when the room does not exist. A
+   * `clientMessageId` the sender already used within the idempotency window answers with the
+   * message it names when that message has this room and this text, and throws
+   * AlreadyExistsError (storing nothing) when it was used for another target or text.
+   */
   async post(sender: TokenClaims, roomId: string, text: string, clientMessageId: string): Promise<ChatMessage> {
     await this.deps.rooms.get(roomId);
     return this.#store(sender, { kind: "room", id: roomId }, text, clientMessageId);
   }
 
-  /** Sends a direct message; NotFoundError when the recipient does not exist. */
+  /** Sends a direct message; NotFoundError when the recipient does not exist. Keys as for post(). */
   async send(sender: TokenClaims, recipient: Recipient, text: string, clientMessageId: string): Promise<ChatMessage> {
     const user =
       "userId" in recipient
@@ -103,12 +108,28 @@ export class Messages {
       ? { senderId: sender.userId, key: clientMessageId, expiresAtMs: now + IDEMPOTENCY_WINDOW_MS }
       : undefined;
     const result = await this.deps.store.appendMessage(message, idempotency);
+    if (!result.created && !sameRequest(result.message, channel, text)) {
+      throw new AlreadyExistsError(
+        `client_message_id "${clientMessageId}" was already used for a different message (another room, recipient or text): ` +
+          "use a new client_message_id for a new message",
+      );
+    }
     if (result.created) {
       this.deps.onStored?.(result.message);
       await this.deps.bus.publish({ type: "message", message: result.message });
     }
     return result.message;
   }
+}
+
+/**
+ * Whether the message a key already names is the one now requested: same channel, same text
+ * after the normalisation every stored text has had (messageText: NFC). The sender is the same
+ * by construction (keys are per sender); the sender's display name may have changed and does
+ * not make it another message.
+ */
+function sameRequest(stored: ChatMessage, channel: Channel, text: string): boolean {
+  return stored.channel.kind === channel.kind && stored.channel.id === channel.id && stored.text === text;
 }
 
 function withDefaults(page: Partial<MessagePage>): MessagePage {

@@ -41,7 +41,12 @@ export interface Store {
 
   /**
    * Stores a message (room or direct, by its channel). With an idempotency key already used by
-   * the same sender and not expired, stores nothing and returns the first message instead.
+   * the same sender and not expired, stores nothing and returns the first message instead —
+   * whatever its channel and text: whether the two are the same request is the caller's call
+   * (services/messages.ts refuses a key reused for another one). One key spans every channel
+   * of its sender. Appends of one key racing each other: every answer is either its own
+   * message, stored (`created`), or a message stored under the key; SQLite stores exactly one,
+   * Cassandra (no lightweight transaction on the message path) may store each racer.
    * The returned message is the stored one: a store that orders appends itself may give it a
    * later id than proposed (store/cluster/sequenced-store.ts does); callers use the result.
    */

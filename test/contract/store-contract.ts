@@ -220,6 +220,47 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         expect(await store().listRoomMessages(room.id, { limit: 10 })).toEqual([byBob, first]);
       });
 
+      it("answers a key reused for another channel or text with the first message, unchanged, and stores nothing", async () => {
+        const [roomA, roomB] = [await make.room(), await make.room()];
+        const [alice, bob] = [await make.user(), await make.user()];
+        const key = { senderId: alice.id, key: "reused-1", expiresAtMs: Date.now() + 60_000 };
+        const first = message(make.live, { kind: "room", id: roomA.id }, alice, "to A", "reused-1");
+        expect(await store().appendMessage(first, key)).toEqual({ message: first, created: true });
+        // The store does not judge: it names the first message, and the service compares (services/messages.ts).
+        for (const other of [
+          message(make.live, { kind: "room", id: roomB.id }, alice, "to A", "reused-1"),
+          message(make.live, { kind: "user", id: bob.id }, alice, "to A", "reused-1"),
+          message(make.live, { kind: "room", id: roomA.id }, alice, "other text", "reused-1"),
+        ]) {
+          expect(await store().appendMessage(other, key)).toEqual({ message: first, created: false });
+        }
+        expect(await store().listRoomMessages(roomA.id, { limit: 10 })).toEqual([first]);
+        expect(await store().listRoomMessages(roomB.id, { limit: 10 })).toEqual([]);
+        expect(await store().listInbox(bob.id, { limit: 10 })).toEqual([]);
+      });
+
+      it("answers racing appends of one key with different bodies with stored messages only", async () => {
+        const [roomA, roomB] = [await make.room(), await make.room()];
+        const alice = await make.user();
+        const key = { senderId: alice.id, key: "race-1", expiresAtMs: Date.now() + 60_000 };
+        const attempts = Array.from({ length: 8 }, (_, i) =>
+          message(make.live, { kind: "room", id: (i % 2 === 0 ? roomA : roomB).id }, alice, `body ${i}`, "race-1"),
+        );
+        const results = await Promise.all(attempts.map((m) => store().appendMessage(m, key)));
+        const created = results.filter((r) => r.created).map((r) => r.message);
+        expect(created.length).toBeGreaterThanOrEqual(1);
+        results.forEach((result, i) => {
+          if (result.created) expect(result.message).toEqual(attempts[i]);
+          else expect(created).toContainEqual(result.message);
+        });
+        // Exactly the created ones are stored (SQLite: one; Cassandra may store each racer, see the port).
+        const stored = [
+          ...(await store().listRoomMessages(roomA.id, { limit: 10 })),
+          ...(await store().listRoomMessages(roomB.id, { limit: 10 })),
+        ];
+        expect(ids(stored).sort()).toEqual(ids(created).sort());
+      });
+
       it("deduplicates direct messages in the inbox and the conversation alike", async () => {
         const [alice, bob] = [await make.user(), await make.user()];
         const key = { senderId: alice.id, key: "dm-1", expiresAtMs: Date.now() + 60_000 };

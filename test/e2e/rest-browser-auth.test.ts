@@ -11,7 +11,9 @@ const APP = "https://app.example.com";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ env: { CORS_ORIGINS: APP, TRUSTED_PROXIES: "127.0.0.1" } });
+  // The proxied tests' page is at https://chat.example.com: a name, so it is listed (a Host or
+  // X-Forwarded-Host naming a domain is never proof of the server's own origin; exposure.test.ts).
+  server = await startServer({ env: { CORS_ORIGINS: APP, TRUSTED_PROXIES: "127.0.0.1", PUBLIC_ORIGINS: "https://chat.example.com" } });
 });
 afterAll(async () => {
   await server?.stop();

@@ -146,6 +146,7 @@ describe("subscribe fast path", () => {
       expect(await fastStreams(server.url, contentType.includes("grpc-web") ? "grpc-web" : "connect")).toBe(before + 1);
       expect(fast.status).toBe(200);
       expect(fast.contentType).toBe(slow.contentType);
+      expect(fast.headers, contentType).toEqual(slow.headers);
       expect(fast.envelopes.map((e) => e.toString("hex")), contentType).toEqual(slow.envelopes.map((e) => e.toString("hex")));
     }
   });

@@ -32,7 +32,7 @@ export async function rawStream(baseUrl: string, headers: Record<string, string>
     if (envelopes.length >= count) break;
   }
   res.destroy();
-  return { status: res.statusCode, contentType: res.headers["content-type"], envelopes: envelopes.slice(0, count) };
+  return { status: res.statusCode, contentType: res.headers["content-type"], headers: headersOf(res), envelopes: envelopes.slice(0, count) };
 }
 
 /** POSTs a stream request over HTTP/1.1 that the server ends at once (an error); reads the whole response. */
@@ -45,5 +45,15 @@ export async function rawResponse(baseUrl: string, headers: Record<string, strin
   });
   const chunks: Buffer[] = [];
   for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
-  return { status: res.statusCode, contentType: res.headers["content-type"], body: Buffer.concat(chunks).toString("latin1") };
+  return { status: res.statusCode, contentType: res.headers["content-type"], headers: headersOf(res), body: Buffer.concat(chunks).toString("latin1") };
+}
+
+/** Response headers as sent, without `date` (it changes by the second) and hop-by-hop framing. */
+function headersOf(res: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (name === "date" || name === "connection" || name === "keep-alive" || name === "transfer-encoding" || value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
 }

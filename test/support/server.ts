@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   readonly port?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /** The file-creation mask the server starts with (e.g. "000"), set by a shell that then execs Node. */
+  readonly umask?: string;
 }
 
 export function tempDir(prefix = "parley-test-"): string {
@@ -35,7 +37,12 @@ export function tempDir(prefix = "parley-test-"): string {
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   // Node itself with tsx as a loader (not the tsx launcher), so signals reach the server process.
-  const child = spawn(process.execPath, ["--import", "tsx", "--disable-warning=ExperimentalWarning", "src/main.ts"], {
+  if (options.umask !== undefined && !/^[0-7]{3,4}$/.test(options.umask)) throw new Error(`not a umask: ${options.umask}`);
+  const args = ["--import", "tsx", "--disable-warning=ExperimentalWarning", "src/main.ts"];
+  // With a umask: `sh -c 'umask M; exec node …'` — exec keeps one process, so signals still reach the server.
+  const [command, argv] =
+    options.umask === undefined ? [process.execPath, args] : ["/bin/sh", ["-c", `umask ${options.umask} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = spawn(command, argv, {
     cwd: ROOT,
     env: {
       ...process.env,

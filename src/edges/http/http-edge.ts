@@ -1,6 +1,6 @@
 /**
  * The browser edge, behind connect-node's fallback: REST routes generated from the proto's
- * google.api.http rules, SSE and WebSocket streams, /metrics, /healthz, the
+ * google.api.http rules, SSE and WebSocket streams, /metrics (unless METRICS_PORT moves it), /healthz, the
  * OpenAPI document and docs, and the web page. Business logic stays in the services: REST calls
  * go through the in-process Connect transport (same interceptors), streams through the same
  * subscription code. Also provides the CORS layer edges.ts puts in front of every route.
@@ -25,6 +25,7 @@ import { SESSION_COOKIE } from "./session-cookie.js";
 import { createStaticFiles } from "./static-files.js";
 import { StreamOpener } from "./stream-open.js";
 import { createWsEdge } from "./ws-upgrade.js";
+import { isMetricsRequest, sendMetrics } from "../metrics-listener.js";
 
 /** What the browser edge needs beyond the edges' deps: the in-process transport, the shared limiter, the shutdown signal. */
 export interface HttpEdgeDeps extends EdgeDeps {
@@ -60,7 +61,7 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     cookieName: SESSION_COOKIE,
   });
   const docs = createDocsHandler(OPENAPI_PATH);
-  const policy = originPolicy(config.corsOrigins);
+  const policy = originPolicy(config.corsOrigins, config.publicOrigins);
   const body = { maxBytes: config.maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS };
   const opener = new StreamOpener({ ...deps, messages: deps.services.messages, validator: createValidator() });
   const streams = { metrics, logger, heartbeatMs: config.heartbeatMs, sendBufferBytes: config.streamSendBufferBytes, slowClientMs: config.slowClientMs };
@@ -80,11 +81,8 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     if (!req.url?.startsWith("/")) return sendError(res, 400, "invalid_argument", "request target must be a path");
     const url = requestTarget(req.url);
     const site = requestSite(req, config.trustedProxies);
-    if (req.method === "GET" && url.pathname === "/metrics") {
-      res.setHeader("content-type", metrics.registry.contentType);
-      res.end(await metrics.registry.metrics());
-      return;
-    }
+    // With METRICS_PORT, /metrics is on its own listener only (app.ts) and is not found here.
+    if (config.metrics === undefined && isMetricsRequest(req.method, req.url)) return sendMetrics(res, metrics);
     if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
     if (req.method === "GET" && url.pathname === OPENAPI_PATH) return sendJson(res, 200, openapi);
     if (docs(req, res)) return;

@@ -16,6 +16,17 @@ const SECURITY_HEADERS: Record<string, string> = {
   "cache-control": "no-store",
 };
 
+/**
+ * Marks an answer as API data: never sniffed as another type, never stored by a cache (answers
+ * carry private messages and tokens). Set first on every request of the port (edges.ts), so
+ * connect-node's answers and the fast paths' get them as REST's do; routes that may be cached
+ * (the web page, the docs assets) set their own Cache-Control over it.
+ */
+export function setApiHeaders(res: AnyResponse): void {
+  res.setHeader("x-content-type-options", "nosniff");
+  res.setHeader("cache-control", "no-store");
+}
+
 /** Sends a JSON body with the given status (no body for 204). */
 export function sendJson(res: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = status === 204 || body === undefined ? "" : JSON.stringify(body);

@@ -9,6 +9,8 @@ export interface ErrorPolicy {
   readonly publicMethods: ReadonlySet<string>;
   /** Full method names that answer 409 when the thing they create already exists. */
   readonly conflictMethods: ReadonlySet<string>;
+  /** Full method names that answer 409 when their idempotency key already names another message. */
+  readonly keyConflictMethods: ReadonlySet<string>;
 }
 
 /** The OpenAPI path key of a template: "/room/{room_id}/messages"; a custom verb stays as ":verb". */
@@ -49,6 +51,7 @@ export function buildOperation(route: RestRoute, schemas: SchemaCollector, polic
   if (!policy.publicMethods.has(full)) responses["401"] = { $ref: "#/components/responses/Unauthenticated" };
   if (route.template.variables.length > 0) responses["404"] = { $ref: "#/components/responses/NotFound" };
   if (policy.conflictMethods.has(full)) responses["409"] = { $ref: "#/components/responses/Conflict" };
+  if (policy.keyConflictMethods.has(full)) responses["409"] = { $ref: "#/components/responses/KeyConflict" };
   responses["429"] = { $ref: "#/components/responses/TooManyRequests" };
   op["responses"] = responses;
   if (policy.publicMethods.has(full)) op["security"] = [];

@@ -14,6 +14,8 @@ export interface OpenApiInfo {
   readonly publicMethods?: readonly string[];
   /** Methods that answer 409 when the thing they create exists (default: RoomService.CreateRoom, AuthService.SignUp). */
   readonly conflictMethods?: readonly string[];
+  /** Methods that answer 409 when their client_message_id already names another message (default: PostMessage, SendDirectMessage). */
+  readonly keyConflictMethods?: readonly string[];
   /** Name of the session cookie that carries the token as an alternative to the header (default "parley_token"). */
   readonly cookieName?: string;
 }
@@ -23,6 +25,7 @@ export type OpenApiDocument = { readonly openapi: "3.1.0" } & Readonly<Record<st
 
 const DEFAULT_PUBLIC = ["chat.v1.AuthService.SignUp", "chat.v1.AuthService.SignIn"];
 const DEFAULT_CONFLICT = ["chat.v1.RoomService.CreateRoom", "chat.v1.AuthService.SignUp"];
+const DEFAULT_KEY_CONFLICT = ["chat.v1.MessageService.PostMessage", "chat.v1.MessageService.SendDirectMessage"];
 
 /**
  * Generates the OpenAPI 3.1 document of the REST edge from the same route table that serves it, so the two cannot
@@ -35,6 +38,7 @@ export function buildOpenApi(table: RouteTable, info: OpenApiInfo): OpenApiDocum
   const policy = {
     publicMethods: new Set(info.publicMethods ?? DEFAULT_PUBLIC),
     conflictMethods: new Set(info.conflictMethods ?? DEFAULT_CONFLICT),
+    keyConflictMethods: new Set(info.keyConflictMethods ?? DEFAULT_KEY_CONFLICT),
   };
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of [...table.routes].sort((a, b) => openApiPath(a).localeCompare(openApiPath(b)))) {
@@ -93,6 +97,7 @@ const ERROR_RESPONSES: Readonly<Record<string, JsonSchema>> = {
   Unauthenticated: errorResponse("No valid access token: missing, malformed, expired or signed out."),
   NotFound: errorResponse("The room or user named in the path does not exist."),
   Conflict: errorResponse("The name is already taken (ignoring case)."),
+  KeyConflict: errorResponse("The clientMessageId was already used for a different message (another room, recipient or text)."),
   TooManyRequests: errorResponse("Rate limit exceeded; retry later (see Retry-After)."),
 };
 

@@ -7,8 +7,8 @@
  * writes of users, rooms and revocations, use this thread's own connection.
  */
 import type { Database as Db, Statement } from "better-sqlite3";
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { ensurePrivateDir, ensurePrivateFile, type Loosened, tightenIfPresent } from "../../private-files.js";
 import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
 import { type AppendResult, type IdempotencyKey, type Store, UniqueViolation } from "../store.js";
 import { AppendThread } from "./append-thread.js";
@@ -21,6 +21,8 @@ export interface SqliteStoreOptions {
   readonly file: string;
   /** FULL survives power loss; NORMAL survives a process crash only. */
   readonly synchronous?: Synchronous;
+  /** Told which of the directory and files had been open to other users (they are owner-only now). */
+  readonly onLoosened?: (found: readonly Loosened[]) => void;
 }
 
 type Row = Record<string, bigint | string | null>;
@@ -32,7 +34,16 @@ export class SqliteStore implements Store {
   readonly #appends: AppendThread;
 
   constructor(options: SqliteStoreOptions) {
-    mkdirSync(dirname(options.file), { recursive: true });
+    // Owner-only directory and files (password hashes, direct messages) whatever the umask. The
+    // main file is made 0600 before SQLite opens it: SQLite creates -wal, -shm and -journal with
+    // the main file's mode. Ones left by an older, looser start are tightened here.
+    const { file } = options;
+    const loosened = [
+      ...ensurePrivateDir(dirname(file)),
+      ...ensurePrivateFile(file),
+      ...[`${file}-wal`, `${file}-shm`, `${file}-journal`].flatMap(tightenIfPresent),
+    ];
+    if (loosened.length > 0) options.onLoosened?.(loosened);
     const synchronous = options.synchronous ?? "FULL";
     this.#db = openDatabase(options.file, synchronous);
     migrate(this.#db);
