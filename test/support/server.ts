@@ -44,9 +44,15 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
       SQLITE_SYNCHRONOUS: "NORMAL",
+      // Limits far above what tests send from their one address; tests of the limits set them (test/e2e/rate-limits.test.ts).
       RATE_LIMIT_PER_SECOND: "100000",
       RATE_LIMIT_BURST: "100000",
+      FLOOD_LIMIT_PER_SECOND: "100000",
+      FLOOD_LIMIT_BURST: "100000",
       SIGNIN_LIMIT_PER_MINUTE: "100000",
+      SIGNIN_ADDRESS_LIMIT_PER_MINUTE: "1000000",
+      SIGNIN_ADDRESS_BURST: "100000",
+      PASSWORD_HASH_QUEUE: "100000",
       // One process unless a test asks for more (the default is one per core): a test's server
       // starts faster, and SIGKILL kills the whole node. test/e2e/cluster.test.ts runs workers.
       WORKERS: "1",
