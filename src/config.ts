@@ -47,9 +47,17 @@ export interface Config {
    * Token-bucket rate limits of one process (sustained per second, burst): `user` counts every
    * signed-in call, `address` calls without valid credentials, `flood` every call of an address
    * (a ceiling far above an office's traffic), `passwordAddress` sign-ins and sign-ups of an
-   * address (already divided by `workers`), `signInUsername` sign-in attempts per username.
+   * address (already divided by `workers`), `signInUsername` sign-in attempts per username;
+   * `passwordCallsPerAddress` sign-ins and sign-ups of one address in progress at once.
    */
-  readonly rateLimit: { readonly user: Rate; readonly address: Rate; readonly flood: Rate; readonly passwordAddress: Rate; readonly signInUsername: Rate };
+  readonly rateLimit: {
+    readonly user: Rate;
+    readonly address: Rate;
+    readonly flood: Rate;
+    readonly passwordAddress: Rate;
+    readonly signInUsername: Rate;
+    readonly passwordCallsPerAddress: number;
+  };
   /** Password hashes (scrypt) run at once by this process, and how many may wait; beyond: 429. */
   readonly passwordHashing: { readonly concurrency: number; readonly queue: number };
   readonly maxBodyBytes: number;
@@ -82,7 +90,11 @@ function rateLimits(int: IntReader, workers: number): Config["rateLimit"] {
     },
   };
   const signIns = int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000);
-  return { ...limits, signInUsername: { perSecond: signIns / 60, burst: signIns } };
+  return {
+    ...limits,
+    signInUsername: { perSecond: signIns / 60, burst: signIns },
+    passwordCallsPerAddress: int("SIGNIN_ADDRESS_CONCURRENCY", 2, 1, 1_000_000),
+  };
 }
 
 export class ConfigError extends Error {

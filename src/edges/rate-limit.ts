@@ -8,7 +8,9 @@
  * - per address: calls made without valid credentials (public procedures, failed sign-ins to
  *   the token check);
  * - per user: every signed-in call;
- * - password checks per address: sign-ins and sign-ups, below what the machine can hash;
+ * - password checks per address: sign-ins and sign-ups, below what the machine can hash, and at
+ *   most a few in progress at once (so one address never holds the hash queue, however many
+ *   connections it opens);
  * - sign-in attempts per username (case-folded): password guessing from many addresses.
  *
  * Over a limit: RESOURCE_EXHAUSTED / HTTP 429 with Retry-After. Buckets live in one process;
@@ -32,6 +34,8 @@ export interface RateLimits {
   readonly user: Rate;
   readonly passwordAddress: Rate;
   readonly signInUsername: Rate;
+  /** Sign-ins and sign-ups of one address in progress at once. */
+  readonly passwordCallsPerAddress: number;
 }
 
 /** The rate limits of one process. `now` is the clock (tests pass a fake one). */
@@ -41,6 +45,8 @@ export class RateLimiter {
   readonly #user: TokenBuckets;
   readonly #passwordAddress: TokenBuckets;
   readonly #signIns: TokenBuckets;
+  readonly #passwordCalls = new Map<string, number>();
+  readonly #passwordCallsPerAddress: number;
 
   constructor(
     limits: RateLimits,
@@ -52,6 +58,7 @@ export class RateLimiter {
     this.#user = new TokenBuckets(limits.user);
     this.#passwordAddress = new TokenBuckets(limits.passwordAddress);
     this.#signIns = new TokenBuckets(limits.signInUsername);
+    this.#passwordCallsPerAddress = limits.passwordCallsPerAddress;
   }
 
   /** The flood ceiling: every call from `ip`, signed in or not. */
@@ -72,6 +79,26 @@ export class RateLimiter {
   /** A call that will hash a password (sign-in, sign-up) from `ip`. */
   checkPasswordAttempt(ip: string | undefined): void {
     if (ip) this.#enforce(this.#passwordAddress.take(addressKey(ip), this.now()), "password_address");
+  }
+
+  /**
+   * Admits a password call of `ip` while fewer than the limit are in progress; returns the
+   * function that ends it (call it exactly once, when the call is answered).
+   */
+  beginPasswordCall(ip: string | undefined): () => void {
+    if (!ip) return () => undefined;
+    const key = addressKey(ip);
+    const running = this.#passwordCalls.get(key) ?? 0;
+    if (running >= this.#passwordCallsPerAddress) {
+      this.metrics.rateLimited.inc({ limit: "password_calls" });
+      throw new ResourceExhaustedError(`${running} sign-ins from this address are in progress: retry in 1s`, 1);
+    }
+    this.#passwordCalls.set(key, running + 1);
+    return () => {
+      const left = (this.#passwordCalls.get(key) ?? 1) - 1;
+      if (left > 0) this.#passwordCalls.set(key, left);
+      else this.#passwordCalls.delete(key);
+    };
   }
 
   /** A sign-in attempt for `username`, in any letter case. */
@@ -128,8 +155,15 @@ export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
     }
     if (kind.open) {
       limiter.checkAnonymous(ip);
-      if (kind.hashes) limiter.checkPasswordAttempt(ip);
-      return next(req);
+      if (!kind.hashes) return next(req);
+      // In-progress first: a call refused for that spends none of the address's budget.
+      const end = limiter.beginPasswordCall(ip);
+      try {
+        limiter.checkPasswordAttempt(ip);
+        return await next(req);
+      } finally {
+        end();
+      }
     }
     try {
       return await next(req);
