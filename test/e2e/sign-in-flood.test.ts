@@ -61,7 +61,7 @@ describe("a one-address sign-in flood", () => {
     expect(signUp.status, signUp.body).toBe(201);
     const quiet = await victimSignIns(username, 3);
 
-    // The flood comes from its own process, as it would from another machine.
+    // The flood comes from its own process, as it would from another machine; it is on once its first answer is back.
     const flooder = spawn(process.execPath, [FLOODER, server.url, "127.0.0.1", String(ATTACKERS), String(ATTACK_REQUESTS_EACH)], {
       stdio: ["pipe", "pipe", "inherit"],
     });
