@@ -5,8 +5,8 @@
  *
  * - flood ceiling: per address, on every call, far above what a busy office sends — it only
  *   keeps one address from hogging a process;
- * - per address: calls made without valid credentials (public procedures, failed sign-ins to
- *   the token check);
+ * - per address: calls without valid credentials (public procedures, and calls whose token is
+ *   missing or refused);
  * - per user: every signed-in call;
  * - password checks per address: sign-ins and sign-ups, below what the machine can hash, and at
  *   most a few in progress at once (so one address never holds the hash queue, however many
@@ -16,7 +16,7 @@
  * Over a limit: RESOURCE_EXHAUSTED / HTTP 429 with Retry-After. Buckets live in one process;
  * config.ts divides the password-check budget by WORKERS, the others are per process.
  */
-import { type Interceptor, type UnaryRequest, type StreamRequest } from "@connectrpc/connect";
+import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { ResourceExhaustedError, UnauthenticatedError } from "../domain/errors.js";
 import { uniquenessKey } from "../domain/names.js";
 import type { Metrics } from "../observability/metrics.js";

@@ -68,13 +68,13 @@ export class StreamOpener {
    */
   async authenticate(req: IncomingMessage, query: URLSearchParams, ip: string): Promise<StreamCaller> {
     this.deps.limiter.checkFlood(ip);
-    const claims = await this.#anonymousOnFailure(ip, async () => {
+    const caller = await this.#anonymousOnFailure(ip, async () => {
       const credentials = findCredentials(req, query, this.deps.tickets);
       if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
       return { claims: await authenticate(credentials.authorization, this.deps), credentials };
     });
-    this.deps.limiter.checkUser(claims.claims.userId);
-    return claims;
+    this.deps.limiter.checkUser(caller.claims.userId);
+    return caller;
   }
 
   /**
