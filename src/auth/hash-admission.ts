@@ -36,7 +36,8 @@ export class HashAdmission {
     else if (this.#waiting.length < this.queue) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     else {
       this.onRefused();
-      throw new ResourceExhaustedError(`too many sign-ins in progress: retry in ${this.#retryAfterSeconds()}s`, this.#retryAfterSeconds());
+      const seconds = this.#retryAfterSeconds();
+      throw new ResourceExhaustedError(`too many sign-ins in progress: retry in ${seconds}s`, seconds);
     }
     // Here this call holds a slot (a waiter inherits the slot of the hash that finished).
     const started = performance.now();
