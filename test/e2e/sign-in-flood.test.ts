@@ -121,3 +121,27 @@ describe("a one-address sign-in flood", () => {
     }
   });
 });
+
+describe("sign-ins from many addresses at once (a botnet)", () => {
+  it("beyond the hash queue are refused at once with 429 and Retry-After", async () => {
+    const small = await startServer({ env: { ...DEFAULT_LIMITS_ENV, PASSWORD_HASH_CONCURRENCY: "1", PASSWORD_HASH_QUEUE: "1" } });
+    const agents = Array.from({ length: 12 }, (_, i) => agentFrom(`127.0.1.${i + 1}`, 1));
+    try {
+      const answers = await Promise.all(
+        agents.map((agent) => send(agent, small.url, { path: "/auth/signin", json: { username: uniqueName("bot"), password: "guess-guess" } })),
+      );
+      const refused = answers.filter((a) => a.status === 429);
+      expect(answers.map((a) => a.status).filter((s) => s !== 401 && s !== 429)).toEqual([]);
+      // One hashing, one waiting: of twelve at once, most are refused without a hash.
+      expect(refused.length).toBeGreaterThanOrEqual(6);
+      for (const r of refused) {
+        expect(Number(r.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+        expect(JSON.parse(r.body)).toEqual({ code: "resource_exhausted", message: expect.stringContaining("sign-ins in progress") });
+      }
+      expect(small.output()).not.toContain('"level":50');
+    } finally {
+      for (const agent of agents) agent.destroy();
+      await small.stop();
+    }
+  });
+});
