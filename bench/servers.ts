@@ -131,9 +131,15 @@ export const BENCH_ENV: Readonly<Record<string, string>> = {
   LOG_LEVEL: "warn",
   RATE_LIMIT_PER_SECOND: "1000000",
   RATE_LIMIT_BURST: "1000000",
+  FLOOD_LIMIT_PER_SECOND: "1000000",
+  FLOOD_LIMIT_BURST: "1000000",
   SIGNIN_LIMIT_PER_MINUTE: "100000",
   // Every load connection comes from one loopback address: the per-address cap would refuse them.
   MAX_CONNECTIONS_PER_ADDRESS: "1000000",
+  SIGNIN_ADDRESS_LIMIT_PER_MINUTE: "1000000",
+  SIGNIN_ADDRESS_BURST: "1000000",
+  SIGNIN_ADDRESS_CONCURRENCY: "1000000",
+  PASSWORD_HASH_QUEUE: "100000",
   STORE: "sqlite",
   BUS: "memory",
 };

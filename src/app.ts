@@ -20,6 +20,8 @@ import { Rooms } from "./services/rooms.js";
 import { Messages } from "./services/messages.js";
 import { PageTokens } from "./services/page-tokens.js";
 import { StreamTickets } from "./auth/stream-tickets.js";
+import { HashAdmission } from "./auth/hash-admission.js";
+import { UserDirectory } from "./auth/user-directory.js";
 import { createAdapters } from "./adapters.js";
 import { reportLoosened } from "./private-files.js";
 import { createEdges } from "./edges/edges.js";
@@ -45,6 +47,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const ids = new SnowflakeGenerator(config.workerId);
   const hub = new Hub();
   const revocations = new RevocationCache(store);
+  const users = new UserDirectory(store);
+  const hashing = new HashAdmission(config.passwordHashing.concurrency, config.passwordHashing.queue, () =>
+    metrics.rateLimited.inc({ limit: "password_hashing" }),
+  );
   const sessions = new StreamSessions(hub, { maxPerUser: config.maxStreamsPerUser });
   await bus.start((event) => {
     if (event.type === "token_revoked") revocations.remember(event.tokenId, event.expiresAtMs);
@@ -55,7 +61,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")));
   const tickets = new StreamTickets(derivedSecret(sharedKey, "parley-stream-ticket"));
   const services = {
-    accounts: new Accounts({ store, bus, tokens, revocations, ids, tickets }),
+    accounts: new Accounts({ store, bus, tokens, revocations, ids, tickets, hashing, users }),
     rooms,
     messages: new Messages({
       store,
@@ -74,7 +80,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   };
   metrics.readDeliveries = () => hub.deliveries;
 
-  const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets });
+  const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets, users });
   const metricsListener = config.metrics && (await listenForMetrics(config.metrics, metrics, logger));
   await new Promise<void>((resolve, reject) => {
     edges.listener.tcp.once("error", reject);

@@ -5,6 +5,12 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 
+/** A token-bucket rate: sustained per second, and the burst a full bucket allows. */
+export interface Rate {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -45,9 +51,23 @@ export interface Config {
   readonly metrics: { readonly port: number; readonly host: string } | undefined;
   /** Proxies whose X-Forwarded-* headers are believed (exact peer addresses). */
   readonly trustedProxies: readonly string[];
-  /** Token-bucket rate limits: sustained requests/second and burst, per user and per IP. */
-  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
-  readonly signInLimit: { readonly perMinute: number };
+  /**
+   * Token-bucket rate limits of one process (sustained per second, burst): `user` counts every
+   * signed-in call, `address` calls without valid credentials, `flood` every call of an address
+   * (a ceiling far above an office's traffic), `passwordAddress` sign-ins and sign-ups of an
+   * address (already divided by `workers`), `signInUsername` sign-in attempts per username;
+   * `passwordCallsPerAddress` sign-ins and sign-ups of one address in progress at once.
+   */
+  readonly rateLimit: {
+    readonly user: Rate;
+    readonly address: Rate;
+    readonly flood: Rate;
+    readonly passwordAddress: Rate;
+    readonly signInUsername: Rate;
+    readonly passwordCallsPerAddress: number;
+  };
+  /** Password hashes (scrypt) run at once by this process, and how many may wait; beyond: 429. */
+  readonly passwordHashing: { readonly concurrency: number; readonly queue: number };
   readonly maxBodyBytes: number;
   /** Timeouts and caps of client connections (edges/listener.ts; DESIGN.md, Hardening). */
   readonly connections: ConnectionLimits;
@@ -77,6 +97,36 @@ export interface ConnectionLimits {
   readonly h2IdleMs: number;
   /** Open connections per TCP peer address (IPv6: per /64) on this process; trusted proxies are exempt. */
   readonly maxPerAddress: number;
+}
+
+type IntReader = (name: string, fallback: number, min: number, max: number) => number;
+
+/**
+ * The rate limits (see Config.rateLimit). RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST set the user
+ * and address limits together; USER_… and ADDRESS_… override one of them. The per-address
+ * sign-in budget is for the whole node: WORKERS processes each get their share, since a client's
+ * connections are spread over them.
+ */
+function rateLimits(int: IntReader, workers: number): Config["rateLimit"] {
+  const perSecond = int("RATE_LIMIT_PER_SECOND", 50, 1, 1_000_000);
+  const burst = int("RATE_LIMIT_BURST", 100, 1, 1_000_000);
+  const perMinute = (name: string, fallback: number) => int(name, fallback, 1, 1_000_000) / 60;
+  const limits = {
+    user: { perSecond: int("USER_RATE_LIMIT_PER_SECOND", perSecond, 1, 1_000_000), burst: int("USER_RATE_LIMIT_BURST", burst, 1, 1_000_000) },
+    address: { perSecond: int("ADDRESS_RATE_LIMIT_PER_SECOND", perSecond, 1, 1_000_000), burst: int("ADDRESS_RATE_LIMIT_BURST", burst, 1, 1_000_000) },
+    flood: { perSecond: int("FLOOD_LIMIT_PER_SECOND", 1000, 1, 1_000_000), burst: int("FLOOD_LIMIT_BURST", 2000, 1, 1_000_000) },
+    // Measured: ~10–20 scrypt/s on a 2-core machine (DESIGN.md, Hardening); one address gets about a tenth of that.
+    passwordAddress: {
+      perSecond: perMinute("SIGNIN_ADDRESS_LIMIT_PER_MINUTE", 60) / workers,
+      burst: Math.max(1, Math.floor(int("SIGNIN_ADDRESS_BURST", 10, 1, 1_000_000) / workers)),
+    },
+  };
+  const signIns = int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000);
+  return {
+    ...limits,
+    signInUsername: { perSecond: signIns / 60, burst: signIns },
+    passwordCallsPerAddress: int("SIGNIN_ADDRESS_CONCURRENCY", 2, 1, 1_000_000),
+  };
 }
 
 export class ConfigError extends Error {
@@ -153,8 +203,12 @@ export function loadConfig(env: Env = process.env): Config {
     publicOrigins: origins("PUBLIC_ORIGINS"),
     metrics: metricsPort === undefined ? undefined : { port: metricsPort, host: env.METRICS_HOST || host },
     trustedProxies: list("TRUSTED_PROXIES", ""),
-    rateLimit: { perSecond: int("RATE_LIMIT_PER_SECOND", 50, 1, 1_000_000), burst: int("RATE_LIMIT_BURST", 100, 1, 1_000_000) },
-    signInLimit: { perMinute: int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000) },
+    rateLimit: rateLimits(int, workers),
+    passwordHashing: {
+      // One hash per core this process may use, leaving libuv's other pool threads (4 by default) to files and DNS.
+      concurrency: int("PASSWORD_HASH_CONCURRENCY", Math.max(1, Math.min(3, Math.floor(availableParallelism() / workers))), 1, 64),
+      queue: int("PASSWORD_HASH_QUEUE", 8, 0, 1_000_000),
+    },
     maxBodyBytes: int("MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
     connections: {
       firstBytesMs: int("FIRST_BYTES_TIMEOUT_SECONDS", 10, 1, 3600) * 1000,

@@ -1,7 +1,8 @@
 /**
  * One interceptor authenticates every RPC: it reads "Authorization: Bearer <token>", verifies the
- * PASETO signature and expiry, checks revocation, and puts the caller in callerKey. Procedures in
- * PUBLIC_PROCEDURES (sign-up, sign-in, health, reflection) are let through without a token.
+ * PASETO signature, expiry and lifetime, checks revocation, looks the user up (cached), and puts
+ * the caller in callerKey. Procedures in PUBLIC_PROCEDURES (sign-up, sign-in, health,
+ * reflection) are let through without a token.
  */
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
@@ -9,6 +10,7 @@ import { UnauthenticatedError } from "../domain/errors.js";
 import { bearerTokenKey, callerKey } from "./auth-context.js";
 import type { RevocationCache } from "./revocations.js";
 import type { TokenClaims, TokenIssuer } from "./tokens.js";
+import type { UserDirectory } from "./user-directory.js";
 
 const PUBLIC_PROCEDURES = new Set(["/chat.v1.AuthService/SignUp", "/chat.v1.AuthService/SignIn"]);
 const PUBLIC_PREFIXES = ["/grpc.health.v1.", "/grpc.reflection."];
@@ -25,24 +27,34 @@ export function bearerToken(authorization: string | null): string {
   return match[1]!;
 }
 
-/** Resolves a bearer token to its claims, or throws UnauthenticatedError saying why not. */
-export async function authenticate(
-  authorization: string | null,
-  tokens: TokenIssuer,
-  revocations: RevocationCache,
-): Promise<TokenClaims> {
-  return authenticateToken(bearerToken(authorization), tokens, revocations);
+/** What authenticating a token consults: signature and lifetime, revocations, the user record. */
+export interface AuthPorts {
+  readonly tokens: TokenIssuer;
+  readonly revocations: RevocationCache;
+  readonly users: UserDirectory;
 }
 
-/** Resolves a bearer token (without "Bearer ") to its claims, or throws UnauthenticatedError saying why not. */
-export async function authenticateToken(token: string, tokens: TokenIssuer, revocations: RevocationCache): Promise<TokenClaims> {
-  const claims = await tokens.verify(token);
+/** Resolves an Authorization header to the caller, or throws UnauthenticatedError saying why not. */
+export async function authenticate(authorization: string | null, auth: AuthPorts): Promise<TokenClaims> {
+  return authenticateToken(bearerToken(authorization), auth);
+}
+
+/**
+ * Resolves a bearer token (without "Bearer ") to the caller, or throws UnauthenticatedError
+ * saying why not: bad signature or lifetime, revoked, or its user does not exist. The caller's
+ * username is the user record's, whatever the token's `name` claim says.
+ */
+export async function authenticateToken(token: string, auth: AuthPorts): Promise<TokenClaims> {
+  const claims = await auth.tokens.verify(token);
   if (!claims) throw new UnauthenticatedError("invalid or expired token: sign in again");
-  if (await revocations.isRevoked(claims.tokenId)) throw new UnauthenticatedError("token was revoked: sign in again");
-  return claims;
+  if (await auth.revocations.isRevoked(claims.tokenId)) throw new UnauthenticatedError("token was revoked: sign in again");
+  const user = auth.users.cached(claims.userId) ?? (await auth.users.find(claims.userId));
+  if (!user) throw new UnauthenticatedError("the token's user does not exist: sign in again");
+  return user.username === claims.username ? claims : { ...claims, username: user.username };
 }
 
-export function authInterceptor(tokens: TokenIssuer, revocations: RevocationCache): Interceptor {
+/** Authenticates every non-public RPC and puts the caller in callerKey (see the file comment). */
+export function authInterceptor(auth: AuthPorts): Interceptor {
   // Whether a method is public is decided once per method, not per call.
   const publicMethods = new WeakMap<DescMethod, boolean>();
   const isPublic = (method: DescMethod): boolean => {
@@ -56,7 +68,7 @@ export function authInterceptor(tokens: TokenIssuer, revocations: RevocationCach
   return (next) => async (req) => {
     if (isPublic(req.method)) return next(req);
     const token = bearerToken(req.header.get("authorization"));
-    const claims = await authenticateToken(token, tokens, revocations);
+    const claims = await authenticateToken(token, auth);
     req.contextValues.set(callerKey, claims);
     req.contextValues.set(bearerTokenKey, token);
     return next(req);

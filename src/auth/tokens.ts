@@ -1,8 +1,14 @@
 /**
  * The token port and its PASETO v4.public adapter. Tokens are Ed25519-signed, carry the user
- * id (sub), username, a random token id (jti) and an expiry; the signing key lives in the data
- * directory (mode 0600) unless given by the environment, so every node of a deployment can
- * share it.
+ * id (sub), username, a random token id (jti), the issue time (iat) and an expiry; the signing
+ * key lives in the data directory (mode 0600) unless given by the environment, so every node of
+ * a deployment can share it.
+ *
+ * A token is accepted only if its lifetime (exp − iat) is at most the configured one (plus
+ * TOKEN_CLOCK_LEEWAY_SECONDS), so a leaked key cannot mint tokens for years; iat and nbf may lie
+ * up to that leeway in the future (another node's clock may run ahead), exp may not be past.
+ * The `name` claim is informative only: the caller's name comes from the user record
+ * (auth-interceptor.ts).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,11 +29,16 @@ export interface TokenClaims {
 export interface TokenIssuer {
   /** Signs a new token for the user, valid for the configured lifetime. */
   issue(user: { id: string; username: string }): Promise<{ token: string; claims: TokenClaims }>;
-  /** Checks signature, format and expiry; undefined when the token is not valid (revocation is separate). */
+  /** Checks signature, format, expiry and lifetime; undefined when the token is not valid (revocation and the user's existence are separate). */
   verify(token: string): Promise<TokenClaims | undefined>;
 }
 
 const protocol = new PublicProtocol(SignFactory, VerifyFactory);
+/** How far ahead another node's clock may be: its iat and nbf are accepted this much in the future, and lifetimes this much longer. */
+export const TOKEN_CLOCK_LEEWAY_SECONDS = 5;
+/** A user id as the store keeps them: a decimal int64 ≥ 0 (anything else is no user). */
+const USER_ID = /^(0|[1-9][0-9]{0,18})$/;
+const MAX_INT64 = (1n << 63n) - 1n;
 /** Verified tokens remembered (oldest dropped first); about 1 KiB each. */
 const VERIFIED_CACHE_SIZE = 50_000;
 
@@ -38,6 +49,7 @@ export class PasetoTokens implements TokenIssuer {
     private readonly secretKey: SecretKey,
     private readonly publicKey: PublicKey,
     private readonly lifetimeSeconds: number,
+    private readonly now: () => number,
   ) {}
 
   /** Loads the Ed25519 key from PEM text, or from `keyFile` (created with mode 0600 on first start). */
@@ -45,6 +57,7 @@ export class PasetoTokens implements TokenIssuer {
     keyPem?: string;
     keyFile: string;
     lifetimeSeconds: number;
+    now?: () => number;
     /** Told when the key file or its directory had been open to other users (they are owner-only now). */
     onLoosened?: (found: readonly Loosened[]) => void;
   }): Promise<PasetoTokens> {
@@ -55,18 +68,20 @@ export class PasetoTokens implements TokenIssuer {
       await SecretKeyFromCryptoKey(privateKey.toCryptoKey("Ed25519", false, ["sign"]) as unknown as CryptoKey),
       await PublicKeyFromCryptoKey(publicKey.toCryptoKey("Ed25519", true, ["verify"]) as unknown as CryptoKey),
       options.lifetimeSeconds,
+      options.now ?? Date.now,
     );
   }
 
   async issue(user: { id: string; username: string }): Promise<{ token: string; claims: TokenClaims }> {
     const tokenId = randomBytes(16).toString("base64url");
+    // Whole seconds, as PASETO's iat and exp carry them: the reported expiry is the token's own.
+    const nowMs = Math.floor(this.now() / 1000) * 1000;
     const token = await protocol.Sign(
       this.secretKey,
       { sub: user.id, name: user.username, jti: tokenId },
-      { expiresIn: this.lifetimeSeconds },
+      { expiresIn: this.lifetimeSeconds, now: new Date(nowMs) },
     );
-    // PASETO's exp has whole-second precision; report the same instant the token carries.
-    const expiresAtMs = (Math.floor(Date.now() / 1000) + this.lifetimeSeconds) * 1000;
+    const expiresAtMs = nowMs + this.lifetimeSeconds * 1000;
     return { token, claims: { userId: user.id, username: user.username, tokenId, expiresAtMs } };
   }
 
@@ -76,7 +91,7 @@ export class PasetoTokens implements TokenIssuer {
     // which would otherwise dominate a busy connection's per-request cost.
     const cached = this.#verified.get(token);
     if (cached) {
-      if (cached.expiresAtMs > Date.now()) return cached;
+      if (cached.expiresAtMs > this.now()) return cached;
       this.#verified.delete(token);
       return undefined;
     }
@@ -89,11 +104,21 @@ export class PasetoTokens implements TokenIssuer {
   }
 
   async #verifySignature(token: string): Promise<TokenClaims | undefined> {
+    const now = this.now();
     try {
-      const { claims } = await protocol.Verify(this.publicKey, token, { requiredClaims: ["sub", "jti", "exp"] });
-      const { sub, jti, exp, name } = claims;
-      if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "string") return undefined;
-      return { userId: sub, username: typeof name === "string" ? name : "", tokenId: jti, expiresAtMs: Date.parse(exp) };
+      // The leeway lets iat and nbf be slightly ahead; it would also forgive a past exp, which is checked strictly below.
+      const { claims } = await protocol.Verify(this.publicKey, token, {
+        requiredClaims: ["sub", "jti", "exp", "iat"],
+        clockTolerance: TOKEN_CLOCK_LEEWAY_SECONDS,
+        now: new Date(now),
+      });
+      const { sub, jti, exp, iat, name } = claims;
+      if (typeof sub !== "string" || typeof jti !== "string" || typeof exp !== "string" || typeof iat !== "string") return undefined;
+      if (!USER_ID.test(sub) || BigInt(sub) > MAX_INT64) return undefined;
+      const expiresAtMs = Date.parse(exp);
+      const lifetimeMs = expiresAtMs - Date.parse(iat);
+      if (!(expiresAtMs > now) || !(lifetimeMs <= (this.lifetimeSeconds + TOKEN_CLOCK_LEEWAY_SECONDS) * 1000)) return undefined;
+      return { userId: sub, username: typeof name === "string" ? name : "", tokenId: jti, expiresAtMs };
     } catch {
       return undefined;
     }

@@ -17,6 +17,7 @@ import type { StreamSessions } from "../realtime/stream-sessions.js";
 import type { TokenIssuer } from "../auth/tokens.js";
 import type { RevocationCache } from "../auth/revocations.js";
 import type { StreamTickets } from "../auth/stream-tickets.js";
+import type { UserDirectory } from "../auth/user-directory.js";
 import { authInterceptor } from "../auth/auth-interceptor.js";
 import { HealthStatus } from "./health.js";
 import { createListener, type Listener } from "./listener.js";
@@ -44,6 +45,7 @@ export interface EdgeDeps {
   readonly tokens: TokenIssuer;
   readonly revocations: RevocationCache;
   readonly tickets: StreamTickets;
+  readonly users: UserDirectory;
 }
 
 export interface Edges {
@@ -55,12 +57,12 @@ export interface Edges {
 export function createEdges(deps: EdgeDeps): Edges {
   const shutdown = new AbortController();
   const health = new HealthStatus();
-  const limiter = new RateLimiter(deps.config.rateLimit, deps.config.signInLimit, deps.metrics);
+  const limiter = new RateLimiter(deps.config.rateLimit, deps.metrics);
   const routes = chatRoutes({ services: deps.services, sessions: deps.sessions, health });
   const interceptors = chatInterceptors({
     observe: observeInterceptor(deps.logger, deps.metrics),
     ipLimit: rateLimitInterceptor(limiter),
-    auth: authInterceptor(deps.tokens, deps.revocations),
+    auth: authInterceptor(deps),
     userLimit: userRateLimitInterceptor(limiter),
   });
   // Unary calls skip connect's byte pipelines on the in-process transport and the gRPC fast path.

@@ -1,74 +1,109 @@
 /**
- * Token-bucket rate limits on every edge: per user and per IP address (sustained rate + burst),
- * and sign-in attempts per username (password guessing). Over the limit: RESOURCE_EXHAUSTED /
- * HTTP 429 with Retry-After.
+ * Token-bucket rate limits on every edge, keyed the way real networks need: many users can
+ * share one address (an office, carrier-grade NAT), so signed-in work is counted per user and
+ * the per-address buckets see only what no user vouches for.
+ *
+ * - flood ceiling: per address, on every call, far above what a busy office sends — it only
+ *   keeps one address from hogging a process;
+ * - per address: calls without valid credentials (public procedures, and calls whose token is
+ *   missing or refused);
+ * - per user: every signed-in call;
+ * - password checks per address: sign-ins and sign-ups, below what the machine can hash, and at
+ *   most a few in progress at once (so one address never holds the hash queue, however many
+ *   connections it opens);
+ * - sign-in attempts per username (case-folded): password guessing from many addresses.
+ *
+ * Over a limit: RESOURCE_EXHAUSTED / HTTP 429 with Retry-After. Buckets live in one process;
+ * config.ts divides the password-check budget by WORKERS, the others are per process.
  */
-import type { Interceptor } from "@connectrpc/connect";
-import { ResourceExhaustedError } from "../domain/errors.js";
+import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import { ResourceExhaustedError, UnauthenticatedError } from "../domain/errors.js";
 import { uniquenessKey } from "../domain/names.js";
 import type { Metrics } from "../observability/metrics.js";
 import { callerKey } from "../auth/auth-context.js";
+import { isPublicProcedure } from "../auth/auth-interceptor.js";
 import { clientIpKey, INTERNAL_IP_HEADER } from "./client-address.js";
+import { TokenBuckets, type Rate } from "./token-buckets.js";
 
-interface Bucket {
-  tokens: number;
-  updatedMs: number;
+export type { Rate } from "./token-buckets.js";
+
+/** Every limit's rate (see the file comment for who is counted where). */
+export interface RateLimits {
+  readonly flood: Rate;
+  readonly address: Rate;
+  readonly user: Rate;
+  readonly passwordAddress: Rate;
+  readonly signInUsername: Rate;
+  /** Sign-ins and sign-ups of one address in progress at once. */
+  readonly passwordCallsPerAddress: number;
 }
 
-/** A set of token buckets with one rate; idle full buckets are forgotten. */
-class Buckets {
-  readonly #buckets = new Map<string, Bucket>();
-
-  constructor(private readonly perSecond: number, private readonly burst: number) {}
-
-  /** Takes one token; returns 0 when allowed, else the seconds until one is available. */
-  take(key: string, now = Date.now()): number {
-    let bucket = this.#buckets.get(key);
-    if (!bucket) {
-      if (this.#buckets.size > 100_000) this.#sweep(now);
-      bucket = { tokens: this.burst, updatedMs: now };
-      this.#buckets.set(key, bucket);
-    }
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedMs) / 1000) * this.perSecond);
-    bucket.updatedMs = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil((1 - bucket.tokens) / this.perSecond);
-  }
-
-  #sweep(now: number): void {
-    const refill = (this.burst / this.perSecond) * 1000;
-    for (const [key, b] of this.#buckets) if (now - b.updatedMs > refill) this.#buckets.delete(key);
-  }
-}
-
+/** The rate limits of one process. `now` is the clock (tests pass a fake one). */
 export class RateLimiter {
-  /** Per IP address and per user id: the same rate, one map each (no key to build per call). */
-  readonly #ips: Buckets;
-  readonly #users: Buckets;
-  readonly #signIns: Buckets;
+  readonly #flood: TokenBuckets;
+  readonly #address: TokenBuckets;
+  readonly #user: TokenBuckets;
+  readonly #passwordAddress: TokenBuckets;
+  readonly #signIns: TokenBuckets;
+  readonly #passwordCalls = new Map<string, number>();
+  readonly #passwordCallsPerAddress: number;
 
   constructor(
-    rate: { perSecond: number; burst: number },
-    signIn: { perMinute: number },
+    limits: RateLimits,
     private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
   ) {
-    this.#ips = new Buckets(rate.perSecond, rate.burst);
-    this.#users = new Buckets(rate.perSecond, rate.burst);
-    this.#signIns = new Buckets(signIn.perMinute / 60, signIn.perMinute);
+    this.#flood = new TokenBuckets(limits.flood);
+    this.#address = new TokenBuckets(limits.address);
+    this.#user = new TokenBuckets(limits.user);
+    this.#passwordAddress = new TokenBuckets(limits.passwordAddress);
+    this.#signIns = new TokenBuckets(limits.signInUsername);
+    this.#passwordCallsPerAddress = limits.passwordCallsPerAddress;
   }
 
-  /** Throws ResourceExhaustedError when the caller (user, else IP) is over its limit. */
-  check(ip: string | undefined, userId: string | undefined): void {
-    if (ip) this.#enforce(this.#ips.take(ip), "ip");
-    if (userId) this.#enforce(this.#users.take(userId), "user");
+  /** The flood ceiling: every call from `ip`, signed in or not. */
+  checkFlood(ip: string | undefined): void {
+    if (ip) this.#enforce(this.#flood.take(addressKey(ip), this.now()), "flood");
   }
 
-  /** Throws ResourceExhaustedError when a username has had too many sign-in attempts. */
+  /** A call from `ip` without valid credentials (public procedure, or a token that failed). */
+  checkAnonymous(ip: string | undefined): void {
+    if (ip) this.#enforce(this.#address.take(addressKey(ip), this.now()), "address");
+  }
+
+  /** A signed-in call. */
+  checkUser(userId: string): void {
+    this.#enforce(this.#user.take(userId, this.now()), "user");
+  }
+
+  /** A call that will hash a password (sign-in, sign-up) from `ip`. */
+  checkPasswordAttempt(ip: string | undefined): void {
+    if (ip) this.#enforce(this.#passwordAddress.take(addressKey(ip), this.now()), "password_address");
+  }
+
+  /**
+   * Admits a password call of `ip` while fewer than the limit are in progress; returns the
+   * function that ends it (call it exactly once, when the call is answered).
+   */
+  beginPasswordCall(ip: string | undefined): () => void {
+    if (!ip) return () => undefined;
+    const key = addressKey(ip);
+    const running = this.#passwordCalls.get(key) ?? 0;
+    if (running >= this.#passwordCallsPerAddress) {
+      this.metrics.rateLimited.inc({ limit: "password_calls" });
+      throw new ResourceExhaustedError(`${running} sign-ins from this address are in progress: retry in 1s`, 1);
+    }
+    this.#passwordCalls.set(key, running + 1);
+    return () => {
+      const left = (this.#passwordCalls.get(key) ?? 1) - 1;
+      if (left > 0) this.#passwordCalls.set(key, left);
+      else this.#passwordCalls.delete(key);
+    };
+  }
+
+  /** A sign-in attempt for `username`, in any letter case. */
   checkSignIn(username: string): void {
-    this.#enforce(this.#signIns.take(uniquenessKey(username)), "sign_in");
+    this.#enforce(this.#signIns.take(uniquenessKey(username), this.now()), "sign_in");
   }
 
   #enforce(retryAfterSeconds: number, limit: string): void {
@@ -79,15 +114,64 @@ export class RateLimiter {
 }
 
 /**
- * Applies the limits to every RPC. Runs before authentication, so the per-IP limit also guards
- * sign-in; the per-user limit is applied by the auth step's result on the next request onwards
- * (the user id comes from the token, checked cheaply here without verifying it twice).
+ * The bucket key of an address: IPv4 as is (also IPv4-mapped IPv6), IPv6 by its /64 — what one
+ * subscriber usually gets, so walking through its addresses earns no fresh buckets.
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const bare = ip.split("%", 1)[0]!.toLowerCase();
+  if (bare.startsWith("::ffff:") && bare.includes(".")) return bare.slice(7);
+  const halves = bare.split("::");
+  if (halves.length > 2) return bare;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const groups = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill("0"), ...tail] : head;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}
+
+const PASSWORD_METHODS = new Set(["/chat.v1.AuthService/SignIn", "/chat.v1.AuthService/SignUp"]);
+
+function procedureOf(req: UnaryRequest | StreamRequest): string {
+  return `/${req.method.parent.typeName}/${req.method.name}`;
+}
+
+/**
+ * The limits that come before authentication, for every RPC: the flood ceiling; for public
+ * procedures the per-address bucket (and, for sign-in and sign-up, the password-check bucket);
+ * and when authentication itself fails (it runs inside this interceptor), the per-address
+ * bucket too — so a flood of bad tokens is an anonymous flood.
  */
 export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
+  // Which procedures are public and hash passwords is decided once per method, not per call.
+  const kinds = new WeakMap<object, { open: boolean; hashes: boolean }>();
   return (next) => async (req) => {
     const ip = req.contextValues.get(clientIpKey) ?? req.header.get(INTERNAL_IP_HEADER) ?? undefined;
-    limiter.check(ip, undefined);
-    return next(req);
+    limiter.checkFlood(ip);
+    let kind = kinds.get(req.method);
+    if (!kind) {
+      const procedure = procedureOf(req);
+      kind = { open: isPublicProcedure(procedure), hashes: PASSWORD_METHODS.has(procedure) };
+      kinds.set(req.method, kind);
+    }
+    if (kind.open) {
+      limiter.checkAnonymous(ip);
+      if (!kind.hashes) return next(req);
+      // In-progress first: a call refused for that spends none of the address's budget.
+      const end = limiter.beginPasswordCall(ip);
+      try {
+        limiter.checkPasswordAttempt(ip);
+        return await next(req);
+      } finally {
+        end();
+      }
+    }
+    try {
+      return await next(req);
+    } catch (error) {
+      // No caller set: the auth interceptor refused the credentials (handlers never throw this first).
+      if (error instanceof UnauthenticatedError && !req.contextValues.get(callerKey)) limiter.checkAnonymous(ip);
+      throw error;
+    }
   };
 }
 
@@ -95,7 +179,7 @@ export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
 export function userRateLimitInterceptor(limiter: RateLimiter): Interceptor {
   return (next) => async (req) => {
     const caller = req.contextValues.get(callerKey);
-    if (caller) limiter.check(undefined, caller.userId);
+    if (caller) limiter.checkUser(caller.userId);
     if (req.method.name === "SignIn") {
       const username = (req.message as { username?: unknown }).username;
       if (typeof username === "string") limiter.checkSignIn(username);

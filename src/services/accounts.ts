@@ -4,10 +4,12 @@ import type { SnowflakeGenerator } from "../domain/ids.js";
 import type { UserRecord } from "../domain/model.js";
 import { displayForm, uniquenessKey } from "../domain/names.js";
 import type { Bus } from "../bus/bus.js";
+import type { HashAdmission } from "../auth/hash-admission.js";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "../auth/passwords.js";
 import type { RevocationCache } from "../auth/revocations.js";
 import type { StreamTickets } from "../auth/stream-tickets.js";
 import type { TokenClaims, TokenIssuer } from "../auth/tokens.js";
+import type { UserDirectory } from "../auth/user-directory.js";
 import { type Store, UniqueViolation } from "../store/store.js";
 
 export interface AccountsDeps {
@@ -17,29 +19,41 @@ export interface AccountsDeps {
   readonly revocations: RevocationCache;
   readonly ids: SnowflakeGenerator;
   readonly tickets: StreamTickets;
+  /** Every password hash (sign-up and sign-in alike) runs through it: bounded, queued, or refused. */
+  readonly hashing: HashAdmission;
+  readonly users: UserDirectory;
 }
 
 export class Accounts {
   constructor(private readonly deps: AccountsDeps) {}
 
-  /** Creates a user; AlreadyExistsError when the name is taken in any letter case. */
+  /**
+   * Creates a user; AlreadyExistsError when the name is taken in any letter case;
+   * ResourceExhaustedError when too many passwords are being hashed.
+   */
   async signUp(username: string, password: string): Promise<UserRecord> {
+    const passwordHash = await this.deps.hashing.run(() => hashPassword(password));
     const user = { id: this.deps.ids.next(), username: displayForm(username), createdAtMs: Date.now() };
     try {
-      await this.deps.store.createUser({ ...user, usernameKey: uniquenessKey(username), passwordHash: await hashPassword(password) });
+      await this.deps.store.createUser({ ...user, usernameKey: uniquenessKey(username), passwordHash });
     } catch (error) {
       if (error instanceof UniqueViolation) throw new AlreadyExistsError(`username "${user.username}" is taken`);
       throw error;
     }
+    this.deps.users.remember(user);
     return user;
   }
 
-  /** Checks the password and issues a token. The same error for an unknown user and a wrong password. */
+  /**
+   * Checks the password and issues a token. The same error, after the same work (a full hash
+   * under the same admission), for an unknown user and a wrong password.
+   */
   async signIn(username: string, password: string): Promise<{ token: string; claims: TokenClaims; user: UserRecord }> {
     const found = await this.deps.store.findUserByNameKey(uniquenessKey(username));
-    const ok = await verifyPassword(password, found?.passwordHash ?? DUMMY_HASH);
+    const ok = await this.deps.hashing.run(() => verifyPassword(password, found?.passwordHash ?? DUMMY_HASH));
     if (!found || !ok) throw new UnauthenticatedError("wrong username or password");
     const user = { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
+    this.deps.users.remember(user);
     return { ...(await this.deps.tokens.issue(user)), user };
   }
 

@@ -15,7 +15,17 @@ export function otherKey(): KeyObject {
   return generateKeyPairSync("ed25519").privateKey;
 }
 
-export async function forgeToken(key: KeyObject, claims: { sub: string; name: string; jti: string }, expiresInSeconds: number, now = new Date()): Promise<string> {
+/**
+ * A token with `claims`, issued at `now` (iat, unless `addIssuedAt` is false) and expiring
+ * `expiresInSeconds` later. `nbf` and `iat` may be given as RFC 3339 strings.
+ */
+export async function forgeToken(
+  key: KeyObject,
+  claims: { sub: string; name: string; jti: string; nbf?: string; iat?: string },
+  expiresInSeconds: number,
+  now = new Date(),
+  options: { addIssuedAt?: boolean } = {},
+): Promise<string> {
   const secret = await SecretKeyFromCryptoKey(key.toCryptoKey("Ed25519", false, ["sign"]) as unknown as CryptoKey);
-  return protocol.Sign(secret, claims, { expiresIn: expiresInSeconds, now });
+  return protocol.Sign(secret, claims, { expiresIn: expiresInSeconds, now, addIssuedAt: options.addIssuedAt ?? true });
 }

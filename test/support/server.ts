@@ -22,6 +22,24 @@ export interface TestServer {
   kill(): Promise<void>;
 }
 
+/**
+ * Env that puts every rate limit and the password-hash queue back to the server's documented
+ * defaults (startServer lifts them far above what tests send; an empty value means "default").
+ */
+export const DEFAULT_LIMITS_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    "RATE_LIMIT_PER_SECOND",
+    "RATE_LIMIT_BURST",
+    "FLOOD_LIMIT_PER_SECOND",
+    "FLOOD_LIMIT_BURST",
+    "SIGNIN_LIMIT_PER_MINUTE",
+    "SIGNIN_ADDRESS_LIMIT_PER_MINUTE",
+    "SIGNIN_ADDRESS_BURST",
+    "SIGNIN_ADDRESS_CONCURRENCY",
+    "PASSWORD_HASH_QUEUE",
+  ].map((name) => [name, ""]),
+);
+
 export interface StartOptions {
   readonly dataDir?: string;
   readonly port?: number;
@@ -51,9 +69,16 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
       SQLITE_SYNCHRONOUS: "NORMAL",
+      // Limits far above what tests send from their one address; tests of the limits set them (test/e2e/rate-limits.test.ts).
       RATE_LIMIT_PER_SECOND: "100000",
       RATE_LIMIT_BURST: "100000",
+      FLOOD_LIMIT_PER_SECOND: "100000",
+      FLOOD_LIMIT_BURST: "100000",
       SIGNIN_LIMIT_PER_MINUTE: "100000",
+      SIGNIN_ADDRESS_LIMIT_PER_MINUTE: "1000000",
+      SIGNIN_ADDRESS_BURST: "100000",
+      SIGNIN_ADDRESS_CONCURRENCY: "100000",
+      PASSWORD_HASH_QUEUE: "100000",
       // One process unless a test asks for more (the default is one per core): a test's server
       // starts faster, and SIGKILL kills the whole node. test/e2e/cluster.test.ts runs workers.
       WORKERS: "1",

@@ -1,6 +1,6 @@
 /**
  * Opening a realtime stream for the browser transports (SSE, WebSocket), with the same checks,
- * in the same order, as a Connect stream gets from the interceptors: per-IP limit →
+ * in the same order, as a Connect stream gets from the interceptors: flood ceiling →
  * authentication (header, ticket or cookie; revocation checked) → per-user limit → validation
  * (protovalidate, rules from the proto) → the subscription itself. Every refusal happens before
  * the first byte of a stream, so it can still be answered with an HTTP status.
@@ -11,6 +11,7 @@ import type { Validator } from "@bufbuild/protovalidate";
 import { authenticate } from "../../auth/auth-interceptor.js";
 import type { RevocationCache } from "../../auth/revocations.js";
 import type { TokenClaims, TokenIssuer } from "../../auth/tokens.js";
+import type { UserDirectory } from "../../auth/user-directory.js";
 import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
 import type { Frame } from "../../realtime/subscription.js";
 import type { StreamSession, StreamSessions } from "../../realtime/stream-sessions.js";
@@ -28,6 +29,7 @@ export interface StreamOpenerDeps {
   readonly limiter: RateLimiter;
   readonly tokens: TokenIssuer;
   readonly revocations: RevocationCache;
+  readonly users: UserDirectory;
   readonly sessions: StreamSessions;
   readonly messages: Messages;
   readonly validator: Validator;
@@ -59,14 +61,20 @@ export interface OpenStream {
 export class StreamOpener {
   constructor(private readonly deps: StreamOpenerDeps) {}
 
-  /** Rate limits and authentication for a stream request; throws the error to answer with. */
+  /**
+   * Rate limits and authentication for a stream request; throws the error to answer with. The
+   * flood ceiling counts every request of `ip`, the per-address limit only those that fail to
+   * authenticate, the per-user limit the rest.
+   */
   async authenticate(req: IncomingMessage, query: URLSearchParams, ip: string): Promise<StreamCaller> {
-    this.deps.limiter.check(ip, undefined);
-    const credentials = findCredentials(req, query, this.deps.tickets);
-    if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
-    const claims = await authenticate(credentials.authorization, this.deps.tokens, this.deps.revocations);
-    this.deps.limiter.check(undefined, claims.userId);
-    return { claims, credentials };
+    this.deps.limiter.checkFlood(ip);
+    const caller = await this.#anonymousOnFailure(ip, async () => {
+      const credentials = findCredentials(req, query, this.deps.tickets);
+      if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
+      return { claims: await authenticate(credentials.authorization, this.deps), credentials };
+    });
+    this.deps.limiter.checkUser(caller.claims.userId);
+    return caller;
   }
 
   /**
@@ -74,11 +82,21 @@ export class StreamOpener {
    * it — authenticates with its Authorization header only (no ticket, no cookie).
    */
   async authenticateHeader(authorization: string | undefined, ip: string): Promise<StreamCaller> {
-    this.deps.limiter.check(ip, undefined);
-    if (!authorization) throw new UnauthenticatedError("missing Authorization header: send Bearer <token>");
-    const claims = await authenticate(authorization, this.deps.tokens, this.deps.revocations);
-    this.deps.limiter.check(undefined, claims.userId);
-    return { claims, credentials: { authorization, source: "header" } };
+    this.deps.limiter.checkFlood(ip);
+    // No header: authenticate() refuses it ("missing Authorization header").
+    const claims = await this.#anonymousOnFailure(ip, () => authenticate(authorization ?? null, this.deps));
+    this.deps.limiter.checkUser(claims.userId);
+    return { claims, credentials: { authorization: authorization ?? "", source: "header" } };
+  }
+
+  /** Runs an authentication; when it fails, the attempt counts against the address as an anonymous call. */
+  async #anonymousOnFailure<T>(ip: string, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) this.deps.limiter.checkAnonymous(ip);
+      throw error;
+    }
   }
 
   /** Checks a subscribe request message against the proto's rules; throws InvalidArgumentError. */

@@ -104,7 +104,8 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
     } else {
       deps.opener.validate(SubscribeDirectMessagesRequestSchema, create(SubscribeDirectMessagesRequestSchema, { since: frame.since }));
     }
-    deps.limiter.check(ip, caller.claims.userId);
+    deps.limiter.checkFlood(ip);
+    deps.limiter.checkUser(caller.claims.userId);
     const mine = new AbortController();
     subscriptions.set(key, mine);
     try {
