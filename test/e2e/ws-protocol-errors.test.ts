@@ -95,6 +95,9 @@ describe("after all of that", () => {
   it("is the same process, up, its bystanders served, nothing logged at error level", async () => {
     await bystanders.check();
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    // Every closed subscribe-path socket ended its stream: only the /ws bystander's subscription is open.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(/^parley_open_streams\{transport="ws"\} (\d+)/m.exec(metrics)?.[1]).toBe("1");
     expect(server.output()).not.toContain("worker died");
     expect(errorLines()).toEqual([]);
   });

@@ -80,8 +80,10 @@ export function createConnectHandler(options: ConnectHandlerOptions, required: r
     serve(req, res) {
       const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
       if (!handler) return options.fallback(req, res);
-      // Only a POST carries a message; connect-node answers anything else (405) without reading.
-      run(req, res, handler, req.method === "POST" ? readBody(req, options.readMaxBytes) : Promise.resolve(undefined));
+      // Only a POST carries a message (connect-node answers anything else, 405, without reading);
+      // a client or bidi stream (reflection) goes unread: its body ends only when the call does.
+      const single = handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming";
+      run(req, res, handler, req.method === "POST" && single ? readBody(req, options.readMaxBytes) : Promise.resolve(undefined));
     },
     handOver(req, res, procedure, body) {
       run(req, res, handlers.get(procedure)!, Promise.resolve(body));

@@ -8,8 +8,10 @@
  * - JSON nested deeper than MAX_JSON_DEPTH (client-json.ts), in every protocol that carries JSON.
  * Each is INVALID_ARGUMENT, as connect-go answers these: the client sent a malformed request.
  *
- * Every method of the API takes exactly one request message, so the check sees the whole body
- * once, as read for the fast paths (stream-fast-path/request-body.ts). What it cannot judge it
+ * It applies to methods that take exactly one request message (unary and server streaming:
+ * every chat.v1 method), whose whole body it sees once, as read for the fast paths
+ * (stream-fast-path/request-body.ts); client and bidi streams (reflection) are not checked, their
+ * bodies ending only with the call. What it cannot judge it
  * leaves to connect-node, which answers as before: a body over the size limit, framing that is
  * not one envelope (connect-node refuses it on its own), an unknown encoding, a body that does
  * not decompress. A request it passes is then decoded again by connect-node — for the requests
