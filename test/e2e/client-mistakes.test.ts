@@ -2,16 +2,19 @@
  * Client mistakes are 4xx / INVALID_ARGUMENT, never a server fault: ids outside
  * 1..9223372036854775807 (the store's int64) on every edge — REST, Connect, grpc-js, /ws —
  * malformed protobuf and envelope flags a request never carries, over gRPC (fast paths and
- * connect-node), gRPC-Web and Connect, compressed or not; and a request without a Host. Each
- * gets a clear message, and the server logs none of them at error level.
+ * connect-node), gRPC-Web and Connect, compressed or not; a request without a Host; a client
+ * resetting its HTTP/2 stream with an error code. Each gets a clear message (or none, the
+ * client being gone), and the server logs none of them at error level.
  */
+import * as http2 from "node:http2";
 import { gzipSync } from "node:zlib";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { connect as tcpConnect } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MessageService } from "../../gen/chat/v1/message_pb.js";
+import { MessageService, SubscribeRoomRequestSchema } from "../../gen/chat/v1/message_pb.js";
 import { RoomService } from "../../gen/chat/v1/room_pb.js";
 import { type ChatClients, newUser, uniqueName } from "../support/clients.js";
 import { bearer, grpcJsClient, serverStream, unary } from "../support/grpc-js-client.js";
@@ -174,6 +177,38 @@ describe("a request without a Host", () => {
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer).toContain('"code":"invalid_argument"');
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("a client that resets its stream with an HTTP/2 error code", () => {
+  it("ends a connect-node stream with an info line, not an error (connect-node calls it INTERNAL)", async () => {
+    const stream = (code: number) =>
+      new Promise<void>((resolve, reject) => {
+        const session = http2.connect(server.url);
+        session.on("error", reject);
+        const call = session.request({
+          ":method": "POST",
+          ":path": "/chat.v1.MessageService/SubscribeRoom",
+          "content-type": "application/grpc",
+          te: "trailers",
+          authorization: `Bearer ${token}`,
+          "grpc-timeout": "60S", // a deadline: connect-node serves it, not the fast path
+        });
+        call.on("error", () => undefined);
+        call.once("data", () => call.close(code));
+        call.once("close", () => {
+          session.close();
+          resolve();
+        });
+        call.end(envelope(toBinary(SubscribeRoomRequestSchema, create(SubscribeRoomRequestSchema, { roomId }))));
+      });
+    const ended = () => server.output().split("\n").filter((line) => line.includes('"procedure":"/chat.v1.MessageService/SubscribeRoom"')).length;
+    const before = ended();
+    for (const code of [http2.constants.NGHTTP2_INTERNAL_ERROR, http2.constants.NGHTTP2_PROTOCOL_ERROR, http2.constants.NGHTTP2_FLOW_CONTROL_ERROR]) {
+      await stream(code);
+    }
+    await server.printed(() => ended() === before + 3);
+    expect(server.output()).not.toMatch(/"level":(50|60)/);
   });
 });
 
