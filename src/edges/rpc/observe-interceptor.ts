@@ -50,7 +50,9 @@ function finish(
 /**
  * True when the call failed because its client left: it cancelled, or reset its HTTP/2 stream
  * with an error code — which connect-node turns into the call signal's reason, INTERNAL for
- * PROTOCOL_ERROR, INTERNAL_ERROR and the like. Not a fault of ours, whatever the code says.
+ * PROTOCOL_ERROR, INTERNAL_ERROR and the like. Not a fault of ours, whatever the code says. (A
+ * call that fails with the signal's reason because the server is stopping counts the same: no
+ * fault either. A deadline the client set keeps its own code.)
  */
 function clientLeft(req: Request, error: unknown): boolean {
   if (error instanceof ConnectError && error.code === Code.Canceled) return true;
