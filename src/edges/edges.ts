@@ -4,7 +4,7 @@
  * calls through rpc/grpc-unary-path.ts), and the
  * browser edge (REST, SSE, WebSocket, metrics, docs, the web page) as its fallback.
  */
-import { compressionBrotli, compressionGzip, connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config.js";
@@ -33,7 +33,7 @@ import { createHttpEdge } from "./http/http-edge.js";
 import { setApiHeaders } from "./http/respond.js";
 import { StreamOpener } from "./http/stream-open.js";
 import { createFastPath } from "./rpc/stream-fast-path/fast-path.js";
-import { createRpcFallback } from "./rpc/stream-fast-path/rpc-fallback.js";
+import { createConnectHandler, type ConnectHandlerOptions } from "./rpc/connect-handler.js";
 import { FAST_PATH_PROCEDURES } from "./rpc/stream-fast-path/wire-protocol.js";
 
 export interface EdgeDeps {
@@ -70,12 +70,12 @@ export function createEdges(deps: EdgeDeps): Edges {
   // The in-process transport lets the REST edge call the very same handlers, interceptors included.
   const inProcess = createInProcessTransport(routes, calls);
   const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: shutdown.signal });
-  const rpcOptions: ConnectNodeAdapterOptions = {
+  const rpcOptions: ConnectHandlerOptions = {
     routes: calls.record(routes),
     interceptors,
     shutdownSignal: shutdown.signal,
     readMaxBytes: deps.config.maxBodyBytes,
-    // connect-node's default, spelled out: the fast path's fallback router must match the adapter.
+    // connect-node's default, spelled out: the request check decompresses with the same list.
     acceptCompression: [compressionGzip, compressionBrotli],
     contextValues: (req) =>
       createContextValues().set(
@@ -85,9 +85,9 @@ export function createEdges(deps: EdgeDeps): Edges {
     // HTTP/2 compat objects offer HTTP/1.1's API; the edge is written against that (see respond.ts).
     fallback: (req, res) => http.handle(req as IncomingMessage, res as unknown as ServerResponse),
   };
-  const rpc = connectNodeAdapter(rpcOptions);
-  // Subscribe streams skip connect-node's per-stream pipeline; anything it cannot serve goes back to connect-node.
-  const fallback = createRpcFallback(rpcOptions, FAST_PATH_PROCEDURES, deps.logger);
+  // connect-node's handlers, behind the request check; the fast paths hand back what they do not serve.
+  const rpc = createConnectHandler(rpcOptions, FAST_PATH_PROCEDURES, deps.logger);
+  const fallback = rpc.handOver;
   const fastPath = createFastPath({
     opener: new StreamOpener({ ...deps, limiter, messages: deps.services.messages, validator: createValidator() }),
     fallback,
@@ -109,11 +109,11 @@ export function createEdges(deps: EdgeDeps): Edges {
     trustedProxies: deps.config.trustedProxies,
   });
   // CORS and the API headers go in front of connect-node, so Connect, gRPC-Web and gRPC get them as REST does.
-  const withCors: typeof rpc = (req, res) => {
+  const withCors: typeof rpc.serve = (req, res) => {
     const response = res as unknown as ServerResponse;
     setApiHeaders(response);
     if (http.cors(req as IncomingMessage, response) || fastPath(req, response) || grpcUnary(req, response)) return;
-    rpc(req, res);
+    rpc.serve(req, res);
   };
   const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head), {
     limits: deps.config.connections,

@@ -16,6 +16,8 @@ export interface TestServer {
   readonly dataDir: string;
   /** Everything the server printed (JSON log lines). */
   readonly output: () => string;
+  /** Resolves once what the server printed satisfies `check` (tested at once, then on each chunk it prints). */
+  printed(check: (output: string) => boolean, timeoutMs?: number): Promise<void>;
   /** SIGTERM, then waits for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL: the node dies without any cleanup. */
@@ -87,8 +89,13 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const watchers = new Set<() => void>();
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const watcher of [...watchers]) watcher();
+  };
+  child.stdout!.on("data", append);
+  child.stderr!.on("data", append);
   const port = await waitForListening(child, () => output);
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
   return {
@@ -96,6 +103,22 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     port,
     dataDir,
     output: () => output,
+    printed(check, timeoutMs = 10_000) {
+      return new Promise((resolvePrinted, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(watcher);
+          reject(new Error(`the server did not print what was expected in ${timeoutMs} ms`));
+        }, timeoutMs);
+        const watcher = () => {
+          if (!check(output)) return;
+          clearTimeout(timer);
+          watchers.delete(watcher);
+          resolvePrinted();
+        };
+        watchers.add(watcher);
+        watcher();
+      });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");

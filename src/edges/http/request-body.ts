@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { InvalidArgumentError } from "../../domain/errors.js";
+import { hasLoneSurrogate } from "../client-json.js";
 import { parseJsonBody } from "../rest/request-codec.js";
 import { HttpError } from "./http-failure.js";
 
@@ -45,25 +46,15 @@ export async function readJsonText(req: IncomingMessage, limits: BodyLimits): Pr
 
 /**
  * The body parsed as JSON (undefined when there is none), after readJsonText's checks. Throws
- * RestDecodeError (400) for malformed JSON and InvalidArgumentError (400) for a string holding
- * an unpaired surrogate (`"\ud800"`), which is not Unicode text and cannot be stored as sent.
+ * RestDecodeError (400) for malformed JSON or JSON nested deeper than MAX_JSON_DEPTH, and
+ * InvalidArgumentError (400) for a string holding an unpaired surrogate (`"\ud800"`), which is
+ * not Unicode text and cannot be stored as sent.
  */
 export async function readJson(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
   const body = parseJsonBody(await readJsonText(req, limits));
   if (hasLoneSurrogate(body)) throw new InvalidArgumentError("request body has a string that is not valid Unicode (unpaired surrogate)");
   return body;
 }
-
-/** True when any string in a JSON value (keys included) holds an unpaired UTF-16 surrogate. */
-export function hasLoneSurrogate(value: unknown): boolean {
-  if (typeof value === "string") return LONE_SURROGATE.test(value);
-  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
-  if (typeof value === "object" && value !== null) return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || hasLoneSurrogate(v));
-  return false;
-}
-
-// With the u flag a well-formed pair is one code point, so this matches only unpaired halves.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 function collect(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {

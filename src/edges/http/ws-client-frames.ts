@@ -3,8 +3,9 @@
  * Only the frame's shape is checked here; the values (id formats, text length) are checked by
  * the proto's validation rules where they are used, like on every other edge.
  */
-import { hasLoneSurrogate } from "./request-body.js";
+import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../client-json.js";
 import type { StreamTarget } from "./stream-open.js";
+import { CLOSE } from "./ws-frames.js";
 
 /** A well-formed client frame of the /ws protocol. */
 export type ClientFrame =
@@ -20,12 +21,14 @@ export type ClientFrame =
     };
 
 /**
- * ok: a well-formed frame. Otherwise `fatal` says whether the socket must close (4400: not a
- * JSON object with a known "type") or only this request fails (wrong or unknown fields).
+ * ok: a well-formed frame. Otherwise `fatal` says whether the socket must close — with
+ * `closeCode`: 1007 for JSON nested deeper than MAX_JSON_DEPTH, 4400 for anything else that is
+ * not a JSON object with a known "type" — or only this request fails (wrong or unknown fields).
  */
 export type ParsedFrame =
   | { readonly ok: true; readonly frame: ClientFrame }
-  | { readonly ok: false; readonly fatal: boolean; readonly message: string; readonly ref?: string };
+  | { readonly ok: false; readonly fatal: true; readonly closeCode: number; readonly message: string }
+  | { readonly ok: false; readonly fatal: false; readonly message: string; readonly ref?: string };
 
 const FIELDS: Readonly<Record<ClientFrame["type"], readonly string[]>> = {
   subscribe: ["type", "ref", "room_id", "dms", "since"],
@@ -34,21 +37,22 @@ const FIELDS: Readonly<Record<ClientFrame["type"], readonly string[]>> = {
   dm: ["type", "ref", "to_username", "to_user_id", "text", "client_message_id"],
 };
 
-/** Parses one text frame. Never throws. */
+/** Parses one text frame; its nesting depth is checked before it is parsed. Never throws. */
 export function parseClientFrame(data: string): ParsedFrame {
+  if (exceedsJsonDepth(data)) return { ok: false, fatal: true, closeCode: CLOSE.invalidPayload, message: tooDeepMessage("frame") };
   let value: unknown;
   try {
     value = JSON.parse(data);
   } catch {
-    return { ok: false, fatal: true, message: "frame is not valid JSON" };
+    return { ok: false, fatal: true, closeCode: CLOSE.badFrame, message: "frame is not valid JSON" };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { ok: false, fatal: true, message: "frame must be a JSON object" };
+    return { ok: false, fatal: true, closeCode: CLOSE.badFrame, message: "frame must be a JSON object" };
   }
   const o = value as Record<string, unknown>;
   const type = o["type"];
   if (typeof type !== "string" || !Object.hasOwn(FIELDS, type)) {
-    return { ok: false, fatal: true, message: 'frame "type" must be subscribe, unsubscribe, post or dm' };
+    return { ok: false, fatal: true, closeCode: CLOSE.badFrame, message: 'frame "type" must be subscribe, unsubscribe, post or dm' };
   }
   const ref = typeof o["ref"] === "string" && o["ref"].length <= 64 ? o["ref"] : undefined;
   const fail = (message: string): ParsedFrame => ({ ok: false, fatal: false, message, ...(ref === undefined ? {} : { ref }) });

@@ -17,10 +17,18 @@ import { describeFailure } from "./http-failure.js";
 import { wsMessageFrame } from "./frame-encoding.js";
 import type { StreamTarget } from "./stream-open.js";
 
-/** Close codes: 1000 normal, 1001 server stopping, 1009 frame too big (ws), 1011 server error, and 44xx mirroring HTTP. */
+/**
+ * Close codes: 1000 normal, 1001 server stopping, 1011 server error, and 44xx mirroring HTTP.
+ * Violations of the WebSocket protocol itself close with 1002 (unmasked frame, RSV bits, unknown
+ * opcode, bad close code), 1007 (text that is not UTF-8) or 1009 (a frame over MAX_BODY_BYTES) —
+ * the `ws` library sends those; the edge adds 1007 for JSON nested too deeply.
+ */
 export const CLOSE = {
   normal: 1000,
   goingAway: 1001,
+  protocolError: 1002,
+  invalidPayload: 1007,
+  tooBig: 1009,
   internalError: 1011,
   badFrame: 4400,
   unauthenticated: 4401,

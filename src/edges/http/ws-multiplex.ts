@@ -3,8 +3,9 @@
  * number of rooms and its direct messages, and posts (frames in ws-frames.ts). Posts go through
  * the in-process Connect transport — the same handlers, validation, auth and rate limits as
  * every RPC; subscriptions through the same opener as SSE. Per request failures come back as
- * error frames; the socket closes for what concerns all of it: 4400 unreadable frame, 4401
- * signed out or expired, 4408 too slow, 1001 server stopping.
+ * error frames; the socket closes for what concerns all of it: 4400 unreadable frame, 1007 JSON
+ * nested too deeply, 4401 signed out or expired, 4408 too slow, 1001 server stopping (and the
+ * protocol violations ws-frames.ts lists).
  */
 import { create, toJson } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
@@ -56,15 +57,26 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
     session.close();
   });
   ws.on("message", (data: RawData, isBinary: boolean) => {
+    try {
+      receive(data, isBinary);
+    } catch (error) {
+      // Last resort: a bug in handling one frame ends this socket, not the process (the frame
+      // arrived inside ws's socket listener, where a throw would be uncaught). Never expected.
+      deps.logger.error({ err: error, user: caller.claims.userId }, "websocket frame handling failed");
+      if (ws.readyState === WebSocket.OPEN) ws.close(CLOSE.internalError, "internal error");
+    }
+  });
+
+  function receive(data: RawData, isBinary: boolean): void {
     if (isBinary) return ws.close(CLOSE.badFrame, "send JSON text frames");
     const parsed = parseClientFrame(rawText(data));
     if (!parsed.ok) {
-      if (parsed.fatal) ws.close(CLOSE.badFrame, parsed.message);
+      if (parsed.fatal) ws.close(parsed.closeCode, parsed.message);
       else sendText(ws, errorFrame(new InvalidArgumentError(parsed.message), parsed.ref === undefined ? {} : { ref: parsed.ref }));
       return;
     }
     void handle(parsed.frame);
-  });
+  }
 
   async function handle(frame: ClientFrame): Promise<void> {
     const context = { ...(frame.ref === undefined ? {} : { ref: frame.ref }) };

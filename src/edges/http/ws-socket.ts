@@ -80,6 +80,24 @@ export function pumpToSocket(ws: WebSocket, stream: OpenStream, options: SocketO
   return new Promise((resolve) => runPump(stream, new SocketSink(ws, stream.target, options, (_ws, ended) => resolve(ended)), observerFor(options)));
 }
 
+/**
+ * The 'error' listener of every socket of an edge (one function, `this` is the socket). `ws`
+ * emits 'error' when the peer breaks the WebSocket protocol — an unmasked frame, RSV bits, an
+ * unknown opcode, a bad close code (it closes the socket with 1002), text that is not UTF-8
+ * (1007), a frame over the size limit (1009) — after it has begun closing that socket with the
+ * code; the socket's 'close' then cleans up as for any close. Without a listener the event
+ * would be an uncaught exception ending the process, every other socket with it. A client's
+ * violation (a WS_ERR_* code) is logged at info, anything else at warn; neither with a stack.
+ */
+export function socketErrorListener(logger: Logger): (this: WebSocket, error: Error) => void {
+  return function onSocketError(error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const line = { code, reason: error.message };
+    if (code?.startsWith("WS_ERR_")) logger.info(line, "websocket closed: the client broke the protocol");
+    else logger.warn(line, "websocket failed");
+  };
+}
+
 /** A subscribe path's socket only receives: any frame from the client closes it with 4400. */
 function refuseClientFrame(this: WebSocket): void {
   this.close(CLOSE.badFrame, "this socket only receives; use /ws to send");

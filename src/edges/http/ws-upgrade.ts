@@ -23,7 +23,7 @@ import { SocketLiveness } from "./ws-liveness.js";
 import { decodeSubscribeRequest } from "./subscribe-request.js";
 import { CLOSE } from "./ws-frames.js";
 import { type MultiplexDeps, serveMultiplexSocket } from "./ws-multiplex.js";
-import { serveStreamSocket } from "./ws-socket.js";
+import { serveStreamSocket, socketErrorListener } from "./ws-socket.js";
 
 /** The multiplexed socket's path. */
 export const MULTIPLEX_PATH = "/ws";
@@ -54,6 +54,8 @@ function destroyOnError(this: Duplex): void {
 export function createWsEdge(deps: WsEdgeDeps): WsEdge {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
   const liveness = new SocketLiveness(deps.heartbeatMs);
+  // Attached first to every upgraded socket: protocol violations close that socket, nothing else.
+  const onSocketError = socketErrorListener(deps.logger);
   const socketDeps = { ...deps, liveness };
   /** The open stream of each subscribe path's socket, until the socket closes or the server stops. */
   const streams = new Map<WebSocket, OpenStream>();
@@ -85,6 +87,7 @@ export function createWsEdge(deps: WsEdgeDeps): WsEdge {
     if (route === undefined) {
       const ip = site.ip;
       wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("error", onSocketError);
         socket.off("error", destroyOnError);
         serveMultiplexSocket(ws, caller, ip, socketDeps);
       });
@@ -101,6 +104,7 @@ export function createWsEdge(deps: WsEdgeDeps): WsEdge {
     }
     let served = false;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on("error", onSocketError);
       served = true;
       streams.set(ws, stream);
       ws.on("close", closeStream);

@@ -1,5 +1,6 @@
 import { fromJson } from "@bufbuild/protobuf";
 import type { DescField, JsonObject, JsonValue, Message } from "@bufbuild/protobuf";
+import { exceedsJsonDepth, tooDeepMessage } from "../client-json.js";
 import { RestDecodeError } from "./decode-error.js";
 import { isTextField, protoPath, resolveFieldPath } from "./field-path.js";
 import type { RestRoute } from "./route-table.js";
@@ -11,10 +12,11 @@ export type { RestResponse } from "./response-codec.js";
 
 /**
  * Parses a request body as JSON. An empty (or all white-space) body is "no body": undefined. Throws RestDecodeError
- * on malformed JSON.
+ * on malformed JSON, and on JSON nested deeper than MAX_JSON_DEPTH (checked on the text, before parsing).
  */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === "") return undefined;
+  if (exceedsJsonDepth(text)) throw new RestDecodeError(tooDeepMessage("request body"));
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {

@@ -11,8 +11,9 @@
  *
  * Like the subscribe fast path, it only takes what it is sure about: a request with compression,
  * gRPC JSON, HTTP/1.1, a malformed body or a bad timeout goes to connect-node unchanged
- * (rpc-fallback.ts), which answers it as it always has. Once the handler has been called, the
- * answer is ours: a call is never run twice.
+ * (connect-handler.ts: its request check, then connect-node), which answers it as it would
+ * have without this path. Once the handler has been called, the answer is ours: a call is never
+ * run twice.
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
@@ -25,7 +26,7 @@ import type { Metrics } from "../../observability/metrics.js";
 import { clientAddress, clientIpKey } from "../client-address.js";
 import type { FastPath } from "./stream-fast-path/fast-path.js";
 import { readBody, singleEnvelope } from "./stream-fast-path/request-body.js";
-import type { RpcFallback } from "./stream-fast-path/rpc-fallback.js";
+import type { RpcFallback } from "./connect-handler.js";
 import { headerRecord } from "./stream-fast-path/stream-end.js";
 import type { UnaryCalls, UnarySpec } from "./unary-calls.js";
 

@@ -3,9 +3,9 @@
  * message, others become INTERNAL and are logged with their cause), and records the metrics of
  * each RPC — procedure, code, duration — and its log line (procedure, code, duration, user id).
  *
- * What is logged at which level: failures at info (INTERNAL at error, with the cause), streams
- * at info when they end, and successful unary calls at debug only. A busy node answers
- * thousands of unary calls a second; a line for each would cost more than the call's own work
+ * What is logged at which level: failures at info (INTERNAL at error, with the cause — unless
+ * the client left, which is never a fault of ours), streams at info when they end, and
+ * successful unary calls at debug only. A busy node answers thousands of unary calls a second; a line for each would cost more than the call's own work
  * (and the log volume with it) while saying nothing the parley_rpcs_total and
  * parley_rpc_duration_seconds metrics do not — so with LOG_LEVEL=info they are counted, not
  * logged, and no log object is built for them.
@@ -47,6 +47,24 @@ function finish(
   return mapped?.error;
 }
 
+/**
+ * True when the call failed because its client left: it cancelled, or reset its HTTP/2 stream
+ * with an error code — which connect-node turns into the call signal's reason, INTERNAL for
+ * PROTOCOL_ERROR, INTERNAL_ERROR and the like. Not a fault of ours, whatever the code says. (A
+ * call that fails with the signal's reason because the server is stopping counts the same: no
+ * fault either. A deadline the client set keeps its own code.)
+ */
+function clientLeft(req: Request, error: unknown): boolean {
+  if (error instanceof ConnectError && error.code === Code.Canceled) return true;
+  return req.signal.aborted && error === req.signal.reason && !(error instanceof ConnectError && error.code === Code.DeadlineExceeded);
+}
+
+/** A unary call whose client left counts as CANCELED, whatever code the reset carried. */
+function asCanceled(error: unknown): ConnectError {
+  if (error instanceof ConnectError && error.code === Code.Canceled) return error;
+  return new ConnectError(`the client left: ${ConnectError.from(error).rawMessage}`, Code.Canceled);
+}
+
 export function observeInterceptor(logger: Logger, metrics: Metrics): Interceptor {
   const metricsOf = procedureMetrics(metrics);
   return (next) => async (req) => {
@@ -56,7 +74,7 @@ export function observeInterceptor(logger: Logger, metrics: Metrics): Intercepto
     try {
       res = await next(req);
     } catch (error) {
-      throw finish(logger, observed, req, started, error, "debug");
+      throw finish(logger, observed, req, started, clientLeft(req, error) ? asCanceled(error) : error, "debug");
     }
     if (!res.stream) {
       finish(logger, observed, req, started, undefined, "debug");
@@ -73,7 +91,7 @@ export function observeInterceptor(logger: Logger, metrics: Metrics): Intercepto
         } catch (error) {
           ended = true;
           // A client that leaves its stream is not an error of ours.
-          if (error instanceof ConnectError && error.code === Code.Canceled) {
+          if (clientLeft(req, error)) {
             finish(logger, observed, req, started, undefined, "info");
             throw error;
           }

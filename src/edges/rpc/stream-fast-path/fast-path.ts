@@ -5,8 +5,8 @@
  * interceptors — the same checks in effect (rate limits, Authorization header, per-user limit,
  * protovalidate), the same subscription, the same bytes on the wire. It only serves what it is
  * sure about: until the first response byte, any failure (malformed body, decoding, auth,
- * limits, validation, unknown room…) hands the request to connect-node (rpc-fallback.ts), which
- * answers it exactly as it always has.
+ * limits, validation, unknown room…) hands the request to connect-node (connect-handler.ts,
+ * behind its request check), which answers it exactly as it would have without this path.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -18,7 +18,7 @@ import type { AnyResponse } from "../../http/respond.js";
 import type { OpenStream, StreamOpener } from "../../http/stream-open.js";
 import { rpcMessageEncodings } from "./frame-envelopes.js";
 import { readBody, singleEnvelope } from "./request-body.js";
-import type { RpcFallback } from "./rpc-fallback.js";
+import type { RpcFallback } from "../connect-handler.js";
 import { serveRpcStream } from "./serve-rpc-stream.js";
 import { decodeSubscribe } from "./subscribe-decoding.js";
 import { type FastStreamRequest, matchFastStream } from "./wire-protocol.js";

@@ -1,6 +1,6 @@
 /**
  * Reading a subscribe request's body before deciding who serves it. The bytes read are kept, so
- * that connect-node can be handed the request unchanged (see rpc-fallback.ts): a body that is
+ * that connect-node can be handed the request unchanged (see connect-handler.ts): a body that is
  * too large is not read further, and the handover replays what was read, then the rest.
  */
 import type { Readable } from "node:stream";

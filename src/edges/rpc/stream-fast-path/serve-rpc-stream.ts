@@ -59,8 +59,9 @@ export async function serveRpcStream(res: AnyResponse, stream: OpenStream, reque
     if (end.trailers) res.addTrailers(end.trailers);
     res.end(end.body);
   } catch (error) {
-    // Only a failing write lands here (pumpFrames never rejects); the client is gone.
-    options.logger.warn({ err: error, procedure: request.procedure }, "rpc stream write failed");
+    // Only a failing write lands here (pumpFrames never rejects): the client is gone, which is
+    // not a fault of ours — info, without a stack.
+    options.logger.info({ procedure: request.procedure, reason: error instanceof Error ? error.message : String(error) }, "rpc stream write failed: the client left");
   } finally {
     metrics.openStreams.dec({ transport: "rpc" });
     metrics.rpcs.inc({ procedure: request.procedure, code });

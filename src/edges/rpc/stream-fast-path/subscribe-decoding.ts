@@ -1,11 +1,13 @@
 /**
  * A subscribe request's single message, decoded as connect-node decodes it (protobuf binary;
- * proto JSON with unknown fields ignored) and checked against the proto's rules (protovalidate),
- * then turned into what to subscribe to. Throws on anything connect-node would refuse.
+ * proto JSON with unknown fields ignored, after the depth check every edge applies to client
+ * JSON) and checked against the proto's rules (protovalidate), then turned into what to
+ * subscribe to. Throws on anything connect-node (behind request-check.ts) would refuse.
  */
 import { type DescMessage, fromBinary, fromJsonString, type MessageShape } from "@bufbuild/protobuf";
 import { SubscribeDirectMessagesRequestSchema, SubscribeRoomRequestSchema } from "../../../../gen/chat/v1/message_pb.js";
 import type { StreamOpener, StreamTarget } from "../../http/stream-open.js";
+import { exceedsJsonDepth, tooDeepMessage } from "../../client-json.js";
 import type { FastStreamRequest } from "./wire-protocol.js";
 
 /** What a valid subscribe request asks for: the target and the resume cursor ("" for "from now"). */
@@ -27,5 +29,7 @@ export function decodeSubscribe(request: FastStreamRequest, payload: Uint8Array,
 }
 
 function decode<T extends DescMessage>(schema: T, payload: Uint8Array, binary: boolean): MessageShape<T> {
-  return binary ? fromBinary(schema, payload) : fromJsonString(schema, new TextDecoder().decode(payload), { ignoreUnknownFields: true });
+  if (binary) return fromBinary(schema, payload);
+  if (exceedsJsonDepth(payload)) throw new Error(tooDeepMessage("request message"));
+  return fromJsonString(schema, new TextDecoder().decode(payload), { ignoreUnknownFields: true });
 }

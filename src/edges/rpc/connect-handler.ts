@@ -1,0 +1,98 @@
+/**
+ * connect-node's part of the front door: the Connect, gRPC and gRPC-Web handlers of every
+ * procedure (one router built from the same routes, interceptors and options as before), as
+ * connect-node's own adapter serves them — plus the request check (request-check.ts) in front,
+ * so that a malformed request message is INVALID_ARGUMENT in every protocol, and the handover
+ * the fast paths use for what they leave to connect-node, through the same check.
+ *
+ * It replaces `connectNodeAdapter`, whose dispatch is these few lines, because the check must
+ * see a request's body before connect-node does; and because that adapter throws from the
+ * request listener — an uncaught exception, the process gone — when a request has no authority
+ * (an HTTP/1.0 request without Host), which this one answers with 400.
+ */
+import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { type ConnectNodeAdapterOptions, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../../observability/logger.js";
+import { sendError } from "../http/respond.js";
+import { checkRequestMessage, type RequestCheckOptions } from "./request-check.js";
+import { type BufferedBody, readBody } from "./stream-fast-path/request-body.js";
+
+type NodeRequest = IncomingMessage | Http2ServerRequest;
+type NodeResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * Serves a request whose body was (partly) read already, through connect-node's handler for
+ * `procedure`: the fast paths' handover. The body is checked first, then replayed.
+ */
+export type RpcFallback = (req: NodeRequest, res: NodeResponse, procedure: string, body: BufferedBody) => void;
+
+/** The handlers as edges.ts mounts them. */
+export interface ConnectHandler {
+  /** Serves any request: a procedure's path through its handler, anything else through `options.fallback`. */
+  readonly serve: (req: NodeRequest, res: NodeResponse) => void;
+  readonly handOver: RpcFallback;
+}
+
+/** Options: connect-node's (routes, interceptors, limits, compression, fallback…), all required ones given. */
+export type ConnectHandlerOptions = ConnectNodeAdapterOptions & RequestCheckOptions & { readonly fallback: NonNullable<ConnectNodeAdapterOptions["fallback"]> };
+
+/** Builds the handlers once per server. Throws at start-up when one of `required` is not routed. */
+export function createConnectHandler(options: ConnectHandlerOptions, required: readonly string[], logger: Logger): ConnectHandler {
+  const router = createConnectRouter(options);
+  options.routes(router);
+  const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  for (const procedure of required) {
+    if (!handlers.has(procedure)) throw new Error(`no Connect handler for ${procedure}`);
+  }
+
+  /** Calls the handler with `body` (or a body that fails with the check's error) and writes its answer. */
+  async function dispatch(req: NodeRequest, res: NodeResponse, handler: UniversalHandler, body: BufferedBody | undefined): Promise<void> {
+    if (("authority" in req ? req.authority : req.headers.host) === undefined) {
+      return sendError(res as ServerResponse, 400, "invalid_argument", "the request names no host: send a Host header");
+    }
+    const refused = body && (await checkRequestMessage(handler.method, req, body, options));
+    if (refused) logger.info({ procedure: handler.requestPath, reason: refused.rawMessage }, "rpc request refused");
+    const request = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    const response = await handler(body ? { ...request, body: refused ? failing(refused) : body.replay() } : request);
+    await universalResponseToNodeResponse(response, res);
+  }
+
+  function run(req: NodeRequest, res: NodeResponse, handler: UniversalHandler, body: Promise<BufferedBody | undefined>): void {
+    body
+      .then((read) => dispatch(req, res, handler, read))
+      .catch((reason: unknown) => {
+        // As connect-node's adapter: a client that left (mid-body or mid-answer) is not worth a log line.
+        const error = ConnectError.from(reason);
+        if (error.code === Code.Aborted || req.destroyed || res.destroyed) {
+          logger.debug({ err: reason, procedure: handler.requestPath }, "rpc ended: the client left");
+          return;
+        }
+        logger.error({ err: reason, procedure: handler.requestPath }, "rpc handler failed");
+        if (!res.headersSent) sendError(res as ServerResponse, 500, "internal", "internal error");
+        else res.destroy();
+      });
+  }
+
+  return {
+    serve(req, res) {
+      const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
+      if (!handler) return options.fallback(req, res);
+      // Only a POST carries a message (connect-node answers anything else, 405, without reading);
+      // a client or bidi stream (reflection) goes unread: its body ends only when the call does.
+      const single = handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming";
+      run(req, res, handler, req.method === "POST" && single ? readBody(req, options.readMaxBytes) : Promise.resolve(undefined));
+    },
+    handOver(req, res, procedure, body) {
+      run(req, res, handlers.get(procedure)!, Promise.resolve(body));
+    },
+  };
+}
+
+/** A request body that fails with `error` when read: connect-node answers it in the request's protocol. */
+async function* failing(error: ConnectError): AsyncGenerator<Uint8Array> {
+  yield* [];
+  throw error;
+}
