@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Config } from "./config.js";
@@ -26,8 +27,14 @@ export interface RunningApp {
   /** http://host:port of the listening server. */
   readonly url: string;
   readonly port: number;
-  /** Graceful stop: refuse new work, end open streams, flush and close the store. */
+  /**
+   * Graceful stop: drain (health NOT_SERVING, open streams ended with UNAVAILABLE, new streams
+   * refused, unary calls still answered) for the configured grace period, then close the port,
+   * end what is left, flush and close the store. Idempotent.
+   */
   close(): Promise<void>;
+  /** Ends the grace period of a close() now (a second stop signal); before close(), makes it skip the grace. */
+  hurry(): void;
 }
 
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
@@ -80,11 +87,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   logger.info({ port, host: config.host, store: config.store, bus: config.bus, dataDir: config.dataDir }, "parley listening");
 
   let closing: Promise<void> | undefined;
+  const graceOver = new AbortController();
   return {
     url: `http://${host}:${port}`,
     port,
+    hurry: () => graceOver.abort(),
     close: () =>
       (closing ??= (async () => {
+        edges.drain();
+        if (config.shutdownGraceMs > 0 && !graceOver.signal.aborted) {
+          logger.info({ graceSeconds: config.shutdownGraceMs / 1000 }, "draining: NOT_SERVING, streams told to reconnect elsewhere (a second signal stops now)");
+          await sleep(config.shutdownGraceMs, undefined, { signal: graceOver.signal }).catch(() => undefined);
+        }
         edges.shutdown();
         await Promise.race([edges.listener.close(), new Promise((r) => setTimeout(r, 3000))]);
         edges.listener.destroyAll();

@@ -45,6 +45,12 @@ export interface Config {
   readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
   /** Where the built web page is served from (`npm run build:web`). */
   readonly webDir: string;
+  /**
+   * How long a stopping node drains before it closes its port: health reads NOT_SERVING, open
+   * streams are ended with UNAVAILABLE and new ones refused, unary calls are still answered —
+   * time for load balancers to notice. 0 closes at once.
+   */
+  readonly shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
       topicPrefix: env.KAFKA_TOPIC_PREFIX || "parley",
     },
     webDir: resolve(env.WEB_DIR || "web/dist"),
+    shutdownGraceMs: int("SHUTDOWN_GRACE_SECONDS", 5, 0, 300) * 1000,
   };
   // Workers use WORKER_ID + 0..WORKERS-1; a multi-process node's primary writes messages with WORKER_ID + WORKERS.
   const lastWorkerId = config.workerId + config.workers - (config.workers > 1 ? 0 : 1);

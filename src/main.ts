@@ -7,6 +7,7 @@ import cluster from "node:cluster";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./observability/logger.js";
 import { startApp } from "./app.js";
+import { isStopRequest } from "./cluster/stop-request.js";
 
 async function main(): Promise<void> {
   let config;
@@ -38,10 +39,26 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  // A worker whose primary is gone stops too.
-  if (cluster.isWorker) process.on("disconnect", () => stop("primary gone"));
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal: stop now, without waiting for the rest of the grace period.
+    if (++signals > 1) app.hurry();
+    stop(signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  if (cluster.isWorker) {
+    // A worker whose primary is gone stops too, at once: nothing writes its messages any more.
+    process.on("disconnect", () => {
+      app.hurry();
+      stop("primary gone");
+    });
+    process.on("message", (message: unknown) => {
+      if (!isStopRequest(message)) return;
+      if (message.parleyStop === "now") app.hurry();
+      stop("stop requested by the primary");
+    });
+  }
 }
 
 main().catch((error: unknown) => {

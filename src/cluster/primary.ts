@@ -10,7 +10,9 @@
  * live delivery share one order across the workers. The first worker starts alone (it creates
  * the token key on a fresh data directory); the others start once it listens. When all listen the primary logs
  * "parley cluster listening" and, if it was started with an IPC channel (a supervisor, the
- * bench), sends it {"parley":"ready"}.
+ * bench), sends it {"parley":"ready"}. A stop signal is passed on to the workers as a stop
+ * request (stop-request.ts): each drains for the grace period, then stops; a second signal ends
+ * their grace periods at once.
  */
 import cluster, { type Worker } from "node:cluster";
 import type { Config } from "../config.js";
@@ -22,8 +24,10 @@ import type { Store } from "../store/store.js";
 import { startSequencer } from "./sequencer.js";
 import { batchingCluster } from "./ipc-batching.js";
 import { withServerFlags } from "../node-flags.js";
+import type { StopRequest } from "./stop-request.js";
 
 const RESTART_DELAY_MS = 1000;
+/** How long workers may take to stop after their grace period before they are killed. */
 const STOP_TIMEOUT_MS = 20_000;
 
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
@@ -44,6 +48,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   // Workers hold the connections: they run with the server's Node flags even if the primary was started without them.
   cluster.setupPrimary({ execArgv: withServerFlags(process.execArgv) });
   let port = config.port;
+  /** Workers that listen, and so take a stop request over IPC (main.ts); others are sent SIGTERM. */
+  const listening = new WeakSet<Worker>();
   const fork = (index: number): Promise<Worker> => {
     const worker = cluster.fork({ WORKER_ID: String(config.workerId + index), PARLEY_WORKER_INDEX: String(index) });
     byIndex.set(index, worker);
@@ -59,6 +65,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
       const onExit = (code: number | null) => reject(new Error(`worker ${index} exited with ${code} before listening`));
       worker.once("exit", onExit);
       worker.once("listening", (address) => {
+        listening.add(worker);
         port = address.port;
         worker.off("exit", onExit);
         resolve(worker);
@@ -66,15 +73,23 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     });
   };
 
+  const tell = (worker: Worker, request: StopRequest): void => {
+    if (listening.has(worker) && worker.isConnected()) worker.send(request);
+    else if (!worker.isDead()) worker.process.kill("SIGTERM");
+  };
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the workers skip the rest of their grace period.
+      for (const worker of byIndex.values()) tell(worker, { parleyStop: "now" });
+      return;
+    }
     stopping = true;
     logger.info({ signal }, "stopping workers");
     const alive = [...byIndex.values()];
-    for (const worker of alive) worker.process.kill("SIGTERM");
+    for (const worker of alive) tell(worker, { parleyStop: "drain" });
     const force = setTimeout(() => {
       for (const worker of alive) if (!worker.isDead()) worker.process.kill("SIGKILL");
-    }, STOP_TIMEOUT_MS);
+    }, config.shutdownGraceMs + STOP_TIMEOUT_MS);
     void Promise.all(alive.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once("exit", r))))).then(() => {
       clearTimeout(force);
       stopSequencer();

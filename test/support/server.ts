@@ -50,6 +50,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       // One process unless a test asks for more (the default is one per core): a test's server
       // starts faster, and SIGKILL kills the whole node. test/e2e/cluster.test.ts runs workers.
       WORKERS: "1",
+      // Stop at once: a test that wants the drain's grace period sets it.
+      SHUTDOWN_GRACE_SECONDS: "0",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -85,7 +85,8 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
       res.end(await metrics.registry.metrics());
       return;
     }
-    if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
+    // 503 while draining: an HTTP load balancer stops sending new requests here.
+    if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, shutdownSignal.aborted ? 503 : 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
     if (req.method === "GET" && url.pathname === OPENAPI_PATH) return sendJson(res, 200, openapi);
     if (docs(req, res)) return;
     if (await rest(req, res, url, site)) return;
