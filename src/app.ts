@@ -10,7 +10,8 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "./config.js";
 import { SnowflakeGenerator } from "./domain/ids.js";
 import type { Logger } from "./observability/logger.js";
-import { Metrics } from "./observability/metrics.js";
+import { Metrics, countPosted } from "./observability/metrics.js";
+import { joinNodeMetrics } from "./observability/node-metrics.js";
 import { PasetoTokens } from "./auth/tokens.js";
 import { RevocationCache } from "./auth/revocations.js";
 import { Hub } from "./realtime/hub.js";
@@ -38,7 +39,9 @@ export interface RunningApp {
 }
 
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
-  const metrics = new Metrics();
+  const metrics = new Metrics(String(config.workerId));
+  // A worker of a multi-process node answers /metrics for the whole node (node-metrics.ts).
+  if (config.workers > 1) joinNodeMetrics(metrics);
   const { store, bus } = await createAdapters(config, logger, metrics);
   const tokens = await PasetoTokens.create({
     keyPem: config.tokenPrivateKeyPem,
@@ -72,7 +75,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         heartbeatMs: config.heartbeatMs,
         onOverflow: () => metrics.queueDrops.inc(),
       },
-      onStored: (m) => metrics.messagesPosted.inc({ kind: m.channel.kind === "room" ? "room" : "direct" }),
+      // Counted where messages are stored: here, or in the primary when it is the node's writer.
+      onStored: config.sequencedAppends ? undefined : (m) => countPosted(metrics, m),
     }),
   };
   metrics.readDeliveries = () => hub.deliveries;

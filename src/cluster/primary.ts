@@ -25,6 +25,8 @@ import { startSequencer } from "./sequencer.js";
 import { batchingCluster } from "./ipc-batching.js";
 import { withServerFlags } from "../node-flags.js";
 import type { StopRequest } from "./stop-request.js";
+import { Metrics, countPosted } from "../observability/metrics.js";
+import { serveNodeMetrics } from "../observability/node-metrics.js";
 
 const RESTART_DELAY_MS = 1000;
 /** How long workers may take to stop after their grace period before they are killed. */
@@ -36,13 +38,16 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   // Every channel to a worker sends one IPC message per event-loop turn (ipc-batching.ts).
   const workers = batchingCluster(cluster);
   const relay = relayBus(workers);
+  // The node's /metrics: the workers ask here, and the primary counts what it does itself.
+  const metrics = new Metrics("primary");
+  const stopMetrics = serveNodeMetrics(cluster, metrics, logger);
   let store: Store | undefined;
   let stopSequencer = () => {};
   if (config.sequencedAppends) {
     store = openSqlite(config);
     // Workers take WORKER_ID + 0..WORKERS-1; the primary's messages carry the next worker id.
     const ids = new SnowflakeGenerator(config.workerId + config.workers);
-    stopSequencer = startSequencer({ cluster: workers, store, ids, broadcast: relay.broadcast });
+    stopSequencer = startSequencer({ cluster: workers, store, ids, broadcast: relay.broadcast, onStored: (m) => countPosted(metrics, m) });
   }
 
   // Workers hold the connections: they run with the server's Node flags even if the primary was started without them.
@@ -93,6 +98,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     void Promise.all(alive.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once("exit", r))))).then(() => {
       clearTimeout(force);
       stopSequencer();
+      stopMetrics();
       relay.stop();
       void (store?.close() ?? Promise.resolve()).then(
         () => {

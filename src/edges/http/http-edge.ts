@@ -82,7 +82,7 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     const site = requestSite(req, config.trustedProxies);
     if (req.method === "GET" && url.pathname === "/metrics") {
       res.setHeader("content-type", metrics.registry.contentType);
-      res.end(await metrics.registry.metrics());
+      res.end(await metrics.exposition());
       return;
     }
     // 503 while draining: an HTTP load balancer stops sending new requests here.
