@@ -23,6 +23,7 @@ import { PageTokens } from "./services/page-tokens.js";
 import { StreamTickets } from "./auth/stream-tickets.js";
 import { createAdapters } from "./adapters.js";
 import { createEdges } from "./edges/edges.js";
+import { listenFailure } from "./startup-error.js";
 
 export interface RunningApp {
   /** http://host:port of the listening server. */
@@ -83,7 +84,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
   const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets });
   await new Promise<void>((resolve, reject) => {
-    edges.listener.tcp.once("error", reject);
+    edges.listener.tcp.once("error", (error) => reject(listenFailure(error, config)));
     edges.listener.tcp.listen(config.port, config.host, () => resolve());
   });
   const { port } = edges.listener.tcp.address() as AddressInfo;

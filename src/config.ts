@@ -55,7 +55,8 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    // One line for one problem; one line each for several.
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join("\n  ")}`);
     this.name = "ConfigError";
   }
 }
@@ -89,7 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const dataDir = resolve(env.DATA_DIR || "./data");
   // One worker per core by default: one process cannot use a second core (see DESIGN.md).
-  const workers = !env.WORKERS || env.WORKERS === "auto" ? availableParallelism() : int("WORKERS", 1, 1, 64);
+  const workers = !env.WORKERS || env.WORKERS === "auto" ? availableParallelism() : workerCount(env.WORKERS, problems);
   const bus = oneOf("BUS", "memory", ["memory", "kafka"]);
   const store = oneOf("STORE", "sqlite", ["sqlite", "cassandra"]);
   const config: Config = {
@@ -135,4 +136,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (lastWorkerId > 1023) problems.push(`WORKER_ID + WORKERS must not exceed ${config.workers > 1 ? 1023 : 1024} (ids ${config.workerId}..${lastWorkerId} are taken)`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** WORKERS as a number (1–64); a problem naming every accepted value otherwise. */
+function workerCount(raw: string, problems: string[]): number {
+  const value = Number(raw);
+  if (Number.isInteger(value) && value >= 1 && value <= 64) return value;
+  problems.push(`WORKERS=${JSON.stringify(raw)}: expected auto (one worker per core, the default) or an integer from 1 to 64`);
+  return 1;
 }

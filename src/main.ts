@@ -7,7 +7,8 @@ import cluster from "node:cluster";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./observability/logger.js";
 import { startApp } from "./app.js";
-import { isStopRequest } from "./cluster/stop-request.js";
+import { isStopRequest, type StartFailure } from "./cluster/worker-lifecycle.js";
+import { startFailureText } from "./startup-error.js";
 
 async function main(): Promise<void> {
   let config;
@@ -62,6 +63,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`parley: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  const text = startFailureText(error);
+  // A worker tells its primary, which prints it once for the node (cluster/primary.ts).
+  if (cluster.isWorker && process.send) {
+    process.send({ parleyStartFailed: text } satisfies StartFailure, () => process.exit(1));
+    return;
+  }
+  process.stderr.write(`parley: ${text}\n`);
   process.exit(1);
 });

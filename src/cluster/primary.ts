@@ -11,7 +11,7 @@
  * the token key on a fresh data directory); the others start once it listens. When all listen the primary logs
  * "parley cluster listening" and, if it was started with an IPC channel (a supervisor, the
  * bench), sends it {"parley":"ready"}. A stop signal is passed on to the workers as a stop
- * request (stop-request.ts): each drains for the grace period, then stops; a second signal ends
+ * request (worker-lifecycle.ts): each drains for the grace period, then stops; a second signal ends
  * their grace periods at once.
  */
 import cluster, { type Worker } from "node:cluster";
@@ -24,7 +24,8 @@ import type { Store } from "../store/store.js";
 import { startSequencer } from "./sequencer.js";
 import { batchingCluster } from "./ipc-batching.js";
 import { withServerFlags } from "../node-flags.js";
-import type { StopRequest } from "./stop-request.js";
+import { isStartFailure, type StopRequest } from "./worker-lifecycle.js";
+import { StartupError } from "../startup-error.js";
 import { Metrics, countPosted } from "../observability/metrics.js";
 import { serveNodeMetrics } from "../observability/node-metrics.js";
 
@@ -55,22 +56,30 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   let port = config.port;
   /** Workers that listen, and so take a stop request over IPC (main.ts); others are sent SIGTERM. */
   const listening = new WeakSet<Worker>();
+  /** False until every worker of the start listens: a worker that fails before fails the start. */
+  let started = false;
   const fork = (index: number): Promise<Worker> => {
     const worker = cluster.fork({ WORKER_ID: String(config.workerId + index), PARLEY_WORKER_INDEX: String(index) });
     byIndex.set(index, worker);
+    let failure: string | undefined;
+    const onMessage = (message: unknown) => {
+      if (isStartFailure(message)) failure = message.parleyStartFailed;
+    };
+    worker.on("message", onMessage);
     worker.once("exit", (code, signal) => {
       if (byIndex.get(index) === worker) byIndex.delete(index);
-      if (stopping) return;
-      logger.error({ worker: index, code, signal }, "worker died; restarting");
+      if (stopping || (!started && !listening.has(worker))) return;
+      logger.error({ worker: index, code, signal, ...(failure ? { failure } : {}) }, "worker died; restarting");
       setTimeout(() => {
-        if (!stopping) fork(index).catch((error: unknown) => logger.error({ err: error, worker: index }, "worker restart failed"));
+        if (!stopping) fork(index).catch(() => undefined); // its exit is logged above
       }, RESTART_DELAY_MS);
     });
     return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`worker ${index} exited with ${code} before listening`));
+      const onExit = (code: number | null) => reject(new StartupError(failure ?? `worker ${index} exited with ${code} before listening`));
       worker.once("exit", onExit);
       worker.once("listening", (address) => {
         listening.add(worker);
+        worker.off("message", onMessage);
         port = address.port;
         worker.off("exit", onExit);
         resolve(worker);
@@ -82,6 +91,19 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     if (listening.has(worker) && worker.isConnected()) worker.send(request);
     else if (!worker.isDead()) worker.process.kill("SIGTERM");
   };
+  /** Waits for every worker to exit (killing those that take too long), then closes what the primary holds. */
+  const stopped = async (): Promise<void> => {
+    const alive = [...byIndex.values()];
+    const force = setTimeout(() => {
+      for (const worker of alive) if (!worker.isDead()) worker.process.kill("SIGKILL");
+    }, config.shutdownGraceMs + STOP_TIMEOUT_MS);
+    await Promise.all(alive.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once("exit", r)))));
+    clearTimeout(force);
+    stopSequencer();
+    stopMetrics();
+    relay.stop();
+    await store?.close();
+  };
   const stop = (signal: string) => {
     if (stopping) {
       // A second signal: the workers skip the rest of their grace period.
@@ -90,27 +112,17 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     }
     stopping = true;
     logger.info({ signal }, "stopping workers");
-    const alive = [...byIndex.values()];
-    for (const worker of alive) tell(worker, { parleyStop: "drain" });
-    const force = setTimeout(() => {
-      for (const worker of alive) if (!worker.isDead()) worker.process.kill("SIGKILL");
-    }, config.shutdownGraceMs + STOP_TIMEOUT_MS);
-    void Promise.all(alive.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once("exit", r))))).then(() => {
-      clearTimeout(force);
-      stopSequencer();
-      stopMetrics();
-      relay.stop();
-      void (store?.close() ?? Promise.resolve()).then(
-        () => {
-          logger.info("parley cluster stopped");
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, "closing the store failed");
-          process.exit(1);
-        },
-      );
-    });
+    for (const worker of byIndex.values()) tell(worker, { parleyStop: "drain" });
+    stopped().then(
+      () => {
+        logger.info("parley cluster stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "closing the store failed");
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
@@ -119,9 +131,13 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     await fork(0);
     await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => fork(i + 1)));
   } catch (error) {
-    stop("start-up failed");
+    // The start failed: stop the workers that did start, without a grace period, and report it once (main.ts).
+    stopping = true;
+    for (const worker of byIndex.values()) tell(worker, { parleyStop: "now" });
+    await stopped().catch(() => undefined);
     throw error;
   }
+  started = true;
   logger.info({ workers: config.workers, port, host: config.host, bus: config.bus, sequencedAppends: config.sequencedAppends }, "parley cluster listening");
   process.send?.({ parley: "ready", workers: config.workers, port });
 }

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { SERVER_NODE_FLAGS } from "../../src/node-flags.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -34,8 +35,9 @@ export function tempDir(prefix = "parley-test-"): string {
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  // Node itself with tsx as a loader (not the tsx launcher), so signals reach the server process.
-  const child = spawn(process.execPath, ["--import", "tsx", "--disable-warning=ExperimentalWarning", "src/main.ts"], {
+  // Node itself with tsx as a loader (not the tsx launcher), so signals reach the server process;
+  // with the Node flags `npm start` passes.
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", "src/main.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
