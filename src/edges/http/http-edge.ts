@@ -14,6 +14,7 @@ import type { EdgeDeps } from "../edges.js";
 import type { RateLimiter } from "../rate-limit.js";
 import { createDocsHandler } from "../rest/docs-page.js";
 import { buildOpenApi } from "../rest/openapi.js";
+import { loadProtoComments } from "../rest/proto-comments.js";
 import { buildRouteTable } from "../rest/route-table.js";
 import { CHAT_SERVICES } from "../rpc/routes.js";
 import { createCors, originPolicy } from "./cors.js";
@@ -58,6 +59,7 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     version: "1.0.0",
     description: "REST edge of Parley, generated from the chat.v1 protos. Realtime: SSE or WebSocket on the subscribe routes, or /ws.",
     cookieName: SESSION_COOKIE,
+    comments: loadProtoComments(),
   });
   const docs = createDocsHandler(OPENAPI_PATH);
   const policy = originPolicy(config.corsOrigins);
