@@ -1,7 +1,9 @@
 /**
  * Composition root: config → logger → app; then wait for SIGTERM/SIGINT and stop gracefully
- * (stop accepting, end open streams, flush and close the store, exit 0). With WORKERS > 1 this
- * process becomes the cluster primary (cluster/primary.ts) and each worker it forks runs the app.
+ * (drain for SHUTDOWN_GRACE_SECONDS — a second signal cuts it short —, stop accepting, end what
+ * is left, flush and close the store, exit 0). With WORKERS > 1 this process becomes the cluster
+ * primary (cluster/primary.ts) and each worker it forks runs the app, stopping when the primary
+ * asks (cluster/worker-lifecycle.ts). A failed start prints one line (startup-error.ts).
  */
 import cluster from "node:cluster";
 import { ConfigError, loadConfig } from "./config.js";
