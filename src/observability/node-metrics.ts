@@ -37,6 +37,23 @@ interface ScrapeReply {
 const has = <K extends string>(message: unknown, key: K): message is Record<K, unknown> =>
   typeof message === "object" && message !== null && key in message;
 
+/**
+ * A snapshot as it crosses the IPC channel, which speaks JSON: NaN and ±Infinity (a gauge with
+ * no sample yet, a histogram's +Inf) would arrive as null, which prom-client prints as "+Inf";
+ * they travel as strings and are numbers again on arrival.
+ */
+function portable(snapshot: MetricsSnapshot[]): MetricsSnapshot[] {
+  return snapshot.map((registry) =>
+    registry.map((metric) => ({ ...metric, values: metric.values.map((v) => (Number.isFinite(v.value) ? v : { ...v, value: String(v.value) as unknown as number })) })),
+  );
+}
+
+function restored(snapshot: MetricsSnapshot[]): MetricsSnapshot[] {
+  return snapshot.map((registry) =>
+    registry.map((metric) => ({ ...metric, values: metric.values.map((v) => (typeof v.value === "string" ? { ...v, value: Number(v.value) } : v)) })),
+  );
+}
+
 /** A worker's IPC channel to its primary (node's `process` in a cluster worker). */
 export interface PrimaryChannel {
   send?(message: unknown): boolean;
@@ -53,7 +70,7 @@ export function joinNodeMetrics(metrics: Metrics, primary: PrimaryChannel = proc
   primary.on("message", (message: unknown) => {
     if (has(message, "parleyMetricsCollect")) {
       const ref = (message as unknown as CollectRequest).parleyMetricsCollect;
-      void metrics.snapshot().then((snapshot) => primary.send?.({ parleyMetricsSnapshot: { ref, snapshot } } satisfies CollectReply));
+      void metrics.snapshot().then((snapshot) => primary.send?.({ parleyMetricsSnapshot: { ref, snapshot: portable(snapshot) } } satisfies CollectReply));
     } else if (has(message, "parleyMetricsText")) {
       const { ref, text, error } = (message as unknown as ScrapeReply).parleyMetricsText;
       const pending = waiting.get(ref);
@@ -120,7 +137,7 @@ export function serveNodeMetrics(cluster: MetricsCluster, own: Metrics, logger: 
       const { ref, snapshot } = (message as unknown as CollectReply).parleyMetricsSnapshot;
       const done = collecting.get(ref);
       collecting.delete(ref);
-      done?.(snapshot);
+      done?.(restored(snapshot));
     } else if (has(message, "parleyMetricsScrape")) {
       const ref = (message as unknown as ScrapeRequest).parleyMetricsScrape;
       const reply = (body: ScrapeReply["parleyMetricsText"]) => {
