@@ -157,9 +157,10 @@ describe.each([1, 2])("a node of %i worker(s) on SIGTERM", (workers) => {
       }
       const output = server.output();
       const { streamPids, rpcProcedures } = endings(output, "unavailable");
-      // Fast-path streams ended on every worker; the compressed ones went through connect-node's handler.
+      // Fast-path streams ended on every worker; connect-node's handler ended the two compressed
+      // ones and refused the two late ones.
       expect(streamPids.size).toBe(workers);
-      expect(rpcProcedures.filter((p) => p === "/chat.v1.MessageService/SubscribeRoom").length).toBeGreaterThanOrEqual(2);
+      expect(rpcProcedures.filter((p) => p === "/chat.v1.MessageService/SubscribeRoom")).toHaveLength(4);
       expect(output).not.toContain('"level":50');
     } finally {
       await server.kill();
