@@ -16,9 +16,8 @@ RUN npm run -s build:web
 
 ENV HOST=0.0.0.0 \
     PORT=8080 \
-    DATA_DIR=/data \
-    NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning
-# (kafkajs 2.2.4 sets a negative timer on Node >= 23; harmless, silenced above.)
+    DATA_DIR=/data
+# (`npm start` passes the server's Node flags, src/node-flags.ts.)
 EXPOSE 8080
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

@@ -8,7 +8,19 @@ import type { ServerProcess } from "./servers.js";
 
 /** Scrape period: prom-client default metrics cost ~20 ms at 20k descriptors (process_open_fds). */
 const SCRAPE_MS = 5000;
-const LAG_P99 = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})?\s+([0-9.eE+-]+)/m;
+/** Each process's series (a multi-process node's /metrics has one per worker and one for its primary). */
+const LAG_P99 = /^nodejs_eventloop_lag_p99_seconds(?:\{([^}]*)\})?\s+([0-9.eE+-]+)/gm;
+
+/** The highest event-loop lag p99 of the processes that serve clients (not a cluster's primary), seconds. */
+function servingLagP99(body: string): number | undefined {
+  let max: number | undefined;
+  for (const [, labels = "", value] of body.matchAll(LAG_P99)) {
+    if (labels.includes('worker="primary"')) continue;
+    const seconds = Number(value);
+    if (Number.isFinite(seconds) && (max === undefined || seconds > max)) max = seconds;
+  }
+  return max;
+}
 
 export class ServerSampler {
   #timer: NodeJS.Timeout | undefined;
@@ -62,10 +74,10 @@ export class ServerSampler {
     this.#inFlight = true;
     try {
       const { status, body } = await this.server.get("/metrics");
-      const match = status === 200 ? LAG_P99.exec(body) : null;
+      const lag = status === 200 ? servingLagP99(body) : undefined;
       if (this.#discardNext) this.#discardNext = false;
-      else if (match) {
-        const ms = Number(match[1]) * 1000;
+      else if (lag !== undefined) {
+        const ms = lag * 1000;
         if (this.#maxLagMs === undefined || ms > this.#maxLagMs) this.#maxLagMs = ms;
       }
     } catch {

@@ -62,7 +62,8 @@ async function launch(
   const port = await freePort(host);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
     cwd: ROOT,
-    env: { ...process.env, ...env, HOST: host, PORT: String(port) },
+    // No drain on stop: nothing balances load across a bench's servers.
+    env: { SHUTDOWN_GRACE_SECONDS: "0", ...process.env, ...env, HOST: host, PORT: String(port) },
     // The IPC channel lets a cluster primary say when all its workers listen.
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });

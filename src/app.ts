@@ -4,13 +4,15 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { Config } from "./config.js";
 import { SnowflakeGenerator } from "./domain/ids.js";
 import type { Logger } from "./observability/logger.js";
-import { Metrics } from "./observability/metrics.js";
+import { Metrics, countPosted } from "./observability/metrics.js";
+import { joinNodeMetrics } from "./observability/node-metrics.js";
 import { PasetoTokens } from "./auth/tokens.js";
 import { RevocationCache } from "./auth/revocations.js";
 import { Hub } from "./realtime/hub.js";
@@ -26,17 +28,26 @@ import { createAdapters } from "./adapters.js";
 import { reportLoosened } from "./private-files.js";
 import { createEdges } from "./edges/edges.js";
 import { createMetricsListener } from "./edges/metrics-listener.js";
+import { listenFailure } from "./startup-error.js";
 
 export interface RunningApp {
   /** http://host:port of the listening server. */
   readonly url: string;
   readonly port: number;
-  /** Graceful stop: refuse new work, end open streams, flush and close the store. */
+  /**
+   * Graceful stop: drain (health NOT_SERVING, open streams ended with UNAVAILABLE, new streams
+   * refused, unary calls still answered) for the configured grace period, then close the port,
+   * end what is left, flush and close the store. Idempotent.
+   */
   close(): Promise<void>;
+  /** Ends the grace period of a close() now (a second stop signal); before close(), makes it skip the grace. */
+  hurry(): void;
 }
 
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
-  const metrics = new Metrics();
+  const metrics = new Metrics(String(config.workerId));
+  // A worker of a multi-process node answers /metrics for the whole node (node-metrics.ts).
+  if (config.workers > 1) joinNodeMetrics(metrics);
   const { store, bus } = await createAdapters(config, logger, metrics);
   const tokens = await PasetoTokens.create({
     keyPem: config.tokenPrivateKeyPem,
@@ -75,7 +86,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         heartbeatMs: config.heartbeatMs,
         onOverflow: () => metrics.queueDrops.inc(),
       },
-      onStored: (m) => metrics.messagesPosted.inc({ kind: m.channel.kind === "room" ? "room" : "direct" }),
+      // Counted where messages are stored: here, or in the primary when it is the node's writer.
+      onStored: config.sequencedAppends ? undefined : (m) => countPosted(metrics, m),
     }),
   };
   metrics.readDeliveries = () => hub.deliveries;
@@ -83,7 +95,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets, users });
   const metricsListener = config.metrics && (await listenForMetrics(config.metrics, metrics, logger));
   await new Promise<void>((resolve, reject) => {
-    edges.listener.tcp.once("error", reject);
+    edges.listener.tcp.once("error", (error) => reject(listenFailure(error, config)));
     edges.listener.tcp.listen(config.port, config.host, () => resolve());
   });
   const { port } = edges.listener.tcp.address() as AddressInfo;
@@ -91,11 +103,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   logger.info({ port, host: config.host, store: config.store, bus: config.bus, dataDir: config.dataDir }, "parley listening");
 
   let closing: Promise<void> | undefined;
+  const graceOver = new AbortController();
   return {
     url: `http://${host}:${port}`,
     port,
+    hurry: () => graceOver.abort(),
     close: () =>
       (closing ??= (async () => {
+        edges.drain();
+        if (config.shutdownGraceMs > 0 && !graceOver.signal.aborted) {
+          logger.info({ graceSeconds: config.shutdownGraceMs / 1000 }, "draining: NOT_SERVING, streams told to reconnect elsewhere (a second signal stops now)");
+          await sleep(config.shutdownGraceMs, undefined, { signal: graceOver.signal }).catch(() => undefined);
+        }
         edges.shutdown();
         await Promise.race([edges.listener.close(), new Promise((r) => setTimeout(r, 3000))]);
         edges.listener.destroyAll();

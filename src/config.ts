@@ -77,6 +77,12 @@ export interface Config {
   readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
   /** Where the built web page is served from (`npm run build:web`). */
   readonly webDir: string;
+  /**
+   * How long a stopping node drains before it closes its port: health reads NOT_SERVING, open
+   * streams are ended with UNAVAILABLE and new ones refused, unary calls are still answered —
+   * time for load balancers to notice. 0 closes at once.
+   */
+  readonly shutdownGraceMs: number;
 }
 
 /**
@@ -131,7 +137,8 @@ function rateLimits(int: IntReader, workers: number): Config["rateLimit"] {
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    // One line for one problem; one line each for several.
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join("\n  ")}`);
     this.name = "ConfigError";
   }
 }
@@ -176,7 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const dataDir = resolve(env.DATA_DIR || "./data");
   // One worker per core by default: one process cannot use a second core (see DESIGN.md).
-  const workers = !env.WORKERS || env.WORKERS === "auto" ? availableParallelism() : int("WORKERS", 1, 1, 64);
+  const workers = !env.WORKERS || env.WORKERS === "auto" ? availableParallelism() : workerCount(env.WORKERS, problems);
   const bus = oneOf("BUS", "memory", ["memory", "kafka"]);
   const store = oneOf("STORE", "sqlite", ["sqlite", "cassandra"]);
   const host = env.HOST || "0.0.0.0";
@@ -232,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
       topicPrefix: env.KAFKA_TOPIC_PREFIX || "parley",
     },
     webDir: resolve(env.WEB_DIR || "web/dist"),
+    shutdownGraceMs: int("SHUTDOWN_GRACE_SECONDS", 5, 0, 300) * 1000,
   };
   // Workers use WORKER_ID + 0..WORKERS-1; a multi-process node's primary writes messages with WORKER_ID + WORKERS.
   const lastWorkerId = config.workerId + config.workers - (config.workers > 1 ? 0 : 1);
@@ -241,4 +249,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === config.port) problems.push(`METRICS_PORT=${metricsPort}: must differ from PORT (it is the metrics' own listener)`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** WORKERS as a number (1–64); a problem naming every accepted value otherwise. */
+function workerCount(raw: string, problems: string[]): number {
+  const value = Number(raw);
+  if (Number.isInteger(value) && value >= 1 && value <= 64) return value;
+  problems.push(`WORKERS=${JSON.stringify(raw)}: expected auto (one worker per core, the default) or an integer from 1 to 64`);
+  return 1;
 }

@@ -14,7 +14,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { PublicProtocol } from "paseto";
-import { PublicKeyFromCryptoKey, SecretKeyFromCryptoKey, SignFactory, VerifyFactory } from "paseto/v4/public";
+import { ImportPublicKeyFactory, ImportSecretKeyFactory, SignFactory, VerifyFactory } from "paseto/v4/public";
 import type { PublicKey, SecretKey } from "paseto/v4/public";
 import { ensurePrivateDir, type Loosened, tightenIfPresent } from "../private-files.js";
 
@@ -33,7 +33,7 @@ export interface TokenIssuer {
   verify(token: string): Promise<TokenClaims | undefined>;
 }
 
-const protocol = new PublicProtocol(SignFactory, VerifyFactory);
+const protocol = new PublicProtocol(SignFactory, VerifyFactory, ImportSecretKeyFactory, ImportPublicKeyFactory);
 /** How far ahead another node's clock may be: its iat and nbf are accepted this much in the future, and lifetimes this much longer. */
 export const TOKEN_CLOCK_LEEWAY_SECONDS = 5;
 /** A user id as the store keeps them: a decimal int64 ≥ 0 (anything else is no user). */
@@ -62,11 +62,16 @@ export class PasetoTokens implements TokenIssuer {
     onLoosened?: (found: readonly Loosened[]) => void;
   }): Promise<PasetoTokens> {
     const privateKey = options.keyPem ? createPrivateKey(options.keyPem) : loadOrCreateKey(options.keyFile, options.onLoosened);
-    const publicKey = createPublicKey(privateKey);
+    // The keys go to paseto as PASERK strings (seed ‖ public key; public key), not as CryptoKeys:
+    // from a private CryptoKey it derives the public one with Web Crypto's getPublicKey, which
+    // Node 24 marks experimental and warns about in every process at start.
+    const jwk = privateKey.export({ format: "jwk" });
+    const seed = Buffer.from(jwk.d ?? "", "base64url");
+    const publicRaw = Buffer.from(createPublicKey(privateKey).export({ format: "jwk" }).x ?? "", "base64url");
+    if (jwk.crv !== "Ed25519" || seed.length !== 32 || publicRaw.length !== 32) throw new Error("the token signing key must be an Ed25519 private key");
     return new PasetoTokens(
-      // Node's webcrypto CryptoKey is the DOM CryptoKey at run time; only the .d.ts files differ.
-      await SecretKeyFromCryptoKey(privateKey.toCryptoKey("Ed25519", false, ["sign"]) as unknown as CryptoKey),
-      await PublicKeyFromCryptoKey(publicKey.toCryptoKey("Ed25519", true, ["verify"]) as unknown as CryptoKey),
+      await protocol.ImportSecretKey(`k4.secret.${Buffer.concat([seed, publicRaw]).toString("base64url")}`),
+      await protocol.ImportPublicKey(`k4.public.${publicRaw.toString("base64url")}`),
       options.lifetimeSeconds,
       options.now ?? Date.now,
     );

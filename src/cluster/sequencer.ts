@@ -13,6 +13,7 @@
  */
 import type { SnowflakeGenerator } from "../domain/ids.js";
 import type { Store } from "../store/store.js";
+import type { ChatMessage } from "../domain/model.js";
 import type { BusEvent } from "../bus/bus.js";
 import type { RelayCluster, RelayWorker } from "../bus/cluster/relay.js";
 import { type AppendReply, isAppendRequest } from "./append-envelopes.js";
@@ -24,6 +25,8 @@ export interface SequencerDeps {
   readonly ids: SnowflakeGenerator;
   /** Sends a bus event to every worker (the relay's broadcast). */
   readonly broadcast: (event: BusEvent) => void;
+  /** Called once per newly stored message (metrics). */
+  readonly onStored?: (message: ChatMessage) => void;
 }
 
 /** Starts answering append requests; returns the function that stops it. */
@@ -36,7 +39,10 @@ export function startSequencer(deps: SequencerDeps): () => void {
     const stored = { ...proposed, id: deps.ids.next() };
     deps.store.appendMessage(stored, idempotency).then(
       (result) => {
-        if (result.created) deps.broadcast({ type: "message", message: result.message });
+        if (result.created) {
+          deps.onStored?.(result.message);
+          deps.broadcast({ type: "message", message: result.message });
+        }
         reply(worker, { parleyAppended: { ref, result } });
       },
       (error: unknown) => reply(worker, { parleyAppended: { ref, error: error instanceof Error ? error.message : String(error) } }),

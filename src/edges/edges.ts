@@ -19,9 +19,10 @@ import type { RevocationCache } from "../auth/revocations.js";
 import type { StreamTickets } from "../auth/stream-tickets.js";
 import type { UserDirectory } from "../auth/user-directory.js";
 import { authInterceptor } from "../auth/auth-interceptor.js";
+import { UnavailableError } from "../domain/errors.js";
 import { HealthStatus } from "./health.js";
 import { createListener, type Listener } from "./listener.js";
-import { chatInterceptors, chatRoutes } from "./rpc/routes.js";
+import { CHAT_SERVICES, chatInterceptors, chatRoutes } from "./rpc/routes.js";
 import { observeInterceptor } from "./rpc/observe-interceptor.js";
 import { createInProcessTransport } from "./rpc/in-process-transport.js";
 import { UnaryCalls } from "./rpc/unary-calls.js";
@@ -48,17 +49,35 @@ export interface EdgeDeps {
   readonly users: UserDirectory;
 }
 
+/**
+ * The edges of a node, and its stop in two steps: drain() when the node is told to stop, then,
+ * after the grace period, shutdown() before the listener closes.
+ */
 export interface Edges {
   readonly listener: Listener;
-  /** Marks the node NOT_SERVING and ends every open stream. */
+  /**
+   * Starts the drain: health (gRPC Health for "" and every chat service, /healthz) reads
+   * NOT_SERVING — Watch streams report it and stay open; every subscribe stream (gRPC, gRPC-Web,
+   * Connect, SSE, WebSocket) ends with UNAVAILABLE "server is stopping: reconnect" (WebSocket:
+   * close 1001) and new ones are refused the same way; unary calls are still answered.
+   */
+  drain(): void;
+  /** Ends every handler still running (health watches, reflection): streams end with UNAVAILABLE. Drains first if needed. */
   shutdown(): void;
 }
 
+/** Why streams end, and are refused, while a node drains: retryable, so clients reconnect (elsewhere). */
+const STOPPING = new UnavailableError("server is stopping: reconnect");
+
 export function createEdges(deps: EdgeDeps): Edges {
-  const shutdown = new AbortController();
+  // Aborted at the start of the drain: streams (fast path, SSE, WebSocket, subscribe handlers) end.
+  const draining = new AbortController();
+  // Aborted after the grace period: connect-node's handlers (health watches, reflection) end.
+  const stopping = new AbortController();
   const health = new HealthStatus();
+  for (const service of CHAT_SERVICES) health.set(service.typeName, "SERVING");
   const limiter = new RateLimiter(deps.config.rateLimit, deps.metrics);
-  const routes = chatRoutes({ services: deps.services, sessions: deps.sessions, health });
+  const routes = chatRoutes({ services: deps.services, sessions: deps.sessions, health, draining: draining.signal });
   const interceptors = chatInterceptors({
     observe: observeInterceptor(deps.logger, deps.metrics),
     ipLimit: rateLimitInterceptor(limiter),
@@ -69,11 +88,11 @@ export function createEdges(deps: EdgeDeps): Edges {
   const calls = new UnaryCalls(interceptors);
   // The in-process transport lets the REST edge call the very same handlers, interceptors included.
   const inProcess = createInProcessTransport(routes, calls);
-  const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: shutdown.signal });
+  const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: draining.signal });
   const rpcOptions: ConnectHandlerOptions = {
     routes: calls.record(routes),
     interceptors,
-    shutdownSignal: shutdown.signal,
+    shutdownSignal: stopping.signal,
     readMaxBytes: deps.config.maxBodyBytes,
     // connect-node's default, spelled out: the request check decompresses with the same list.
     acceptCompression: [compressionGzip, compressionBrotli],
@@ -93,7 +112,7 @@ export function createEdges(deps: EdgeDeps): Edges {
     fallback,
     metrics: deps.metrics,
     logger: deps.logger,
-    shutdownSignal: shutdown.signal,
+    drainSignal: draining.signal,
     maxBodyBytes: deps.config.maxBodyBytes,
     sendBufferBytes: deps.config.streamSendBufferBytes,
     slowClientMs: deps.config.slowClientMs,
@@ -104,7 +123,7 @@ export function createEdges(deps: EdgeDeps): Edges {
     fallback,
     logger: deps.logger,
     metrics: deps.metrics,
-    shutdownSignal: shutdown.signal,
+    shutdownSignal: stopping.signal,
     maxBodyBytes: deps.config.maxBodyBytes,
     trustedProxies: deps.config.trustedProxies,
   });
@@ -120,12 +139,19 @@ export function createEdges(deps: EdgeDeps): Edges {
     trustedProxies: deps.config.trustedProxies,
     onClosed: (reason) => deps.metrics.connectionsClosed.inc({ reason }),
   });
+  const drain = (): void => {
+    if (draining.signal.aborted) return;
+    health.shutdown();
+    // WebSockets first, so they close with 1001 before their streams see the drain.
+    http.close();
+    draining.abort(STOPPING);
+  };
   return {
     listener,
+    drain,
     shutdown() {
-      health.shutdown();
-      shutdown.abort();
-      http.close();
+      drain();
+      stopping.abort();
     },
   };
 }

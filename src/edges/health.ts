@@ -11,7 +11,8 @@ export const OVERALL = "";
 /**
  * The serving status of the server and of named services, as reported by `grpc.health.v1.Health`.
  * The overall status (service `""`) starts SERVING; other services are unknown until set. After `shutdown()`
- * every known service reads NOT_SERVING, further `set` calls are ignored, and every watch ends.
+ * (the start of a node's drain) every known service reads NOT_SERVING for good and further `set` calls are
+ * ignored; watches report it and stay open until their own signal ends them.
  */
 export class HealthStatus {
   private readonly statuses = new Map<string, ServingStatus>([[OVERALL, ServingStatus.SERVING]]);
@@ -35,7 +36,12 @@ export class HealthStatus {
     return new Map(this.statuses);
   }
 
-  /** Marks every known service NOT_SERVING for good and ends every watch after it has delivered that. */
+  /** True once shutdown() was called. */
+  get stopped(): boolean {
+    return this.closed;
+  }
+
+  /** Marks every known service NOT_SERVING for good; every watch delivers that and stays open. */
   shutdown(): void {
     if (this.closed) return;
     for (const service of this.statuses.keys()) this.statuses.set(service, ServingStatus.NOT_SERVING);
@@ -45,7 +51,7 @@ export class HealthStatus {
 
   /**
    * Yields the status of `service` now (SERVICE_UNKNOWN if never set), then each time it changes; rapid changes
-   * coalesce to the latest. Ends when `signal` aborts or after `shutdown()`.
+   * coalesce to the latest. Ends when `signal` aborts.
    */
   async *watch(service: string, signal: AbortSignal): AsyncGenerator<ServingStatus> {
     const aborted = signalled();
@@ -60,7 +66,6 @@ export class HealthStatus {
           last = current;
           yield current;
         }
-        if (this.closed) return;
         await Promise.race([changed, aborted.promise]);
       }
     } finally {
@@ -84,8 +89,9 @@ function signalled(): { promise: Promise<void>; resolve: () => void } {
 
 /**
  * Serves `grpc.health.v1.Health` from `status`: Check answers NOT_FOUND for an unknown service; Watch follows the
- * spec (SERVICE_UNKNOWN for an unknown service, the stream stays open) and ends when the call is cancelled, the
- * server shuts down its handlers (`ctx.signal`) or `status.shutdown()` is called; List returns a snapshot.
+ * spec (SERVICE_UNKNOWN for an unknown service, the stream stays open) and ends when the call is cancelled or the
+ * server ends its handlers (`ctx.signal`) — with UNAVAILABLE once `status` is shut down, so a watcher can tell a
+ * stopping server (reconnect elsewhere) from a normal end; List returns a snapshot.
  */
 export function registerHealth(router: ConnectRouter, status: HealthStatus): void {
   router.service(Health, {
@@ -96,6 +102,7 @@ export function registerHealth(router: ConnectRouter, status: HealthStatus): voi
     },
     async *watch(req, ctx) {
       for await (const current of status.watch(req.service, ctx.signal)) yield { status: current };
+      if (status.stopped) throw new ConnectError("server is stopping: reconnect", Code.Unavailable);
     },
     list() {
       const statuses: Record<string, { status: ServingStatus }> = {};

@@ -10,7 +10,7 @@ import { sendError, setApiHeaders } from "./http/respond.js";
 
 /** Writes the registry's current text; the caller has checked the method and path. */
 export async function sendMetrics(res: ServerResponse, metrics: Metrics): Promise<void> {
-  const text = await metrics.registry.metrics();
+  const text = await metrics.exposition();
   res.writeHead(200, { "content-type": metrics.registry.contentType, "content-length": String(Buffer.byteLength(text)) });
   res.end(text);
 }

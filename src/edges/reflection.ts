@@ -1,8 +1,8 @@
 import type { DescFile, DescMessage, DescService } from "@bufbuild/protobuf";
 import { toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code } from "@connectrpc/connect";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
@@ -34,22 +34,25 @@ type ReflectionAnswer =
  */
 export function registerReflection(router: ConnectRouter, services: readonly DescService[]): void {
   const index = new ReflectionIndex([...services, ReflectionV1, ReflectionV1alpha]);
-  router.service(ReflectionV1, {
-    async *serverReflectionInfo(requests) {
-      const sent = new Set<string>();
-      for await (const req of requests) {
-        yield { validHost: req.host, originalRequest: req, messageResponse: index.answer(req, sent) };
-      }
-    },
-  });
-  router.service(ReflectionV1alpha, {
-    async *serverReflectionInfo(requests) {
-      const sent = new Set<string>();
-      for await (const req of requests) {
-        yield { validHost: req.host, originalRequest: req, messageResponse: index.answer(req, sent) };
-      }
-    },
-  });
+  router.service(ReflectionV1, { serverReflectionInfo: (requests, ctx) => answerAll(index, requests, ctx) });
+  router.service(ReflectionV1alpha, { serverReflectionInfo: (requests, ctx) => answerAll(index, requests, ctx) });
+}
+
+/**
+ * One reflection stream: an answer per request until the client ends its side. A client that
+ * goes away mid-stream (its requests end with an error once the call is aborted) is a cancel,
+ * not a server fault: it ends the call as CANCELED, which is logged at info, without a stack.
+ */
+async function* answerAll<R extends ReflectionRequest & { host: string }>(index: ReflectionIndex, requests: AsyncIterable<R>, ctx: HandlerContext) {
+  const sent = new Set<string>();
+  try {
+    for await (const req of requests) {
+      yield { validHost: req.host, originalRequest: req, messageResponse: index.answer(req, sent) };
+    }
+  } catch (error) {
+    if (ctx.signal.aborted) throw new ConnectError("the client went away", Code.Canceled);
+    throw error;
+  }
 }
 
 /** Everything reflection can answer about a fixed set of services, indexed once at startup. */

@@ -1,8 +1,25 @@
-/** Prometheus metrics (prom-client), served at GET /metrics. One registry per server instance. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+/**
+ * Prometheus metrics (prom-client), served at GET /metrics. One Metrics per process: `registry`
+ * holds what the node counts (RPCs, streams, messages…), which a multi-process node sums over
+ * its processes; `runtime` holds this process's own Node metrics (CPU, memory, event loop, GC),
+ * labelled `worker`, which are kept apart per process (node-metrics.ts).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import type { ChatMessage } from "../domain/model.js";
+
+/** One registry's metrics as prom-client's getMetricsAsJSON() gives them (what AggregatorRegistry.aggregate takes). */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 export class Metrics {
+  /** Node-wide metrics: a multi-process node answers /metrics with their sum over its processes. */
   readonly registry = new Registry();
+  /** This process's runtime metrics, labelled worker=<its WORKER_ID, or "primary">. */
+  readonly runtime = new Registry();
+  /**
+   * The text GET /metrics answers: this process's metrics; in a worker of a multi-process node,
+   * the node's (node-metrics.ts replaces it).
+   */
+  exposition: () => Promise<string> = async () => Registry.merge([this.registry, this.runtime]).metrics();
   readonly rpcs = new Counter({
     name: "parley_rpcs_total",
     help: "RPCs and REST calls handled, by procedure and result code",
@@ -72,7 +89,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** `worker` labels the runtime metrics: the process's WORKER_ID (default 0), or "primary". */
+  constructor(worker = "0") {
     const read = () => this.readDeliveries();
     new Gauge({
       name: "parley_hub_deliveries",
@@ -82,6 +100,19 @@ export class Metrics {
         this.set(read());
       },
     });
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.runtime, labels: { worker } });
   }
+
+  /** Both registries' metrics now, as JSON: what a worker sends its primary to be aggregated. */
+  async snapshot(): Promise<MetricsSnapshot[]> {
+    // Each process's runtime metrics carry their own worker label: aggregating must keep each
+    // one as is ("first" per label set), never drop it ("omit", e.g. process_start_time_seconds).
+    const runtime = (await this.runtime.getMetricsAsJSON()).map((metric) => ({ ...metric, aggregator: "first" as const }));
+    return [await this.registry.getMetricsAsJSON(), runtime];
+  }
+}
+
+/** Counts one newly stored message in parley_messages_posted_total{kind}. */
+export function countPosted(metrics: Metrics, message: ChatMessage): void {
+  metrics.messagesPosted.inc({ kind: message.channel.kind === "room" ? "room" : "direct" });
 }

@@ -199,12 +199,17 @@ describe("health over a real server", () => {
   });
   afterEach(async () => server.close());
 
-  it("Watch sends SERVING, then NOT_SERVING after shutdown(), then ends", async () => {
+  it("Watch sends SERVING, then NOT_SERVING after shutdown() and stays open; ends UNAVAILABLE when the handlers end", async () => {
     const seen: ServingStatus[] = [];
-    for await (const res of health.watch({ service: "" })) {
-      seen.push(res.status);
-      if (seen.length === 1) server.status.shutdown();
-    }
+    const watching = (async () => {
+      for await (const res of health.watch({ service: "" })) {
+        seen.push(res.status);
+        if (seen.length === 1) server.status.shutdown();
+        // Still open after NOT_SERVING: the drain's grace period. Its end aborts the handlers.
+        if (seen.length === 2) server.shutdownHandlers();
+      }
+    })();
+    await expect(watching).rejects.toMatchObject({ code: Code.Unavailable, rawMessage: "server is stopping: reconnect" });
     expect(seen).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
   });
 

@@ -192,7 +192,7 @@ describe("subscribe fast path with malformed bodies", () => {
 });
 
 describe("subscribe fast path on shutdown", () => {
-  it("ends every protocol's stream after its messages, with status OK as connect-node does", async () => {
+  it("ends every protocol's stream after its messages with UNAVAILABLE (retryable: reconnect elsewhere)", async () => {
     const server = await startServer();
     try {
       const { user: a, roomId } = await roomWithUser(server.url);
@@ -202,7 +202,7 @@ describe("subscribe fast path on shutdown", () => {
       await Promise.all(subs.map((s) => s.until(() => messagesOf(s).length >= 5)));
       expect(await server.stop()).toBe(0);
       for (const s of subs) {
-        expect(await s.ended, s.protocol).toEqual({ code: 0, message: expect.any(String) });
+        expect(await s.ended, s.protocol).toEqual({ code: Code.Unavailable, message: "server is stopping: reconnect" });
         expect(s.frames[0]?.case).toBe("ready");
         expect(textsOf(s), s.protocol).toEqual(["s0", "s1", "s2", "s3", "s4"]);
       }

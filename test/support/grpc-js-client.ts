@@ -7,7 +7,8 @@ import { create, fromBinary, toBinary, type DescMessage, type DescService, type 
 
 export type GrpcJsClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
-export function grpcJsClient(service: DescService, address: string): GrpcJsClient {
+/** A client of `service` at `address`; `options` are grpc-js channel options (e.g. its own connection, compression). */
+export function grpcJsClient(service: DescService, address: string, options?: grpc.ChannelOptions): GrpcJsClient {
   const definition: Record<string, grpc.MethodDefinition<MessageInitShape<DescMessage>, MessageShape<DescMessage>>> = {};
   for (const method of service.methods) {
     definition[method.localName] = {
@@ -21,7 +22,7 @@ export function grpcJsClient(service: DescService, address: string): GrpcJsClien
     };
   }
   const Ctor = grpc.makeGenericClientConstructor(definition, service.typeName);
-  return new Ctor(address, grpc.credentials.createInsecure()) as unknown as GrpcJsClient;
+  return new Ctor(address, grpc.credentials.createInsecure(), options) as unknown as GrpcJsClient;
 }
 
 /** Metadata carrying a bearer token. */

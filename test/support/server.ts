@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { SERVER_NODE_FLAGS } from "../../src/node-flags.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -56,9 +57,10 @@ export function tempDir(prefix = "parley-test-"): string {
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
-  // Node itself with tsx as a loader (not the tsx launcher), so signals reach the server process.
+  // Node itself with tsx as a loader (not the tsx launcher), so signals reach the server process;
+  // with the Node flags `npm start` passes.
   if (options.umask !== undefined && !/^[0-7]{3,4}$/.test(options.umask)) throw new Error(`not a umask: ${options.umask}`);
-  const args = ["--import", "tsx", "--disable-warning=ExperimentalWarning", "src/main.ts"];
+  const args = [...SERVER_NODE_FLAGS, "--import", "tsx", "src/main.ts"];
   // With a umask: `sh -c 'umask M; exec node …'` — exec keeps one process, so signals still reach the server.
   const [command, argv] =
     options.umask === undefined ? [process.execPath, args] : ["/bin/sh", ["-c", `umask ${options.umask} && exec "$0" "$@"`, process.execPath, ...args]];
@@ -84,6 +86,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       // One process unless a test asks for more (the default is one per core): a test's server
       // starts faster, and SIGKILL kills the whole node. test/e2e/cluster.test.ts runs workers.
       WORKERS: "1",
+      // Stop at once: a test that wants the drain's grace period sets it.
+      SHUTDOWN_GRACE_SECONDS: "0",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],

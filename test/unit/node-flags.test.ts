@@ -16,7 +16,13 @@ describe("server Node flags", () => {
 
   it("adds what is missing and keeps what the process set itself", () => {
     expect(withServerFlags(["--import", "tsx"])).toEqual(["--import", "tsx", ...SERVER_NODE_FLAGS]);
-    expect(withServerFlags(["--max-semi-space-size=4"])).toEqual(["--max-semi-space-size=4"]);
+    const others = SERVER_NODE_FLAGS.filter((flag) => !flag.startsWith("--max-semi-space-size="));
+    expect(withServerFlags(["--max-semi-space-size=4"])).toEqual(["--max-semi-space-size=4", ...others]);
     expect(withServerFlags(withServerFlags([]))).toEqual([...SERVER_NODE_FLAGS]);
+  });
+
+  it("adds a --disable-warning flag beside the process's own, which name other warnings", () => {
+    const own = ["--disable-warning=ExperimentalWarning"];
+    expect(withServerFlags(own)).toEqual([...own, ...SERVER_NODE_FLAGS]);
   });
 });

@@ -6,12 +6,13 @@ import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { ListMessagesResponseSchema, MessageService } from "../../gen/chat/v1/message_pb.js";
 import { CreateRoomResponseSchema, RoomService } from "../../gen/chat/v1/room_pb.js";
 import { buildOpenApi } from "../../src/edges/rest/openapi.js";
+import { loadProtoComments } from "../../src/edges/rest/proto-comments.js";
 import { encodeRestResponse } from "../../src/edges/rest/request-codec.js";
 import { buildRouteTable } from "../../src/edges/rest/route-table.js";
 import type { RestRoute } from "../../src/edges/rest/route-table.js";
 
 const table = buildRouteTable([AuthService, RoomService, MessageService]);
-const doc = buildOpenApi(table, { title: "Parley", version: "1.0.0", serverUrl: "http://localhost:8080" });
+const doc = buildOpenApi(table, { title: "Parley", version: "1.0.0", serverUrl: "http://localhost:8080", comments: loadProtoComments() });
 
 type Operation = { responses: Record<string, { content?: Record<string, { schema: unknown }> }>; security?: unknown[] };
 const paths = doc["paths"] as Record<string, Record<string, Operation>>;
@@ -31,19 +32,19 @@ describe("buildOpenApi", () => {
 
   it.each([
     ["/rooms", "get", ["200", "400", "401", "429"]],
-    ["/rooms", "post", ["201", "400", "401", "409", "429"]],
+    ["/rooms", "post", ["201", "400", "401", "409", "413", "415", "429"]],
     ["/rooms/{room_id}", "get", ["200", "400", "401", "404", "429"]],
     ["/room/{room_id}/messages", "get", ["200", "400", "401", "404", "429"]],
-    ["/room/{room_id}/messages", "post", ["201", "400", "401", "404", "409", "429"]],
-    ["/room/{room_id}/subscribe", "get", ["200", "400", "401", "404", "429"]],
-    ["/auth/signup", "post", ["201", "400", "409", "429"]],
-    ["/auth/signin", "post", ["200", "400", "429"]],
-    ["/auth/signout", "post", ["204", "400", "401", "429"]],
-    ["/auth/ticket", "post", ["200", "400", "401", "429"]],
+    ["/room/{room_id}/messages", "post", ["201", "400", "401", "404", "409", "413", "415", "429"]],
+    ["/room/{room_id}/subscribe", "get", ["200", "202", "400", "401", "404", "429"]],
+    ["/auth/signup", "post", ["201", "400", "409", "413", "415", "429"]],
+    ["/auth/signin", "post", ["200", "400", "401", "413", "415", "429"]],
+    ["/auth/signout", "post", ["204", "400", "401", "413", "415", "429"]],
+    ["/auth/ticket", "post", ["200", "400", "401", "413", "415", "429"]],
     ["/me", "get", ["200", "400", "401", "429"]],
-    ["/users/{recipient_username}/messages", "post", ["201", "400", "401", "404", "409", "429"]],
+    ["/users/{recipient_username}/messages", "post", ["201", "400", "401", "404", "409", "413", "415", "429"]],
     ["/me/messages", "get", ["200", "400", "401", "429"]],
-    ["/me/subscribe", "get", ["200", "400", "401", "429"]],
+    ["/me/subscribe", "get", ["200", "202", "400", "401", "429"]],
   ])("documents %s %s with statuses %j", (path, verb, statuses) => {
     expect(Object.keys(op(path, verb).responses).sort()).toEqual(statuses);
   });
@@ -63,6 +64,31 @@ describe("buildOpenApi", () => {
     expect(op("/rooms", "get").security).toBeUndefined();
     const schemes = (doc["components"] as { securitySchemes: Record<string, { type: string }> }).securitySchemes;
     expect(Object.keys(schemes).sort()).toEqual(["bearerAuth", "cookieAuth"]);
+  });
+
+  it("documents a subscribe route's 202 answer and sign-in's 401 for wrong credentials", () => {
+    const responses = (doc["components"] as { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }).responses;
+    expect(op("/room/{room_id}/subscribe", "get").responses["202"]).toEqual({ $ref: "#/components/responses/SubscriptionAccepted" });
+    expect(responses["SubscriptionAccepted"]?.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/SubscriptionAccepted" });
+    expect(op("/auth/signin", "post").responses["401"]).toEqual({ $ref: "#/components/responses/WrongCredentials" });
+  });
+
+  it("describes operations, parameters, schemas and tags with the proto comments", () => {
+    type Described = { description?: string; parameters?: Array<{ name: string; description?: string }> };
+    const post = op("/room/{room_id}/messages", "post") as unknown as Described;
+    expect(post.description).toBe("Posts to a room; any signed-in user may post to any room. NOT_FOUND when the room does not exist.");
+    const list = op("/room/{room_id}/messages", "get") as unknown as Described;
+    expect(list.description).toBe("Lists a room's messages, newest first.");
+    expect(list.parameters?.find((p) => p.name === "before")?.description).toBe("Only messages older than this message id.");
+    const body = (post as unknown as { requestBody: { content: { "application/json": { schema: { properties: Record<string, { description?: string }> } } } } }).requestBody;
+    expect(body.content["application/json"].schema.properties["clientMessageId"]?.description).toMatch(/^Optional idempotency key/);
+    const schemas = (doc["components"] as { schemas: Record<string, { description?: string }> }).schemas;
+    expect(schemas["chat.v1.Message"]?.description).toBeTruthy();
+    expect((doc["tags"] as Array<{ name: string; description?: string }>).find((t) => t.name === "RoomService")?.description).toBe("Chat rooms: list, create, look up.");
+    // Every operation has a description: every RPC in the proto has a comment.
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [verb, operation] of Object.entries(item)) expect((operation as unknown as Described).description, `${verb} ${path}`).toBeTruthy();
+    }
   });
 
   it("documents query parameters with aliases, and the body without path fields", () => {

@@ -14,6 +14,7 @@ import type { EdgeDeps } from "../edges.js";
 import type { RateLimiter } from "../rate-limit.js";
 import { createDocsHandler } from "../rest/docs-page.js";
 import { buildOpenApi } from "../rest/openapi.js";
+import { loadProtoComments } from "../rest/proto-comments.js";
 import { buildRouteTable } from "../rest/route-table.js";
 import { CHAT_SERVICES } from "../rpc/routes.js";
 import { createCors, originPolicy } from "./cors.js";
@@ -59,6 +60,7 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     version: "1.0.0",
     description: "REST edge of Parley, generated from the chat.v1 protos. Realtime: SSE or WebSocket on the subscribe routes, or /ws.",
     cookieName: SESSION_COOKIE,
+    comments: loadProtoComments(),
   });
   const docs = createDocsHandler(OPENAPI_PATH);
   const policy = originPolicy(config.corsOrigins, config.publicOrigins);
@@ -83,7 +85,8 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
     const site = requestSite(req, config.trustedProxies);
     // With METRICS_PORT, /metrics is on its own listener only (app.ts) and is not found here.
     if (config.metrics === undefined && isMetricsRequest(req.method, req.url)) return sendMetrics(res, metrics);
-    if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
+    // 503 while draining: an HTTP load balancer stops sending new requests here.
+    if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, shutdownSignal.aborted ? 503 : 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
     if (req.method === "GET" && url.pathname === OPENAPI_PATH) return sendJson(res, 200, openapi);
     if (docs(req, res)) return;
     if (await rest(req, res, url, site)) return;

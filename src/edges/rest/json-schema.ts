@@ -1,6 +1,7 @@
 import { getOption, hasOption, ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage, DescOneof } from "@bufbuild/protobuf";
 import { field as fieldRules, oneof as oneofRules } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import type { ProtoComments } from "./proto-comments.js";
 
 /** A JSON Schema (2020-12, as used by OpenAPI 3.1) object. */
 export type JsonSchema = { [keyword: string]: unknown };
@@ -13,6 +14,9 @@ export type JsonSchema = { [keyword: string]: unknown };
 export class SchemaCollector {
   /** The components/schemas collected so far. */
   readonly components: Record<string, JsonSchema> = {};
+
+  /** `comments` gives messages and their properties a description (the proto comments), when they have one. */
+  constructor(private readonly comments: ProtoComments = () => undefined) {}
 
   /** A `$ref` to the message's component (creating it, and those it needs), or the inline form of a well-known type. */
   ref(desc: DescMessage): JsonSchema {
@@ -35,10 +39,13 @@ export class SchemaCollector {
     const required: string[] = [];
     for (const f of desc.fields) {
       if (omit.has(f) || (f.oneof !== undefined && omitOneofs.has(f.oneof))) continue;
-      properties[f.jsonName] = this.field(f);
+      const comment = this.comments(f);
+      properties[f.jsonName] = comment === undefined ? this.field(f) : { ...this.field(f), description: comment };
       if (hasOption(f, fieldRules) && getOption(f, fieldRules).required) required.push(f.jsonName);
     }
     const schema: JsonSchema = { type: "object", title: desc.name, properties, additionalProperties: false };
+    const comment = this.comments(desc);
+    if (comment !== undefined) schema["description"] = comment;
     if (required.length > 0) schema["required"] = required;
     const oneofs = desc.oneofs.filter((o) => !omitOneofs.has(o)).map(oneofSchema);
     if (oneofs.length > 0) schema["allOf"] = oneofs;

@@ -1,16 +1,21 @@
 import type { DescField } from "@bufbuild/protobuf";
 import { isTextField } from "./field-path.js";
 import type { JsonSchema, SchemaCollector } from "./json-schema.js";
+import type { ProtoComments } from "./proto-comments.js";
 import type { RestRoute } from "./route-table.js";
 
-/** Which error statuses an operation documents, beside 400 and 429 (which every route can return). */
+/** Which error statuses an operation documents, beside 400 and 429 (which every route can return), and its descriptions. */
 export interface ErrorPolicy {
   /** Full method names ("chat.v1.AuthService.SignIn") callable without a token: no 401, no security. */
   readonly publicMethods: ReadonlySet<string>;
+  /** Public methods that check credentials sent in the request: 401 when they are wrong. */
+  readonly credentialMethods: ReadonlySet<string>;
   /** Full method names that answer 409 when the thing they create already exists. */
   readonly conflictMethods: ReadonlySet<string>;
   /** Full method names that answer 409 when their idempotency key already names another message. */
   readonly keyConflictMethods: ReadonlySet<string>;
+  /** The proto comments: operation and parameter descriptions. */
+  readonly comments: ProtoComments;
 }
 
 /** The OpenAPI path key of a template: "/room/{room_id}/messages"; a custom verb stays as ":verb". */
@@ -42,32 +47,47 @@ export function buildOperation(route: RestRoute, schemas: SchemaCollector, polic
     operationId: `${route.method.parent.name}_${route.method.name}`,
     tags: [route.method.parent.name],
     summary: `${route.method.parent.name}.${route.method.name}`,
-    parameters: [...pathParameters(route, schemas), ...queryParameters(route, schemas)],
+    parameters: [...pathParameters(route, schemas, policy.comments), ...queryParameters(route, schemas, policy.comments)],
   };
+  const description = policy.comments(route.method);
+  if (description !== undefined) op["description"] = description;
   const body = requestBody(route, schemas);
   if (body !== undefined) op["requestBody"] = body;
   const responses: Record<string, unknown> = { [String(route.successStatus)]: successResponse(route, schemas) };
+  // Without Accept: text/event-stream (and no Upgrade), a subscribe route answers 202: where the stream is, and how to open it.
+  if (route.streaming) responses["202"] = { $ref: "#/components/responses/SubscriptionAccepted" };
   responses["400"] = { $ref: "#/components/responses/BadRequest" };
-  if (!policy.publicMethods.has(full)) responses["401"] = { $ref: "#/components/responses/Unauthenticated" };
+  if (!policy.publicMethods.has(full) || policy.credentialMethods.has(full)) {
+    responses["401"] = { $ref: `#/components/responses/${policy.credentialMethods.has(full) ? "WrongCredentials" : "Unauthenticated"}` };
+  }
   if (route.template.variables.length > 0) responses["404"] = { $ref: "#/components/responses/NotFound" };
   if (policy.conflictMethods.has(full)) responses["409"] = { $ref: "#/components/responses/Conflict" };
   if (policy.keyConflictMethods.has(full)) responses["409"] = { $ref: "#/components/responses/KeyConflict" };
+  if (body !== undefined) {
+    responses["413"] = { $ref: "#/components/responses/PayloadTooLarge" };
+    responses["415"] = { $ref: "#/components/responses/UnsupportedMediaType" };
+  }
   responses["429"] = { $ref: "#/components/responses/TooManyRequests" };
   op["responses"] = responses;
   if (policy.publicMethods.has(full)) op["security"] = [];
   return op;
 }
 
-function pathParameters(route: RestRoute, schemas: SchemaCollector): JsonSchema[] {
-  return [...route.pathFields].map(([path, fields]) => ({
-    name: path,
-    in: "path",
-    required: true,
-    schema: schemas.field(fields[fields.length - 1] as DescField),
-  }));
+function pathParameters(route: RestRoute, schemas: SchemaCollector, comments: ProtoComments): JsonSchema[] {
+  return [...route.pathFields].map(([path, fields]) => {
+    const field = fields[fields.length - 1] as DescField;
+    return described({ name: path, in: "path", required: true, schema: schemas.field(field) }, comments(field));
+  });
 }
 
-function queryParameters(route: RestRoute, schemas: SchemaCollector): JsonSchema[] {
+/** `parameter` with `description` first, when there is one. */
+function described(parameter: JsonSchema, description: string | undefined): JsonSchema {
+  if (description === undefined) return parameter;
+  const { name, in: where, ...rest } = parameter;
+  return { name, in: where, description, ...rest };
+}
+
+function queryParameters(route: RestRoute, schemas: SchemaCollector, comments: ProtoComments): JsonSchema[] {
   if (route.body.kind === "all") return [];
   const bodyField = route.body.kind === "field" ? route.body.field : undefined;
   const params: JsonSchema[] = [];
@@ -75,7 +95,7 @@ function queryParameters(route: RestRoute, schemas: SchemaCollector): JsonSchema
     if (f === bodyField || route.pathFields.has(f.name) || !isTextField(f)) continue;
     if (f.oneof !== undefined && [...route.pathFields.values()].some((p) => p[0]?.oneof === f.oneof)) continue;
     const schema = schemas.field(f);
-    params.push({ name: f.jsonName, in: "query", required: false, schema });
+    params.push(described({ name: f.jsonName, in: "query", required: false, schema }, comments(f)));
     for (const [alias, target] of route.queryAliases) {
       if (target === f.name) {
         params.push({ name: alias, in: "query", required: false, description: `Same as ${f.jsonName}.`, schema });

@@ -1,6 +1,7 @@
 import { SchemaCollector } from "./json-schema.js";
 import type { JsonSchema } from "./json-schema.js";
 import { buildOperation, openApiPath } from "./openapi-operation.js";
+import type { ProtoComments } from "./proto-comments.js";
 import type { RouteTable } from "./route-table.js";
 
 /** What the document says about itself, and the few facts the descriptors do not carry. */
@@ -12,10 +13,14 @@ export interface OpenApiInfo {
   readonly serverUrl?: string;
   /** Methods callable without a token (default: AuthService.SignUp and SignIn). */
   readonly publicMethods?: readonly string[];
+  /** Public methods that answer 401 for wrong credentials in the request (default: AuthService.SignIn). */
+  readonly credentialMethods?: readonly string[];
   /** Methods that answer 409 when the thing they create exists (default: RoomService.CreateRoom, AuthService.SignUp). */
   readonly conflictMethods?: readonly string[];
   /** Methods that answer 409 when their client_message_id already names another message (default: PostMessage, SendDirectMessage). */
   readonly keyConflictMethods?: readonly string[];
+  /** The proto comments, for descriptions (default: none). */
+  readonly comments?: ProtoComments;
   /** Name of the session cookie that carries the token as an alternative to the header (default "parley_token"). */
   readonly cookieName?: string;
 }
@@ -24,6 +29,7 @@ export interface OpenApiInfo {
 export type OpenApiDocument = { readonly openapi: "3.1.0" } & Readonly<Record<string, unknown>>;
 
 const DEFAULT_PUBLIC = ["chat.v1.AuthService.SignUp", "chat.v1.AuthService.SignIn"];
+const DEFAULT_CREDENTIALS = ["chat.v1.AuthService.SignIn"];
 const DEFAULT_CONFLICT = ["chat.v1.RoomService.CreateRoom", "chat.v1.AuthService.SignUp"];
 const DEFAULT_KEY_CONFLICT = ["chat.v1.MessageService.PostMessage", "chat.v1.MessageService.SendDirectMessage"];
 
@@ -34,11 +40,14 @@ const DEFAULT_KEY_CONFLICT = ["chat.v1.MessageService.PostMessage", "chat.v1.Mes
  * authentication on every operation that is not public. Pure: the same table and info give the same document.
  */
 export function buildOpenApi(table: RouteTable, info: OpenApiInfo): OpenApiDocument {
-  const schemas = new SchemaCollector();
+  const comments = info.comments ?? (() => undefined);
+  const schemas = new SchemaCollector(comments);
   const policy = {
     publicMethods: new Set(info.publicMethods ?? DEFAULT_PUBLIC),
+    credentialMethods: new Set(info.credentialMethods ?? DEFAULT_CREDENTIALS),
     conflictMethods: new Set(info.conflictMethods ?? DEFAULT_CONFLICT),
     keyConflictMethods: new Set(info.keyConflictMethods ?? DEFAULT_KEY_CONFLICT),
+    comments,
   };
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of [...table.routes].sort((a, b) => openApiPath(a).localeCompare(openApiPath(b)))) {
@@ -55,11 +64,15 @@ export function buildOpenApi(table: RouteTable, info: OpenApiInfo): OpenApiDocum
   };
   if (info.serverUrl !== undefined) doc["servers"] = [{ url: info.serverUrl }];
   doc["security"] = [{ bearerAuth: [] }, { cookieAuth: [] }];
-  doc["tags"] = [...new Set(table.routes.map((r) => r.method.parent.name))].sort().map((name) => ({ name }));
+  const services = new Map(table.routes.map((r) => [r.method.parent.name, r.method.parent]));
+  doc["tags"] = [...services.keys()].sort().map((name) => {
+    const description = comments(services.get(name)!);
+    return description === undefined ? { name } : { name, description };
+  });
   doc["paths"] = paths;
   doc["components"] = {
-    schemas: { ...sortKeys(schemas.components), Error: ERROR_SCHEMA },
-    responses: ERROR_RESPONSES,
+    schemas: { ...sortKeys(schemas.components), Error: ERROR_SCHEMA, SubscriptionAccepted: ACCEPTED_SCHEMA },
+    responses: RESPONSES,
     securitySchemes: {
       bearerAuth: {
         type: "http",
@@ -92,12 +105,35 @@ const errorResponse = (description: string): JsonSchema => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 
-const ERROR_RESPONSES: Readonly<Record<string, JsonSchema>> = {
+/** The 202 of a subscribe route asked without `Accept: text/event-stream` (http/subscribe-route.ts). */
+const ACCEPTED_SCHEMA: JsonSchema = {
+  type: "object",
+  properties: {
+    message: { type: "string" },
+    position: { type: "string", description: "The stream's position now: open a stream with `since` set to it to miss nothing from here on." },
+    transports: {
+      type: "object",
+      description: "How to open the stream with each transport: SSE, WebSocket, the multiplexed WebSocket and Connect, each with its URL and what to send.",
+      additionalProperties: { type: "object" },
+    },
+  },
+  required: ["message", "position", "transports"],
+};
+
+const RESPONSES: Readonly<Record<string, JsonSchema>> = {
+  SubscriptionAccepted: {
+    description: "Without `Accept: text/event-stream`: the subscription request is valid; where the stream is now and how to open it.",
+    headers: { Link: { description: "The SSE stream from this position (rel=alternate).", schema: { type: "string" } } },
+    content: { "application/json": { schema: { $ref: "#/components/schemas/SubscriptionAccepted" } } },
+  },
   BadRequest: errorResponse("The request is malformed or invalid (bad JSON, unknown field or parameter, failed validation)."),
   Unauthenticated: errorResponse("No valid access token: missing, malformed, expired or signed out."),
+  WrongCredentials: errorResponse("The username or the password is wrong (the answer does not say which)."),
   NotFound: errorResponse("The room or user named in the path does not exist."),
   Conflict: errorResponse("The name is already taken (ignoring case)."),
   KeyConflict: errorResponse("The clientMessageId was already used for a different message (another room, recipient or text)."),
+  PayloadTooLarge: errorResponse("The body is larger than the server accepts (MAX_BODY_BYTES)."),
+  UnsupportedMediaType: errorResponse("The body is not JSON (send Content-Type: application/json)."),
   TooManyRequests: errorResponse("Rate limit exceeded; retry later (see Retry-After)."),
 };
 

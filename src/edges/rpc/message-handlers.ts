@@ -7,13 +7,19 @@ import type { Frame } from "../../realtime/subscription.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
 import { type FrameInit, frameToProto, messageToProto } from "./to-proto.js";
 
-export function messageHandlers(messages: Messages, sessions: StreamSessions): ServiceImpl<typeof MessageService> {
-  /** Runs a subscription for the caller until the client leaves, the token ends, or the server stops. */
+/**
+ * `draining` aborts when the node starts to stop, its reason an UnavailableError: open streams end
+ * with it (the subscription throws it) and new ones are refused with it, so clients reconnect elsewhere.
+ */
+export function messageHandlers(messages: Messages, sessions: StreamSessions, draining: AbortSignal): ServiceImpl<typeof MessageService> {
+  /** Runs a subscription for the caller until the client leaves, the token ends, or the node drains. */
   async function* stream(
     ctx: HandlerContext,
     open: (signal: AbortSignal) => Promise<AsyncGenerator<Frame>> | AsyncGenerator<Frame>,
   ): AsyncGenerator<{ frame: FrameInit }> {
-    const session = sessions.open(requireUser(ctx), ctx.signal);
+    if (draining.aborted) throw draining.reason;
+    // Only streams the fast path handed back come here: one AbortSignal.any each is cheap enough.
+    const session = sessions.open(requireUser(ctx), AbortSignal.any([ctx.signal, draining]));
     try {
       for await (const frame of await open(session.signal)) yield { frame: frameToProto(frame) };
     } finally {

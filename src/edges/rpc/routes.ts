@@ -21,13 +21,15 @@ export interface RouteDeps {
   readonly services: { readonly accounts: Accounts; readonly rooms: Rooms; readonly messages: Messages };
   readonly sessions: StreamSessions;
   readonly health: HealthStatus;
+  /** Aborts (reason: UnavailableError) when the node starts to drain: subscribe streams end and are refused. */
+  readonly draining: AbortSignal;
 }
 
 export function chatRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(AuthService, authHandlers(deps.services.accounts));
     router.service(RoomService, roomHandlers(deps.services.rooms));
-    router.service(MessageService, messageHandlers(deps.services.messages, deps.sessions));
+    router.service(MessageService, messageHandlers(deps.services.messages, deps.sessions, deps.draining));
     registerHealth(router, deps.health);
     registerReflection(router, [...CHAT_SERVICES, Health]);
   };

@@ -29,7 +29,8 @@ export interface FastPathDeps {
   readonly fallback: RpcFallback;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  readonly shutdownSignal: AbortSignal;
+  /** Aborts (reason: UnavailableError) when the node drains: open streams end with it; new ones go to connect-node, which refuses them. */
+  readonly drainSignal: AbortSignal;
   readonly maxBodyBytes: number;
   readonly sendBufferBytes: number;
   readonly slowClientMs: number;
@@ -65,7 +66,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       const ip = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies);
       const authorization = req.headers.authorization;
       const caller = await deps.opener.authenticateHeader(typeof authorization === "string" ? authorization : undefined, ip);
-      stream = await deps.opener.open(caller, intent.target, intent.since, AbortSignal.any([gone.signal, deps.shutdownSignal]));
+      stream = await deps.opener.open(caller, intent.target, intent.since, AbortSignal.any([gone.signal, deps.drainSignal]));
     } catch {
       // Nothing is sent yet: connect-node answers with today's error, in the request's protocol.
       deps.fallback(req, res, request.procedure, body);
@@ -77,7 +78,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
 
   return (req, res) => {
     const request = matchFastStream(req);
-    if (!request) return false;
+    if (!request || deps.drainSignal.aborted) return false;
     serve(req, res, request).catch((error: unknown) => {
       // Reading the body failed (the client went away before the stream began), or the handover did.
       deps.logger.debug({ err: error, procedure: request.procedure }, "rpc stream ended before it began");

@@ -34,8 +34,8 @@ const CONTENT_TYPES = {
 
 /**
  * Streams until the subscription ends, then ends the response with the status that ended it:
- * OK for a plain stop (client left, server stopping — as connect-node ends these streams), else
- * UNAUTHENTICATED (signed out, expired), RESOURCE_EXHAUSTED (too slow) or INTERNAL. Never rejects.
+ * OK for a plain stop, UNAVAILABLE when the node drains (reconnect elsewhere), UNAUTHENTICATED
+ * (signed out, expired), RESOURCE_EXHAUSTED (too slow) or INTERNAL. Never rejects.
  */
 export async function serveRpcStream(res: AnyResponse, stream: OpenStream, request: FastStreamRequest, options: RpcStreamOptions): Promise<void> {
   const started = performance.now();
