@@ -6,6 +6,7 @@
  * RangeError from a stack overflow, a ConnectError INTERNAL) would reach the client as a 500 or
  * kill the socket's process, and is a bug.
  */
+import { fc } from "@fast-check/vitest";
 import { describeFailure } from "../../src/edges/http/http-failure.js";
 
 /** Why `error` is not a clean refusal, or undefined when it is one. */
@@ -39,4 +40,26 @@ export function parsesOrRefuses<T>(input: string, parse: () => T): T | undefined
 export function preview(input: string, max = 400): string {
   const json = JSON.stringify(input);
   return json.length <= max ? json : `${json.slice(0, max / 2)}…(${input.length} chars)…${json.slice(-max / 4)}`;
+}
+
+/**
+ * A fuzz input that fast-check prints shortened (see `preview`) in a counterexample, so a
+ * 40,000-level JSON text does not flood the CI log. The full text is reproducible from the seed.
+ */
+export class FuzzText {
+  constructor(readonly text: string) {}
+  [fc.toStringMethod](): string {
+    return preview(this.text);
+  }
+}
+
+/** The same for raw bytes, delivered in chunks. */
+export class FuzzBytes {
+  constructor(readonly chunks: readonly Buffer[]) {}
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+  [fc.toStringMethod](): string {
+    return `${this.chunks.length} chunk(s): ${preview(this.bytes.toString("latin1"))}`;
+  }
 }
