@@ -46,6 +46,6 @@ export function fuzzSeconds(fallback: number): number {
  * fast-check parameters for one property: this run's seed, `runs` runs (or FUZZ_RUNS), and no
  * time spent shrinking beyond a bound (a deep-JSON counterexample is slow to shrink).
  */
-export function propertyParameters(runs: number): fc.Parameters<unknown> {
+export function propertyParameters<T = never>(runs: number): fc.Parameters<T> {
   return { seed: fuzzSeed(), numRuns: fuzzRuns(runs), interruptAfterTimeLimit: 20_000, markInterruptAsFailure: false, endOnFailure: false };
 }
