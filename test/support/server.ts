@@ -16,6 +16,8 @@ export interface TestServer {
   readonly dataDir: string;
   /** Everything the server printed (JSON log lines). */
   readonly output: () => string;
+  /** False once the server process has exited (a crash, or after stop/kill). */
+  readonly alive: () => boolean;
   /** SIGTERM, then waits for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL: the node dies without any cleanup. */
@@ -64,6 +66,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     port,
     dataDir,
     output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");

@@ -1,0 +1,143 @@
+/**
+ * Running one phase of the protocol fuzz against a real server process: cases in small parallel
+ * batches, bounded by count and time; a server that dies is restarted, and the batch that killed
+ * it is replayed one case at a time to name the culprit; at the end the bystanders must still be
+ * open and receive a message, and the server must have logged nothing at error level.
+ */
+import { newUser, uniqueName } from "./clients.js";
+import { openBystanders, type Bystanders } from "./fuzz-bystanders.js";
+import type { FuzzContext } from "./fuzz-cases-ws.js";
+import { Rng } from "./fuzz-random.js";
+import { startServer, type TestServer } from "./server.js";
+
+export interface Environment {
+  readonly server: TestServer;
+  readonly ctx: FuzzContext;
+  readonly bystanders: Bystanders;
+}
+
+export interface PhaseOptions<C> {
+  readonly name: string;
+  readonly seed: number;
+  readonly cases: number;
+  readonly seconds: number;
+  readonly concurrency: number;
+  /** FUZZ_ONLY: run just this case number. */
+  readonly only?: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly maxBodyBytes: number;
+  make(rng: Rng, ctx: FuzzContext): C & { readonly description: string };
+  /** Runs one case; returns what was wrong with the server's answer (empty: nothing) and a label for the statistics. */
+  run(env: Environment, c: C): Promise<{ problems: string[]; outcome: string }>;
+}
+
+export interface PhaseReport {
+  readonly ran: number;
+  readonly seconds: number;
+  readonly outcomes: Record<string, number>;
+  /** Every failure, one line each: which case (replayable), its input, what happened. */
+  readonly failures: string[];
+}
+
+const MAX_DEATHS = 3;
+
+async function startEnvironment(env: Readonly<Record<string, string>>, maxBodyBytes: number): Promise<Environment> {
+  const server = await startServer({ env: { ...env, MAX_BODY_BYTES: String(maxBodyBytes) } });
+  const bystanders = await openBystanders(server);
+  const user = await newUser(server.url, "connect-json", uniqueName("fuzzer"));
+  const { room } = await user.clients.rooms.createRoom({ name: uniqueName("fuzz") });
+  return { server, bystanders, ctx: { token: user.token, userId: user.user.userId, roomId: room!.roomId, maxBodyBytes } };
+}
+
+/** Error-level (pino level ≥ 50) lines of a server's output, grouped by message and error. */
+function errorLogs(output: string): Map<string, number> {
+  const groups = new Map<string, number>();
+  for (const line of output.split("\n")) {
+    if (!/"level":(5\d|6\d)/.test(line)) continue;
+    let key = line.slice(0, 200);
+    try {
+      const entry = JSON.parse(line) as { msg?: string; err?: { type?: string; message?: string }; procedure?: string };
+      key = `"${entry.msg}"${entry.procedure ? ` ${entry.procedure}` : ""}${entry.err ? ` — ${entry.err.type}: ${(entry.err.message ?? "").slice(0, 160)}` : ""}`;
+    } catch {
+      // not JSON: keep the raw start of the line
+    }
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return groups;
+}
+
+/** What a dead server printed last (its crash): the error's message and the last error-level log line. */
+function lastWords(output: string): string {
+  const lines = output.trim().split("\n").filter((l) => l.trim() !== "").slice(-60);
+  const thrown = lines.find((l) => /^\s*(\w*Error|Uncaught|node:)/.test(l) || /Error: /.test(l) && !l.startsWith("{"));
+  const logged = lines.filter((l) => /"level":(5\d|6\d)/.test(l)).pop();
+  const parts = [thrown?.trim(), logged?.slice(0, 300)].filter((p): p is string => Boolean(p));
+  return (parts.length ? parts : lines.slice(-3).map((l) => l.slice(0, 200))).join(" | ");
+}
+
+export async function runPhase<C>(options: PhaseOptions<C>): Promise<PhaseReport> {
+  const { name, seed } = options;
+  const failures: string[] = [];
+  const outcomes: Record<string, number> = {};
+  const started = Date.now();
+  const deadline = started + options.seconds * 1000;
+  const outputs: string[] = [];
+  let env = await startEnvironment(options.env, options.maxBodyBytes);
+  const caseOf = (index: number) => options.make(Rng.forCase(seed, name, index), env.ctx);
+  const replay = (index: number) => `FUZZ_SEED=${seed} FUZZ_ONLY=${name}:${index}`;
+  const restart = async () => {
+    outputs.push(env.server.output());
+    env.bystanders.close();
+    await env.server.stop();
+    env = await startEnvironment(options.env, options.maxBodyBytes);
+  };
+
+  const runOne = async (index: number): Promise<void> => {
+    const c = caseOf(index);
+    const { problems, outcome } = await options.run(env, c).catch((error: unknown) => ({ problems: [`the case itself failed: ${String(error)}`], outcome: "test error" }));
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    if (env.server.alive()) for (const p of problems) failures.push(`[${name} #${index}] ${c.description}: ${p} (replay: ${replay(index)})`);
+  };
+
+  let deaths = 0;
+  let ran = 0;
+  const indexes = options.only !== undefined ? [options.only] : Array.from({ length: options.cases }, (_, i) => i);
+  for (let at = 0; at < indexes.length && Date.now() < deadline && deaths < MAX_DEATHS; ) {
+    const batch = indexes.slice(at, at + options.concurrency);
+    at += batch.length;
+    await Promise.all(batch.map(runOne));
+    ran += batch.length;
+    if (env.server.alive()) continue;
+    // The server died: name the case that kills it, replaying the batch one case at a time.
+    deaths++;
+    const crash = lastWords(env.server.output());
+    await restart();
+    let culprit: number | undefined;
+    for (const index of batch.length > 1 ? batch : []) {
+      await runOne(index);
+      if (!env.server.alive()) {
+        culprit = index;
+        await restart();
+        break;
+      }
+    }
+    if (batch.length === 1) culprit = batch[0];
+    failures.push(
+      culprit !== undefined
+        ? `[${name} #${culprit}] ${caseOf(culprit).description}: THE SERVER PROCESS DIED (${crash}) (replay: ${replay(culprit)})`
+        : `[${name} #${batch[0]}–#${batch[batch.length - 1]}] THE SERVER PROCESS DIED while running these cases together (${crash}); none kills it alone`,
+    );
+    if (deaths === MAX_DEATHS) failures.push(`[${name}] stopped after ${MAX_DEATHS} deaths of the server process`);
+  }
+
+  // The bystanders were opened before the fuzz (on the last server, after any restart).
+  const survived = env.bystanders.problems();
+  const missed = await env.bystanders.expectMessage(`after the ${name} fuzz, seed ${seed}`);
+  for (const p of new Set([...survived, ...missed])) failures.push(`[${name}] bystander disturbed: ${p}`);
+  env.bystanders.close();
+  if (!env.server.alive()) failures.push(`[${name}] the server process is not running at the end: ${lastWords(env.server.output())}`);
+  outputs.push(env.server.output());
+  await env.server.stop();
+  for (const [line, count] of errorLogs(outputs.join("\n"))) failures.push(`[${name}] error-level log line ×${count}: ${line}`);
+  return { ran, seconds: (Date.now() - started) / 1000, outcomes, failures };
+}
