@@ -104,7 +104,7 @@ function draft(rng: Rng, ctx: FuzzContext): Draft {
     [5, () => {
       const [method, target] = rng.pick([
         ["POST", `/room/${id()}/messages`], ["GET", `/room/${id()}/messages?limit=${rng.pick(["1", "-1", "abc", "99999"])}&before=${id()}`], ["POST", "/rooms"],
-        ["GET", `/rooms/${id()}`], ["GET", `/me/messages?with=${id()}`], ["POST", `/users/${id()}/messages`], ["GET", "/rooms?page_token=" + encodeURIComponent(rng.text(10))],
+        ["GET", `/rooms/${id()}`], ["GET", `/me/messages?with=${id()}`], ["POST", `/users/${id()}/messages`], ["GET", "/rooms?page_token=" + encodePathValue(rng.text(10))],
         ["POST", "/auth/signin"], ["POST", "/auth/signup"], ["POST", "/auth/ticket"], ["GET", "/me"], ["DELETE", "/rooms"], ["PUT", `/rooms/${id()}`],
       ] as const);
       const body = method === "GET" && rng.chance(0.8) ? undefined : Buffer.from(jsonBody(rng, ctx));

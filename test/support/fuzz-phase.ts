@@ -35,11 +35,34 @@ export interface PhaseReport {
   readonly ran: number;
   readonly seconds: number;
   readonly outcomes: Record<string, number>;
-  /** Every failure, one line each: which case (replayable), its input, what happened. */
-  readonly failures: string[];
+  /** Every failure: what happened, and which case (replayable) with what input, when one case is to blame. */
+  readonly failures: Failure[];
 }
 
-const MAX_DEATHS = 3;
+export interface Failure {
+  readonly problem: string;
+  /** "[ws #12] WebSocket /ws: unknown opcode → close 1000 (replay: FUZZ_SEED=… FUZZ_ONLY=ws:12)" */
+  readonly example?: string;
+}
+
+/** The failures grouped by what happened, most frequent first, each with up to two example cases. */
+export function formatFailures(failures: readonly Failure[]): string {
+  const groups = new Map<string, string[]>();
+  for (const f of failures) {
+    const examples = groups.get(f.problem) ?? [];
+    if (f.example) examples.push(f.example);
+    groups.set(f.problem, examples);
+  }
+  const counts = new Map<string, number>();
+  for (const f of failures) counts.set(f.problem, (counts.get(f.problem) ?? 0) + 1);
+  return [...groups]
+    .sort((a, b) => counts.get(b[0])! - counts.get(a[0])!)
+    .map(([problem, examples]) => [`×${counts.get(problem)} ${problem}`, ...examples.slice(0, 2).map((e) => `      e.g. ${e}`)].join("\n"))
+    .join("\n");
+}
+
+/** Deaths of the server after which a phase stops (FUZZ_DEATHS; each costs two restarts). */
+const MAX_DEATHS = Number(process.env["FUZZ_DEATHS"] ?? "") || 3;
 
 async function startEnvironment(env: Readonly<Record<string, string>>, maxBodyBytes: number): Promise<Environment> {
   const server = await startServer({ env: { ...env, MAX_BODY_BYTES: String(maxBodyBytes) } });
@@ -69,7 +92,7 @@ function errorLogs(output: string): Map<string, number> {
 /** What a dead server printed last (its crash): the error's message and the last error-level log line. */
 function lastWords(output: string): string {
   const lines = output.trim().split("\n").filter((l) => l.trim() !== "").slice(-60);
-  const thrown = lines.find((l) => /^\s*(\w*Error|Uncaught|node:)/.test(l) || /Error: /.test(l) && !l.startsWith("{"));
+  const thrown = lines.find((l) => /^\s*(\w*Error|Uncaught)\b/.test(l)) ?? lines.find((l) => /Unhandled|Error: /.test(l) && !l.startsWith("{"));
   const logged = lines.filter((l) => /"level":(5\d|6\d)/.test(l)).pop();
   const parts = [thrown?.trim(), logged?.slice(0, 300)].filter((p): p is string => Boolean(p));
   return (parts.length ? parts : lines.slice(-3).map((l) => l.slice(0, 200))).join(" | ");
@@ -77,7 +100,7 @@ function lastWords(output: string): string {
 
 export async function runPhase<C>(options: PhaseOptions<C>): Promise<PhaseReport> {
   const { name, seed } = options;
-  const failures: string[] = [];
+  const failures: Failure[] = [];
   const outcomes: Record<string, number> = {};
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
@@ -96,48 +119,64 @@ export async function runPhase<C>(options: PhaseOptions<C>): Promise<PhaseReport
     const c = caseOf(index);
     const { problems, outcome } = await options.run(env, c).catch((error: unknown) => ({ problems: [`the case itself failed: ${String(error)}`], outcome: "test error" }));
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-    if (env.server.alive()) for (const p of problems) failures.push(`[${name} #${index}] ${c.description}: ${p} (replay: ${replay(index)})`);
+    if (env.server.alive()) for (const problem of problems) failures.push({ problem, example: `[${name} #${index}] ${c.description} (replay: ${replay(index)})` });
   };
 
   let deaths = 0;
   let ran = 0;
   const indexes = options.only !== undefined ? [options.only] : Array.from({ length: options.cases }, (_, i) => i);
-  for (let at = 0; at < indexes.length && Date.now() < deadline && deaths < MAX_DEATHS; ) {
-    const batch = indexes.slice(at, at + options.concurrency);
-    at += batch.length;
-    await Promise.all(batch.map(runOne));
-    ran += batch.length;
-    if (env.server.alive()) continue;
-    // The server died: name the case that kills it, replaying the batch one case at a time.
+  let next = 0;
+  while (next < indexes.length && Date.now() < deadline && deaths < MAX_DEATHS) {
+    // Lanes take the next case as soon as they are free. A death is noticed (the child's exit
+    // event) a little after the case that caused it: the suspects are the cases in flight and
+    // the last ones to finish.
+    const inFlight = new Set<number>();
+    const finished: number[] = [];
+    let dead = false;
+    const lane = async () => {
+      while (!dead && next < indexes.length && Date.now() < deadline) {
+        const index = indexes[next++]!;
+        inFlight.add(index);
+        await runOne(index);
+        inFlight.delete(index);
+        finished.push(index);
+        ran++;
+        if (!env.server.alive()) dead = true;
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, lane));
+    if (!dead) break;
     deaths++;
-    const crash = lastWords(env.server.output());
+    const suspects = [...new Set([...finished.slice(-2 * options.concurrency), ...inFlight])].sort((a, b) => a - b);
+    let crash = lastWords(env.server.output());
     await restart();
+    // Name the case that kills the server: replay the suspects one at a time.
     let culprit: number | undefined;
-    for (const index of batch.length > 1 ? batch : []) {
+    for (const index of suspects) {
       await runOne(index);
       if (!env.server.alive()) {
         culprit = index;
+        crash = lastWords(env.server.output());
         await restart();
         break;
       }
     }
-    if (batch.length === 1) culprit = batch[0];
     failures.push(
       culprit !== undefined
-        ? `[${name} #${culprit}] ${caseOf(culprit).description}: THE SERVER PROCESS DIED (${crash}) (replay: ${replay(culprit)})`
-        : `[${name} #${batch[0]}–#${batch[batch.length - 1]}] THE SERVER PROCESS DIED while running these cases together (${crash}); none kills it alone`,
+        ? { problem: `THE SERVER PROCESS DIED: ${crash}`, example: `[${name} #${culprit}] ${caseOf(culprit).description} (replay: ${replay(culprit)})` }
+        : { problem: `THE SERVER PROCESS DIED while cases ${suspects.map((i) => `#${i}`).join(", ")} ran (none kills it alone): ${crash}` },
     );
-    if (deaths === MAX_DEATHS) failures.push(`[${name}] stopped after ${MAX_DEATHS} deaths of the server process`);
+    if (deaths === MAX_DEATHS) failures.push({ problem: `stopped the ${name} phase after ${MAX_DEATHS} deaths of the server process` });
   }
 
   // The bystanders were opened before the fuzz (on the last server, after any restart).
   const survived = env.bystanders.problems();
   const missed = await env.bystanders.expectMessage(`after the ${name} fuzz, seed ${seed}`);
-  for (const p of new Set([...survived, ...missed])) failures.push(`[${name}] bystander disturbed: ${p}`);
+  for (const p of new Set([...survived, ...missed])) failures.push({ problem: `bystander disturbed: ${p}` });
   env.bystanders.close();
-  if (!env.server.alive()) failures.push(`[${name}] the server process is not running at the end: ${lastWords(env.server.output())}`);
+  if (!env.server.alive()) failures.push({ problem: `the server process is not running at the end: ${lastWords(env.server.output())}` });
   outputs.push(env.server.output());
   await env.server.stop();
-  for (const [line, count] of errorLogs(outputs.join("\n"))) failures.push(`[${name}] error-level log line ×${count}: ${line}`);
+  for (const [line, count] of errorLogs(outputs.join("\n"))) failures.push({ problem: `error-level log line (×${count} in the server output): ${line}` });
   return { ran, seconds: (Date.now() - started) / 1000, outcomes, failures };
 }

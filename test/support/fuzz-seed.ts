@@ -4,6 +4,8 @@
  *   FUZZ_SEED=<int>    the seed (default: a fixed one, so CI is deterministic; "random" draws one)
  *   FUZZ_RUNS=<int>    runs per property / inputs per protocol fuzz (default: each test's own)
  *   FUZZ_SECONDS=<n>   time budget of the protocol fuzz against a real server (default 60)
+ *   FUZZ_ONLY=<phase>:<n>  the protocol fuzz runs just that case (phase ws, http or h2)
+ *   FUZZ_DEATHS=<n>    deaths of the server after which a protocol fuzz phase stops (default 3)
  * A failing property prints its seed and counterexample (fast-check); the protocol fuzz prints its
  * seed at the start and names seed, case number and input in every failure.
  */
