@@ -45,7 +45,7 @@ function rawFrame(rng: Rng, ctx: FuzzContext, streamId: number): { name: string;
   const requestHeaders = (): [string, string][] => {
     const headers: [string, string][] = [[":method", "POST"], [":scheme", "http"], [":path", rng.pick(PROCEDURES)], [":authority", "127.0.0.1"], ["content-type", "application/grpc"], ["te", "trailers"], ["authorization", `Bearer ${ctx.token}`]];
     if (rng.chance(0.3)) headers.splice(rng.int(4), 1); // a missing pseudo-header
-    if (rng.chance(0.2)) headers.push(rng.pick([[":path", ""], [":method", ""], ["connection", "keep-alive"], ["Upper-Case", "x"], [":unknown", "1"], ["te", "gzip"], ["content-length", "5"], ["host", "x"]] as [string, string][]));
+    if (rng.chance(0.2)) headers.push(rng.pick([[":path", ""], [":method", ""], [":authority", "127.0.0.1:99999"], [":authority", "a b"], ["connection", "keep-alive"], ["Upper-Case", "x"], [":unknown", "1"], ["te", "gzip"], ["content-length", "5"], ["host", "x"]] as [string, string][]));
     if (rng.chance(0.2)) headers.reverse();
     return headers;
   };

@@ -168,6 +168,7 @@ function serialise(rng: Rng, d: Draft): { bytes: Buffer; notes: string[] } {
       () => lines.push("bad header\u0000name: 1"),
       () => (lines[0] = rng.pick([`${d.method}  ${d.target} HTTP/1.1`, `${d.method} ${d.target} HTTP/1.0`, `${d.method} ${d.target} HTTP/2.0`, `${d.method} ${d.target}`, `${rng.text(6)} ${d.target} HTTP/1.1`])),
       () => lines.push("expect: 100-continue"),
+      () => (lines[1] = `host: ${rng.pick(["127.0.0.1:99999", "a b", "[", "", "127.0.0.1:0", "x:y:z", "%", "127.0.0.1, evil.example", "\u00e9"])}`),
     ]);
     fault();
     notes.push("header fault");

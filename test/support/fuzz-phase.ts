@@ -47,14 +47,16 @@ export interface Failure {
 
 /** The failures grouped by what happened, most frequent first, each with up to two example cases. */
 export function formatFailures(failures: readonly Failure[]): string {
+  // Decoding errors differ only in field and wire type numbers: one group.
+  const key = (problem: string) => problem.replace(/field no \d+ wire type \d+/g, "field no N wire type N");
   const groups = new Map<string, string[]>();
-  for (const f of failures) {
-    const examples = groups.get(f.problem) ?? [];
-    if (f.example) examples.push(f.example);
-    groups.set(f.problem, examples);
-  }
   const counts = new Map<string, number>();
-  for (const f of failures) counts.set(f.problem, (counts.get(f.problem) ?? 0) + 1);
+  for (const f of failures) {
+    const examples = groups.get(key(f.problem)) ?? [];
+    if (f.example) examples.push(f.example);
+    groups.set(key(f.problem), examples);
+    counts.set(key(f.problem), (counts.get(key(f.problem)) ?? 0) + 1);
+  }
   return [...groups]
     .sort((a, b) => counts.get(b[0])! - counts.get(a[0])!)
     .map(([problem, examples]) => [`×${counts.get(problem)} ${problem}`, ...examples.slice(0, 2).map((e) => `      e.g. ${e}`)].join("\n"))
@@ -63,6 +65,23 @@ export function formatFailures(failures: readonly Failure[]): string {
 
 /** Deaths of the server after which a phase stops (FUZZ_DEATHS; each costs two restarts). */
 const MAX_DEATHS = Number(process.env["FUZZ_DEATHS"] ?? "") || 3;
+
+/**
+ * Whether the server is still up once everything sent so far has been handled: a request on a
+ * fresh connection is answered after the server has read what came before it, and a process
+ * that crashed on that input has exited (or refuses) by then.
+ */
+async function survives(env: Environment): Promise<boolean> {
+  if (!env.server.alive()) return false;
+  const answered = await fetch(`${env.server.url}/healthz`, { signal: AbortSignal.timeout(5_000) }).then(
+    (res) => res.body?.cancel().then(() => true) ?? true,
+    () => false,
+  );
+  if (answered) return env.server.alive();
+  // Refused or reset: the process is going down; wait for its exit (and its last words).
+  for (let i = 0; i < 50 && env.server.alive(); i++) await new Promise((r) => setTimeout(r, 100));
+  return false;
+}
 
 async function startEnvironment(env: Readonly<Record<string, string>>, maxBodyBytes: number): Promise<Environment> {
   const server = await startServer({ env: { ...env, MAX_BODY_BYTES: String(maxBodyBytes) } });
@@ -154,7 +173,7 @@ export async function runPhase<C>(options: PhaseOptions<C>): Promise<PhaseReport
     let culprit: number | undefined;
     for (const index of suspects) {
       await runOne(index);
-      if (!env.server.alive()) {
+      if (!(await survives(env))) {
         culprit = index;
         crash = lastWords(env.server.output());
         await restart();
