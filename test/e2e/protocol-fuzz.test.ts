@@ -43,7 +43,15 @@ function acceptableCloseCode(code: number): boolean {
 const HELD_OPEN = "held open 5 s after the client's FIN";
 /** How long a case waits for the server to close after the client's FIN. */
 const CLOSE_WAIT_MS = 5_000;
-/** gRPC codes that mean a server fault, not the client's: UNKNOWN, INTERNAL, UNAVAILABLE, DATA_LOSS. */
+/**
+ * 5xx answers that are deliberate, not faults: 501 "unimplemented" (what the Connect protocol
+ * prescribes for a compression the server does not support) and 503 with Retry-After (load
+ * shedding, e.g. password hashing under admission control, issue #11 item 4).
+ */
+function deliberate(status: number, answer: string, retryAfter = /\r\nretry-after:/i.test(answer)): boolean {
+  return (status === 501 && answer.includes('"code":"unimplemented"')) || (status === 503 && retryAfter);
+}
+/** gRPC codes that mean a server fault, not the client's: UNKNOWN, INTERNAL, UNAVAILABLE (unless with Retry-After), DATA_LOSS. */
 const SERVER_FAULT_CODES = new Set(["2", "13", "14", "15"]);
 
 async function runWsCase(env: Environment, c: ReturnType<typeof wsCase>) {
@@ -84,9 +92,7 @@ async function runHttpCase(env: Environment, c: ReturnType<typeof httpCase>) {
   }, CLOSE_WAIT_MS + 1_000);
   const status = finalStatus(result.data);
   const problems: string[] = [];
-  // 501 "unimplemented" is what the Connect protocol prescribes for a compression the server does not support.
-  const unimplemented = status === 501 && result.data.includes('"code":"unimplemented"');
-  if (status !== undefined && status >= 500 && !unimplemented) {
+  if (status !== undefined && status >= 500 && !deliberate(status, result.data.toString("latin1"))) {
     const body = result.data.toString("latin1");
     problems.push(`answered ${status}: ${body.slice(headEnd(result.data), headEnd(result.data) + 160)}`);
   }
@@ -111,12 +117,12 @@ function runH2Call(env: Environment, c: H2CallCase): Promise<{ problems: string[
     let grpcStatus: string | undefined;
     let grpcMessage = "";
     let body = "";
+    let retryAfter = false;
     const settle = (outcome: string) => {
       clearTimeout(timer);
       const problems: string[] = [];
-      const unimplemented = status === 501 && body.includes('"code":"unimplemented"');
-      if (status !== undefined && status >= 500 && !unimplemented) problems.push(`answered :status ${status} ${body.slice(0, 160)}`);
-      if (grpcStatus !== undefined && SERVER_FAULT_CODES.has(grpcStatus)) problems.push(`grpc-status ${grpcStatus} ${decodeURIComponent(grpcMessage)}`);
+      if (status !== undefined && status >= 500 && !deliberate(status, body, retryAfter)) problems.push(`answered :status ${status} ${body.slice(0, 160)}`);
+      if (grpcStatus !== undefined && SERVER_FAULT_CODES.has(grpcStatus) && !(grpcStatus === "14" && retryAfter)) problems.push(`grpc-status ${grpcStatus} ${decodeURIComponent(grpcMessage)}`);
       if (outcome === "deadline") problems.push("no answer within 10 s");
       resolve({ problems, outcome });
     };
@@ -136,6 +142,7 @@ function runH2Call(env: Environment, c: H2CallCase): Promise<{ problems: string[
       if (headers[":status"] !== undefined) status = Number(headers[":status"]);
       if (headers["grpc-status"] !== undefined) grpcStatus = String(headers["grpc-status"]);
       if (headers["grpc-message"] !== undefined) grpcMessage = String(headers["grpc-message"]);
+      if (headers["retry-after"] !== undefined) retryAfter = true;
     };
     stream.on("response", readStatus);
     stream.on("trailers", readStatus);
