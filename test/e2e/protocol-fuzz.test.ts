@@ -17,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import { h2Case, type H2CallCase, type H2Case } from "../support/fuzz-cases-h2.js";
 import { httpCase } from "../support/fuzz-cases-http.js";
 import { wsCase } from "../support/fuzz-cases-ws.js";
-import { exchange, finalStatus, headEnd, httpStatuses, write } from "../support/fuzz-exchange.js";
+import { exchange, finalHeadComplete, finalStatus, headEnd, httpStatuses, write } from "../support/fuzz-exchange.js";
 import { formatFailures, runPhase, type Environment, type PhaseReport } from "../support/fuzz-phase.js";
 import { fuzzRuns, fuzzSeconds, fuzzSeed } from "../support/fuzz-seed.js";
 import { closeCodeOf, OP, parseServerFrames } from "../support/wire-ws.js";
@@ -83,11 +83,11 @@ async function runWsCase(env: Environment, c: ReturnType<typeof wsCase>) {
 
 async function runHttpCase(env: Environment, c: ReturnType<typeof httpCase>) {
   const result = await exchange(env.server.port, {
-    enough: (data) => finalStatus(data) !== undefined,
+    enough: finalHeadComplete,
     async run(socket, _received, waitFor) {
       await write(socket, c.bytes);
       // A request the server waits to complete (a lying length, a missing last chunk) ends with the FIN.
-      await waitFor((data) => finalStatus(data) !== undefined, 1_000);
+      await waitFor(finalHeadComplete, 1_000);
     },
   }, CLOSE_WAIT_MS + 1_000);
   const status = finalStatus(result.data);

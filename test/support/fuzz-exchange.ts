@@ -109,6 +109,13 @@ export function finalStatus(data: Buffer): number | undefined {
   return httpStatuses(data).find((s) => s >= 200);
 }
 
+/** True once the head (status line and headers) of the first final response has arrived. */
+export function finalHeadComplete(data: Buffer): boolean {
+  const text = data.toString("latin1");
+  const at = [...text.matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3})/g)].find((m) => Number(m[1]) >= 200)?.index;
+  return at !== undefined && text.indexOf("\r\n\r\n", at) >= 0;
+}
+
 /** Where the HTTP head ends (after "\r\n\r\n"), or -1. */
 export function headEnd(data: Buffer): number {
   const at = data.indexOf("\r\n\r\n");
