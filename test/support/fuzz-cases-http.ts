@@ -1,6 +1,7 @@
 /**
  * HTTP/1.1 cases of the protocol fuzz: requests to every kind of route — REST (JSON bodies, deep
- * or random), Connect unary (JSON and binary, POST and GET with the query encoding), gRPC-Web
+ * or random), Connect unary (JSON and binary, POST and GET with the query encoding) and streaming
+ * (the subscribe fast path, enveloped), gRPC-Web
  * envelopes, SSE subscribe with Last-Event-ID, sign-in, static files — sent with content-length
  * or chunked bodies (some malformed), odd request lines and headers, and sometimes mutated
  * byte by byte.
@@ -132,6 +133,12 @@ function draft(rng: Rng, ctx: FuzzContext): Draft {
     [2, () => {
       const procedure = rng.pick(PROCEDURES);
       return { method: "POST", target: procedure, headers: [...auth, ["content-type", rng.pick(["application/grpc-web+proto", "application/grpc-web", "application/grpc-web-text", "application/grpc"])], ["x-grpc-web", "1"]], body: envelopes(rng, () => protobufBody(rng, ctx)), what: `gRPC-Web ${procedure}` };
+    }],
+    [2, () => {
+      const procedure = rng.pick(["/chat.v1.MessageService/SubscribeRoom", "/chat.v1.MessageService/SubscribeDirectMessages", rng.pick(PROCEDURES)]);
+      const json = rng.chance(0.5);
+      const body = envelopes(rng, () => (json ? Buffer.from(jsonBody(rng, ctx)) : protobufBody(rng, ctx)));
+      return { method: "POST", target: procedure, headers: [...auth, ["content-type", json ? "application/connect+json" : "application/connect+proto"], ["connect-protocol-version", "1"]], body, what: `Connect streaming ${json ? "JSON" : "proto"} ${procedure}` };
     }],
     [1, () => ({ method: "GET", target: `/room/${id()}/subscribe`, headers: [...auth, ["accept", "text/event-stream"], ["last-event-id", fuzzId(rng, ctx)]], body: undefined, what: "SSE subscribe with Last-Event-ID" })],
     [1, () => ({ method: rng.pick(["GET", "HEAD", "OPTIONS"]), target: rng.pick(["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/assets/x.js", "/%2e%2e/%2e%2e/etc/passwd", "/ws", "*"]), headers: auth, body: undefined, what: "static / health" })],
