@@ -247,7 +247,7 @@ describe("grpc-timeout (property-based)", () => {
   });
 
   test.prop([wellFormed], propertyParameters(1_000))(
-    "an accepted deadline is one Node's timers can honour (longer ones fire after 1 ms: the call fails at once with DEADLINE_EXCEEDED)",
+    "an accepted deadline is one Node's timers can honour (longer ones fire after 1 ms: the call fails at once with DEADLINE_EXCEEDED; fuzz-findings.test.ts)",
     ([digits, unit]) => {
       const parsed = parseGrpcTimeout(`${digits}${unit}`);
       if (parsed.error || parsed.timeoutMs === undefined) return;
