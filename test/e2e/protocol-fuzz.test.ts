@@ -20,7 +20,7 @@ import { wsCase } from "../support/fuzz-cases-ws.js";
 import { exchange, finalHeadComplete, finalStatus, headEnd, httpStatuses, write } from "../support/fuzz-exchange.js";
 import { formatFailures, runPhase, type Environment, type PhaseReport } from "../support/fuzz-phase.js";
 import { fuzzRuns, fuzzSeconds, fuzzSeed } from "../support/fuzz-seed.js";
-import { closeCodeOf, OP, parseServerFrames } from "../support/wire-ws.js";
+import { clientCloseCodes, closeCodeOf, OP, parseServerFrames } from "../support/wire-ws.js";
 import { FRAME, parseH2Frames } from "../support/wire-h2.js";
 
 const SEED = fuzzSeed();
@@ -71,7 +71,9 @@ async function runWsCase(env: Environment, c: ReturnType<typeof wsCase>) {
     const frames = parseServerFrames(result.data.subarray(headEnd(result.data)));
     const close = frames.find((f) => f.opcode === OP.close);
     if (result.ended !== "deadline") outcome = close ? `close ${closeCodeOf(close)}` : `no close frame${result.error ? ` (${result.error})` : ""}`;
-    if (close && !acceptableCloseCode(closeCodeOf(close))) problems.push(`closed with ${closeCodeOf(close)} "${close.payload.subarray(2).toString()}"`);
+    // Answering a close, a server echoes the client's code (RFC 6455 §5.5.1), whatever it is.
+    const echoed = close !== undefined && clientCloseCodes(c.frames).includes(closeCodeOf(close));
+    if (close && !acceptableCloseCode(closeCodeOf(close)) && !echoed) problems.push(`closed with ${closeCodeOf(close)} "${close.payload.subarray(2).toString()}"`);
     for (const f of frames) {
       if (f.opcode !== OP.text) continue;
       const text = f.payload.toString();
@@ -93,8 +95,10 @@ async function runHttpCase(env: Environment, c: ReturnType<typeof httpCase>) {
   const status = finalStatus(result.data);
   const problems: string[] = [];
   if (status !== undefined && status >= 500 && !deliberate(status, result.data.toString("latin1"))) {
-    const body = result.data.toString("latin1");
-    problems.push(`answered ${status}: ${body.slice(headEnd(result.data), headEnd(result.data) + 160)}`);
+    const answer = result.data.toString("latin1");
+    const head = answer.search(new RegExp(`HTTP/1\\.[01] ${status}`));
+    const body = answer.slice(answer.indexOf("\r\n\r\n", head) + 4);
+    problems.push(`answered ${status}: ${body.slice(0, 160) || answer.slice(head).split("\r\n")[0]}`);
   }
   return { problems, outcome: result.ended === "deadline" ? HELD_OPEN : status === undefined ? `no answer${result.error ? ` (${result.error})` : ""}` : `HTTP ${status}` };
 }

@@ -56,6 +56,15 @@ export interface ServerFrame {
 
 /** Reads the complete frames at the start of `data` (what the server sent after the 101). */
 export function parseServerFrames(data: Buffer): ServerFrame[] {
+  return parseFrames(data);
+}
+
+/** The close codes of the close frames a client's bytes hold (as far as they parse as frames). */
+export function clientCloseCodes(frames: readonly Buffer[]): number[] {
+  return parseFrames(Buffer.concat(frames)).filter((f) => f.opcode === OP.close).map(closeCodeOf);
+}
+
+function parseFrames(data: Buffer): ServerFrame[] {
   const frames: ServerFrame[] = [];
   let at = 0;
   while (at + 2 <= data.length) {
@@ -72,9 +81,12 @@ export function parseServerFrames(data: Buffer): ServerFrame[] {
       length = Number(data.readBigUInt64BE(offset));
       offset += 8;
     }
+    const mask = masked ? data.subarray(offset, offset + 4) : undefined;
     if (masked) offset += 4;
     if (offset + length > data.length) break;
-    frames.push({ opcode, payload: data.subarray(offset, offset + length) });
+    const payload = Buffer.from(data.subarray(offset, offset + length));
+    if (mask) for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
+    frames.push({ opcode, payload });
     at = offset + length;
   }
   return frames;
