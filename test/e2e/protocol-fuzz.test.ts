@@ -16,9 +16,10 @@ import { connect as h2connect, type ClientHttp2Session } from "node:http2";
 import { describe, expect, it } from "vitest";
 import { h2Case, type H2CallCase, type H2Case } from "../support/fuzz-cases-h2.js";
 import { httpCase } from "../support/fuzz-cases-http.js";
-import { wsCase } from "../support/fuzz-cases-ws.js";
+import { type FuzzContext, wsCase } from "../support/fuzz-cases-ws.js";
 import { exchange, finalHeadComplete, finalStatus, headEnd, httpStatuses, write } from "../support/fuzz-exchange.js";
 import { formatFailures, runPhase, type Environment, type PhaseReport } from "../support/fuzz-phase.js";
+import type { Rng } from "../support/fuzz-random.js";
 import { fuzzRuns, fuzzSeconds, fuzzSeed } from "../support/fuzz-seed.js";
 import { clientCloseCodes, closeCodeOf, OP, parseServerFrames } from "../support/wire-ws.js";
 import { FRAME, parseH2Frames } from "../support/wire-h2.js";
@@ -28,7 +29,7 @@ const SECONDS = fuzzSeconds(60);
 const ONLY = /^(ws|http|h2):(\d+)$/.exec(process.env["FUZZ_ONLY"] ?? "");
 /** Large enough that deep JSON reaches the parsers; frames past it test the WebSocket limit. */
 const MAX_BODY_BYTES = 256 * 1024;
-/** The server's own limits must not be what the fuzz meets first. */
+/** Error-level lines are what the fuzz looks for; info keeps the output small enough to read. */
 const SERVER_ENV = { LOG_LEVEL: "info" };
 
 /** WebSocket close codes a server may send for a client's fault or a normal end (RFC 6455 §7.4.1; 44xx mirror HTTP 4xx). */
@@ -183,31 +184,43 @@ function assertClean(name: string, report: PhaseReport): void {
   expect.fail(`${name}: ${report.failures.length} failure(s) with seed ${SEED}, grouped by what happened:\n${formatFailures(report.failures)}`);
 }
 
-const phases = [
-  { name: "ws", cases: 700, share: 0.35, concurrency: 8, make: wsCase, run: runWsCase },
-  { name: "http", cases: 1_500, share: 0.35, concurrency: 8, make: httpCase, run: runHttpCase },
-  { name: "h2", cases: 1_000, share: 0.3, concurrency: 8, make: h2Case, run: runH2Case },
-] as const;
+interface Phase {
+  readonly name: string;
+  readonly share: number;
+  run(): Promise<PhaseReport>;
+}
 
-describe(`protocol fuzz against a real server (seed ${SEED})`, () => {
-  console.log(`protocol fuzz: seed ${SEED} (FUZZ_SEED=${SEED} reproduces this run), ${SECONDS} s budget`);
-  for (const phase of phases) {
-    const skipped = ONLY !== null && ONLY[1] !== phase.name;
-    it.skipIf(skipped)(`${phase.name}: the server survives, answers only 4xx / clean closes, logs no error, and bystanders are undisturbed`, { timeout: (SECONDS * phase.share + 120) * 1000 }, async () => {
-      const report = await runPhase<never>({
-        name: phase.name,
+/** A phase of `cases` cases (or FUZZ_RUNS) in 8 lanes, with `share` of the time budget. */
+function phase<C>(name: string, cases: number, share: number, make: (rng: Rng, ctx: FuzzContext) => C & { readonly description: string }, run: (env: Environment, c: C) => Promise<{ problems: string[]; outcome: string }>): Phase {
+  return {
+    name,
+    share,
+    run: () =>
+      runPhase<C>({
+        name,
         seed: SEED,
-        cases: fuzzRuns(phase.cases),
-        seconds: SECONDS * phase.share,
-        concurrency: phase.concurrency,
+        cases: fuzzRuns(cases),
+        seconds: SECONDS * share,
+        concurrency: 8,
         ...(ONLY ? { only: Number(ONLY[2]) } : {}),
         env: SERVER_ENV,
         maxBodyBytes: MAX_BODY_BYTES,
-        make: phase.make as never,
-        run: phase.run as never,
-      });
-      console.log(summary(phase.name, report));
-      assertClean(phase.name, report);
+        make,
+        run,
+      }),
+  };
+}
+
+const phases = [phase("ws", 700, 0.35, wsCase, runWsCase), phase("http", 1_500, 0.35, httpCase, runHttpCase), phase("h2", 1_000, 0.3, h2Case, runH2Case)];
+
+describe(`protocol fuzz against a real server (seed ${SEED})`, () => {
+  console.log(`protocol fuzz: seed ${SEED} (FUZZ_SEED=${SEED} reproduces this run), ${SECONDS} s budget`);
+  for (const p of phases) {
+    const skipped = ONLY !== null && ONLY[1] !== p.name;
+    it.skipIf(skipped)(`${p.name}: the server survives, answers only 4xx / clean closes, logs no error, and bystanders are undisturbed`, { timeout: (SECONDS * p.share + 120) * 1000 }, async () => {
+      const report = await p.run();
+      console.log(summary(p.name, report));
+      assertClean(p.name, report);
     });
   }
 });
