@@ -7,11 +7,15 @@
  *   on a subscription): the timer fires after 1 ms, so the stream ends at once with
  *   DEADLINE_EXCEEDED;
  * - a resume cursor with leading zeros (`since=0<id>`, which the proto pattern accepts): the live
- *   stream compares ids by length first (compareIds), so every live message is silently dropped.
+ *   stream compares ids by length first (compareIds), so every live message is silently dropped;
+ * - a gRPC or gRPC-Web JSON call whose message is a JSON string holding an unpaired surrogate
+ *   (`"\ud800"`): the error's grpc-message is percent-encoded with encodeURIComponent, which throws
+ *   URIError on it, and the call is never answered — the stream stays open, nothing is logged.
  * Each test accepts a clean refusal (4xx / INVALID_ARGUMENT) or correct service, nothing else.
  */
 import { connect as tcpConnect } from "node:net";
 import { connect as h2connect } from "node:http2";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { WebSocket } from "ws";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -145,4 +149,31 @@ describe("a resume cursor with leading zeros", () => {
     ws.close();
     expect(delivered, `since=${since} was accepted, but the message posted after Ready never arrived (frames: ${frames.map((f) => f.type).join(", ")})`).toBe(true);
   });
+});
+
+describe("an error message that cannot be percent-encoded", () => {
+  for (const contentType of ["application/grpc+json", "application/grpc-web+json"]) {
+    it(`${contentType}: a call whose message is "\\ud800" is answered (INVALID_ARGUMENT), not left open`, async () => {
+      const session = h2connect(server.url);
+      session.on("error", () => undefined);
+      const answer = await new Promise<string>((resolve) => {
+        const stream = session.request({ ":method": "POST", ":path": "/chat.v1.RoomService/GetRoom", "content-type": contentType, te: "trailers", authorization: `Bearer ${owner.token}` });
+        let grpcStatus = "";
+        const read = (headers: Record<string, unknown>) => (grpcStatus ||= String(headers["grpc-status"] ?? ""));
+        stream.on("response", read);
+        stream.on("trailers", read);
+        stream.on("data", () => undefined);
+        stream.on("error", () => undefined);
+        // A hang check, not a speed check: a refusal takes milliseconds.
+        const timer = setTimeout(() => resolve("no answer within 10 s"), 10_000);
+        stream.on("close", () => {
+          clearTimeout(timer);
+          resolve(`grpc-status ${grpcStatus || "none"}`);
+        });
+        stream.end(Buffer.from(encodeEnvelope(0, Buffer.from('"\\ud800"'))));
+      });
+      session.destroy();
+      expect(answer).toBe("grpc-status 3");
+    });
+  }
 });
