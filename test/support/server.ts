@@ -19,6 +19,8 @@ export interface TestServer {
   readonly output: () => string;
   /** Resolves once what the server printed satisfies `check` (tested at once, then on each chunk it prints). */
   printed(check: (output: string) => boolean, timeoutMs?: number): Promise<void>;
+  /** False once the server process has exited (a crash, or after stop/kill). */
+  readonly alive: () => boolean;
   /** SIGTERM, then waits for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL: the node dies without any cleanup. */
@@ -123,6 +125,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
         watcher();
       });
     },
+    alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");

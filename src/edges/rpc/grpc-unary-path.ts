@@ -56,7 +56,7 @@ export function createGrpcUnaryPath(deps: GrpcUnaryPathDeps): FastPath {
   async function serve(req: Http2ServerRequest, res: Http2ServerResponse, spec: UnarySpec, path: string): Promise<void> {
     const body = await readBody(req, deps.maxBodyBytes);
     const payload = singleEnvelope(body);
-    const timeout = parseTimeout(single(req.headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
+    const timeout = parseGrpcTimeout(req.headers["grpc-timeout"]);
     let input;
     try {
       if (!payload || timeout.error) throw new Error("not a request the fast path serves");
@@ -116,6 +116,14 @@ function matchGrpcUnary(req: IncomingMessage | Http2ServerRequest, calls: UnaryC
   const path = req.url.split("?", 1)[0]!;
   const spec = calls.byPath(path);
   return spec ? { spec, path } : undefined;
+}
+
+/**
+ * The call's deadline from its `grpc-timeout` header, as connect-node parses it: `timeoutMs`
+ * undefined when there is none, `error` (INVALID_ARGUMENT) when the value is malformed. Never throws.
+ */
+export function parseGrpcTimeout(value: string | string[] | undefined): { timeoutMs?: number; error?: ConnectError } {
+  return parseTimeout(single(value) ?? null, Number.MAX_SAFE_INTEGER);
 }
 
 function single(value: string | string[] | undefined): string | undefined {
