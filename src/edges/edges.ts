@@ -26,12 +26,13 @@ import { CHAT_SERVICES, chatInterceptors, chatRoutes } from "./rpc/routes.js";
 import { observeInterceptor } from "./rpc/observe-interceptor.js";
 import { createInProcessTransport } from "./rpc/in-process-transport.js";
 import { UnaryCalls } from "./rpc/unary-calls.js";
-import { createGrpcUnaryPath } from "./rpc/grpc-unary-path.js";
+import { createGrpcUnaryPath, MAX_DEADLINE_MS } from "./rpc/grpc-unary-path.js";
 import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./rate-limit.js";
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
 import { createHttpEdge } from "./http/http-edge.js";
-import { setApiHeaders } from "./http/respond.js";
+import { sendError, setApiHeaders } from "./http/respond.js";
+import { authorityProblem } from "./http/request-site.js";
 import { StreamOpener } from "./http/stream-open.js";
 import { createFastPath } from "./rpc/stream-fast-path/fast-path.js";
 import { createConnectHandler, type ConnectHandlerOptions } from "./rpc/connect-handler.js";
@@ -94,6 +95,7 @@ export function createEdges(deps: EdgeDeps): Edges {
     interceptors,
     shutdownSignal: stopping.signal,
     readMaxBytes: deps.config.maxBodyBytes,
+    maxTimeoutMs: MAX_DEADLINE_MS,
     // connect-node's default, spelled out: the request check decompresses with the same list.
     acceptCompression: [compressionGzip, compressionBrotli],
     contextValues: (req) =>
@@ -131,6 +133,8 @@ export function createEdges(deps: EdgeDeps): Edges {
   const withCors: typeof rpc.serve = (req, res) => {
     const response = res as unknown as ServerResponse;
     setApiHeaders(response);
+    const badAuthority = authorityProblem(req);
+    if (badAuthority) return sendError(response, 400, "invalid_argument", badAuthority);
     if (http.cors(req as IncomingMessage, response) || fastPath(req, response) || grpcUnary(req, response)) return;
     rpc.serve(req, res);
   };

@@ -74,13 +74,18 @@ describe("checkRequestMessage", () => {
     expect(await check({ "content-type": "application/grpc-web+json" }, envelope(deep))).toEqual(invalid(/levels deep/));
   });
 
+  it("refuses a truncated envelope, a second message, and a body that does not decompress", async () => {
+    const grpc = { "content-type": "application/grpc" };
+    expect(await check(grpc, envelope(valid).subarray(0, 3))).toEqual(invalid(/3 of its 5 header bytes/));
+    expect(await check(grpc, envelope(valid).subarray(0, 7))).toEqual(invalid(/truncated: it announces/));
+    expect(await check(grpc, Buffer.concat([envelope(valid), envelope(valid)]))).toEqual(invalid(/more than one message/));
+    expect(await check({ ...grpc, "grpc-encoding": "gzip" }, envelope(Buffer.from("not gzip"), 1))).toEqual(invalid(/could not be decompressed as gzip/));
+  });
+
   it("leaves to connect-node what it cannot judge", async () => {
     const grpc = { "content-type": "application/grpc" };
     expect(await check(grpc, Buffer.alloc(0))).toBeUndefined();
-    expect(await check(grpc, envelope(valid).subarray(0, 7))).toBeUndefined();
-    expect(await check(grpc, Buffer.concat([envelope(valid), envelope(valid)]))).toBeUndefined();
     expect(await check({ ...grpc, "grpc-encoding": "snappy" }, envelope(truncated, 1))).toBeUndefined();
-    expect(await check({ ...grpc, "grpc-encoding": "gzip" }, envelope(Buffer.from("not gzip"), 1))).toBeUndefined();
     expect(await check(grpc, envelope(Buffer.alloc(5000)), 4096)).toBeUndefined();
     expect(await check({ "content-type": "application/grpc-web-text" }, envelope(truncated))).toBeUndefined();
     expect(await check({ "content-type": "text/plain" }, truncated)).toBeUndefined();

@@ -3,7 +3,7 @@
  * host the client used (for absolute Location headers, Secure cookies and same-origin checks).
  * X-Forwarded-For/-Proto/-Host are believed only from configured trusted proxies.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { clientAddress } from "../client-address.js";
 
@@ -56,4 +56,16 @@ function firstValue(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   const first = value?.split(",")[0]?.trim();
   return first ? first : undefined;
+}
+
+/**
+ * Why a request's authority (HTTP/1.1 Host, HTTP/2 :authority) cannot serve as a URL's — missing,
+ * or not host[:port] (a space, a bracket, a port over 65535) — or undefined when it can. Handlers
+ * (connect-node's among them) build URLs from it; the front door refuses such a request with 400
+ * before any of them runs.
+ */
+export function authorityProblem(req: { readonly headers: IncomingHttpHeaders; readonly authority?: string }): string | undefined {
+  const authority = req.authority ?? req.headers.host;
+  if (authority === undefined || authority === "") return "the request names no host: send a Host header";
+  return URL.canParse(`http://${authority}`) ? undefined : "the Host header is not a host name or address with an optional port";
 }

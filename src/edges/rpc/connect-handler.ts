@@ -8,7 +8,8 @@
  * It replaces `connectNodeAdapter`, whose dispatch is these few lines, because the check must
  * see a request's body before connect-node does; and because that adapter throws from the
  * request listener — an uncaught exception, the process gone — when a request has no authority
- * (an HTTP/1.0 request without Host), which this one answers with 400.
+ * (an HTTP/1.0 request without Host; the front door, edges.ts, answers that and a Host that is
+ * no URL authority with 400 before any handler).
  */
 import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
@@ -50,9 +51,6 @@ export function createConnectHandler(options: ConnectHandlerOptions, required: r
 
   /** Calls the handler with `body` (or a body that fails with the check's error) and writes its answer. */
   async function dispatch(req: NodeRequest, res: NodeResponse, handler: UniversalHandler, body: BufferedBody | undefined): Promise<void> {
-    if (("authority" in req ? req.authority : req.headers.host) === undefined) {
-      return sendError(res as ServerResponse, 400, "invalid_argument", "the request names no host: send a Host header");
-    }
     const refused = body && (await checkRequestMessage(handler.method, req, body, options));
     if (refused) logger.info({ procedure: handler.requestPath, reason: refused.rawMessage }, "rpc request refused");
     const request = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
@@ -66,7 +64,9 @@ export function createConnectHandler(options: ConnectHandlerOptions, required: r
       .catch((reason: unknown) => {
         // As connect-node's adapter: a client that left (mid-body or mid-answer) is not worth a log line.
         const error = ConnectError.from(reason);
-        if (error.code === Code.Aborted || req.destroyed || res.destroyed) {
+        // Not `req.destroyed`: an HTTP/1.1 request is destroyed once its body has been read.
+        const connectionGone = "stream" in req ? req.stream.destroyed : req.socket.destroyed;
+        if (error.code === Code.Aborted || res.destroyed || connectionGone) {
           logger.debug({ err: reason, procedure: handler.requestPath }, "rpc ended: the client left");
           return;
         }

@@ -119,11 +119,19 @@ function matchGrpcUnary(req: IncomingMessage | Http2ServerRequest, calls: UnaryC
 }
 
 /**
+ * The longest deadline a call may ask for: what a Node timer can wait (2^31 − 1 ms, ≈ 24.8 days).
+ * A longer one would fire after 1 ms — the call failing at once with DEADLINE_EXCEEDED — so it is
+ * INVALID_ARGUMENT instead, here and in connect-node (its `maxTimeoutMs`, edges.ts).
+ */
+export const MAX_DEADLINE_MS = 2 ** 31 - 1;
+
+/**
  * The call's deadline from its `grpc-timeout` header, as connect-node parses it: `timeoutMs`
- * undefined when there is none, `error` (INVALID_ARGUMENT) when the value is malformed. Never throws.
+ * undefined when there is none, `error` (INVALID_ARGUMENT) when the value is malformed or longer
+ * than MAX_DEADLINE_MS. Never throws.
  */
 export function parseGrpcTimeout(value: string | string[] | undefined): { timeoutMs?: number; error?: ConnectError } {
-  return parseTimeout(single(value) ?? null, Number.MAX_SAFE_INTEGER);
+  return parseTimeout(single(value) ?? null, MAX_DEADLINE_MS);
 }
 
 function single(value: string | string[] | undefined): string | undefined {

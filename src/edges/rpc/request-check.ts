@@ -23,7 +23,7 @@ import type { Compression } from "@connectrpc/connect/protocol";
 import { parseContentType as parseConnectType } from "@connectrpc/connect/protocol-connect";
 import { parseContentType as parseGrpcType } from "@connectrpc/connect/protocol-grpc";
 import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protocol-grpc-web";
-import { exceedsJsonDepth, tooDeepMessage } from "../client-json.js";
+import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../client-json.js";
 import type { BufferedBody } from "./stream-fast-path/request-body.js";
 import type { RequestHead } from "./stream-fast-path/wire-protocol.js";
 
@@ -56,25 +56,31 @@ export async function checkRequestMessage(method: DescMethod, req: RequestHead, 
   let payload: Uint8Array = bytes;
   let compressed = declared;
   if (wire.enveloped) {
-    if (bytes.byteLength < HEADER_BYTES) return undefined;
+    // No message at all: connect-node's cardinality answer (UNIMPLEMENTED) stands.
+    if (bytes.byteLength === 0) return undefined;
+    if (bytes.byteLength < HEADER_BYTES) return invalid(`request envelope is truncated: ${bytes.byteLength} of its 5 header bytes were sent`);
     const flags = bytes[0]!;
     const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1);
-    if (HEADER_BYTES + length !== bytes.byteLength) return undefined;
+    if (HEADER_BYTES + length > bytes.byteLength) return invalid(`request envelope is truncated: it announces ${length} bytes, ${bytes.byteLength - HEADER_BYTES} were sent`);
+    // These methods take one message; connect-node would read on and fail the call as INTERNAL.
+    if (HEADER_BYTES + length < bytes.byteLength) return invalid(`request carries more than one message: ${bytes.byteLength - HEADER_BYTES - length} bytes follow the first`);
     if ((flags & ~COMPRESSED) !== 0) return invalid(`request envelope has flags 0x${flags.toString(16).padStart(2, "0")}: only 0x01 (compressed) is allowed`);
     compressed = (flags & COMPRESSED) !== 0;
     if (compressed && !declared) return invalid(`request message has the compressed flag set, but the request declares no ${wire.encodingHeader}`);
-    payload = bytes.subarray(HEADER_BYTES);
+    payload = bytes.subarray(HEADER_BYTES, HEADER_BYTES + length);
   }
   if (compressed) {
     const compression = options.acceptCompression.find((c) => c.name === encoding);
     if (!compression) return undefined;
     try {
       payload = await compression.decompress(payload, options.readMaxBytes);
-    } catch {
-      return undefined;
+    } catch (error) {
+      // Too large once inflated: connect-node's own answer (RESOURCE_EXHAUSTED) is the right one.
+      if (error instanceof ConnectError && error.code === Code.ResourceExhausted) return undefined;
+      return invalid(`request message could not be decompressed as ${encoding}`);
     }
   }
-  if (!wire.binary) return exceedsJsonDepth(payload) ? invalid(tooDeepMessage("request message")) : undefined;
+  if (!wire.binary) return checkJson(payload);
   try {
     fromBinary(method.input, payload);
     return undefined;
@@ -82,6 +88,28 @@ export async function checkRequestMessage(method: DescMethod, req: RequestHead, 
     return invalid(`request message is not valid protobuf: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+
+/**
+ * JSON is refused when nested too deep (before anything parses it) or when a string holds an
+ * unpaired surrogate ("\ud800"): connect-node would repeat it in an error message that its
+ * gRPC trailer encoding cannot percent-encode, and the call would never be answered. Such a
+ * surrogate can only be written as a \u escape (UTF-8 cannot carry one), so text without a
+ * \uD800–\uDFFF escape is not parsed here at all.
+ */
+function checkJson(payload: Uint8Array): ConnectError | undefined {
+  if (exceedsJsonDepth(payload)) return invalid(tooDeepMessage("request message"));
+  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
+  if (!SURROGATE_ESCAPE.test(text)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined; // not JSON: connect-node says so
+  }
+  return hasLoneSurrogate(value) ? invalid("request message has a string that is not valid Unicode (unpaired surrogate)") : undefined;
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 function invalid(message: string): ConnectError {
   return new ConnectError(message, Code.InvalidArgument);
