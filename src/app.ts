@@ -70,7 +70,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
   const sharedKey = config.tokenPrivateKeyPem ?? readFileSync(join(config.dataDir, "token-signing-key.pem"), "utf8");
   const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")));
-  const tickets = new StreamTickets(derivedSecret(sharedKey, "parley-stream-ticket"));
+  const tickets = new StreamTickets(derivedSecret(sharedKey, "parley-stream-ticket"), (nonce, expiresAtMs) => store.redeemOnce(nonce, expiresAtMs));
   const services = {
     accounts: new Accounts({ store, bus, tokens, revocations, ids, tickets, hashing, users }),
     rooms,

@@ -6,9 +6,10 @@
  *
  * A ticket is the access token sealed with AES-256-GCM under a key every node derives from the
  * shared token key, so any node can redeem it and the token cannot be read out of it. Single
- * use is enforced per node (a ticket replayed to another node within its 30 s would be
- * accepted there once); the token inside still passes the normal verification and revocation
- * checks, so a signed-out session's tickets are worthless.
+ * use is enforced by the store every process and node shares (`Store.redeemOnce` on the
+ * ticket's nonce: one INSERT OR IGNORE on SQLite, one `IF NOT EXISTS` on Cassandra), so a ticket
+ * opens one stream whichever worker or node each attempt reaches; the token inside still passes
+ * the normal verification and revocation checks, so a signed-out session's tickets are worthless.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
@@ -17,17 +18,19 @@ export const TICKET_SECONDS = 30;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** Uses up a nonce: true for the first redemption anywhere, false afterwards (Store.redeemOnce). */
+export type RedeemOnce = (nonce: string, expiresAtMs: number) => Promise<boolean>;
+
 /** Issues and redeems stream tickets (see the file comment). */
 export class StreamTickets {
   readonly #key: Buffer;
-  /** Nonces redeemed on this node, until their tickets expire. */
-  readonly #used = new Map<string, number>();
-  #sweptAtMs = 0;
+  readonly #redeemOnce: RedeemOnce;
 
   /** `key`: 32 bytes every node shares (derived from the token signing key in app.ts). */
-  constructor(key: Buffer) {
+  constructor(key: Buffer, redeemOnce: RedeemOnce) {
     if (key.length !== 32) throw new RangeError("a stream-ticket key is 32 bytes");
     this.#key = key;
+    this.#redeemOnce = redeemOnce;
   }
 
   /** A ticket for `token`, valid for TICKET_SECONDS from now. */
@@ -42,9 +45,9 @@ export class StreamTickets {
 
   /**
    * The access token inside a ticket, once: undefined when the ticket is forged, damaged,
-   * expired, or was already redeemed on this node.
+   * expired, or was already redeemed (on any worker or node).
    */
-  redeem(ticket: string, now = Date.now()): string | undefined {
+  async redeem(ticket: string, now = Date.now()): Promise<string | undefined> {
     if (ticket.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(ticket)) return undefined;
     const sealed = Buffer.from(ticket, "base64url");
     if (sealed.length <= IV_BYTES + TAG_BYTES) return undefined;
@@ -60,16 +63,6 @@ export class StreamTickets {
     const { t, e } = (payload ?? {}) as { t?: unknown; e?: unknown };
     if (typeof t !== "string" || typeof e !== "number" || e <= now) return undefined;
     const nonce = sealed.subarray(0, IV_BYTES).toString("base64url");
-    this.#sweep(now);
-    if (this.#used.has(nonce)) return undefined;
-    this.#used.set(nonce, e);
-    return t;
-  }
-
-  /** Forgets expired nonces, at most once a second (they could not be redeemed anyway). */
-  #sweep(now: number): void {
-    if (now - this.#sweptAtMs < 1000) return;
-    this.#sweptAtMs = now;
-    for (const [nonce, expiresAtMs] of this.#used) if (expiresAtMs <= now) this.#used.delete(nonce);
+    return (await this.#redeemOnce(`ticket:${nonce}`, e)) ? t : undefined;
   }
 }

@@ -62,6 +62,13 @@ export interface Store {
   revokeToken(tokenId: string, expiresAtMs: number): Promise<void>;
   isTokenRevoked(tokenId: string): Promise<boolean>;
 
+  /**
+   * Uses up a single-use value (a stream ticket's nonce) until `expiresAtMs`: true for the one
+   * call that redeems it first — across every process and node sharing this store — false for
+   * every other call, concurrent or later, until it expires.
+   */
+  redeemOnce(nonce: string, expiresAtMs: number): Promise<boolean>;
+
   /** Flushes and releases everything; the store is unusable afterwards. */
   close(): Promise<void>;
 }

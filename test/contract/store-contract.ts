@@ -304,5 +304,15 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         expect(await store().isTokenRevoked(make.name("tok"))).toBe(false);
       });
     });
+
+    describe("single-use values", () => {
+      it("redeems a value once, whatever the number of concurrent attempts", async () => {
+        const nonce = make.name("nonce");
+        const attempts = await Promise.all(Array.from({ length: 8 }, () => store().redeemOnce(nonce, Date.now() + 60_000)));
+        expect(attempts.filter(Boolean)).toHaveLength(1);
+        expect(await store().redeemOnce(nonce, Date.now() + 60_000)).toBe(false);
+        expect(await store().redeemOnce(make.name("nonce"), Date.now() + 60_000)).toBe(true);
+      });
+    });
   });
 }

@@ -27,12 +27,12 @@ export interface Credentials {
  * session cookie. Undefined when there are none. A `ticket` that cannot be redeemed throws
  * UnauthenticatedError rather than falling back to the cookie.
  */
-export function findCredentials(req: IncomingMessage, query: URLSearchParams, tickets?: StreamTickets): Credentials | undefined {
+export async function findCredentials(req: IncomingMessage, query: URLSearchParams, tickets?: StreamTickets): Promise<Credentials | undefined> {
   const header = req.headers.authorization;
   if (header) return { authorization: header, source: "header" };
   const ticket = tickets ? query.get("ticket") : null;
   if (tickets && ticket !== null) {
-    const token = tickets.redeem(ticket);
+    const token = await tickets.redeem(ticket);
     if (token === undefined) throw new UnauthenticatedError("stream ticket is invalid, expired or already used: get a new one from POST /auth/ticket");
     return { authorization: `Bearer ${token}`, source: "ticket" };
   }

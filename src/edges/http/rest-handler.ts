@@ -72,7 +72,7 @@ export function createRestHandler(deps: RestHandlerDeps): RestHandler {
     if (!isUnary(method)) throw new Error(`${method.name} is not unary`);
     const body = await readJson(req, deps.body);
     const request = decodeRestRequest(route, pathParams, url.searchParams, body);
-    const credentials = findCredentials(req, url.searchParams);
+    const credentials = await findCredentials(req, url.searchParams);
     checkCookieWrite(req, credentials, site, deps.policy);
     const header = new Headers({ [INTERNAL_IP_HEADER]: site.ip });
     if (credentials) header.set("authorization", credentials.authorization);

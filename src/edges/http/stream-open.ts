@@ -69,7 +69,7 @@ export class StreamOpener {
   async authenticate(req: IncomingMessage, query: URLSearchParams, ip: string): Promise<StreamCaller> {
     this.deps.limiter.checkFlood(ip);
     const caller = await this.#anonymousOnFailure(ip, async () => {
-      const credentials = findCredentials(req, query, this.deps.tickets);
+      const credentials = await findCredentials(req, query, this.deps.tickets);
       if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
       return { claims: await authenticate(credentials.authorization, this.deps), credentials };
     });

@@ -198,6 +198,12 @@ export class CassandraStore implements Store {
     return (await this.#execute("check revoked token", this.#cql.isRevoked, [tokenId])).rowLength > 0;
   }
 
+  /** `INSERT … IF NOT EXISTS` (Paxos): one redemption wins on any node; the row expires with it. */
+  async redeemOnce(nonce: string, expiresAtMs: number): Promise<boolean> {
+    const ttl = Math.max(1, ttlUntil(expiresAtMs));
+    return (await this.#execute("redeem once", this.#cql.redeemOnce, [nonce, ttl])).wasApplied();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -67,6 +67,11 @@ export const migrations: readonly Migration[] = [
          token_id text PRIMARY KEY, expires_at_ms bigint) WITH ${TTL_TABLE}`,
     ],
   },
+  {
+    version: 2,
+    description: "single-use values (stream-ticket nonces)",
+    statements: (ks) => [`CREATE TABLE IF NOT EXISTS ${ks}.redeemed_once (nonce text PRIMARY KEY) WITH ${TTL_TABLE}`],
+  },
 ];
 
 /** A CQL identifier safe to splice into statements (keyspace names cannot be bound). */

@@ -16,6 +16,7 @@ export interface StoreStatements {
   readonly rememberKey: string;
   readonly revoke: string;
   readonly isRevoked: string;
+  readonly redeemOnce: string;
 }
 
 /** The statements for keyspace `ks` (an identifier already checked by checkKeyspaceName). */
@@ -40,5 +41,7 @@ export function storeStatements(ks: string): StoreStatements {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
     revoke: `INSERT INTO ${ks}.revoked_tokens (token_id, expires_at_ms) VALUES (?, ?) USING TTL ?`,
     isRevoked: `SELECT token_id FROM ${ks}.revoked_tokens WHERE token_id = ?`,
+    // A lightweight transaction: uniqueness is the point (never on the message path).
+    redeemOnce: `INSERT INTO ${ks}.redeemed_once (nonce) VALUES (?) IF NOT EXISTS USING TTL ?`,
   };
 }

@@ -90,6 +90,9 @@ export class SequencedStore implements Store {
   isTokenRevoked(tokenId: string): Promise<boolean> {
     return this.local.isTokenRevoked(tokenId);
   }
+  redeemOnce(nonce: string, expiresAtMs: number): Promise<boolean> {
+    return this.local.redeemOnce(nonce, expiresAtMs);
+  }
 
   async close(): Promise<void> {
     this.#closed = true;

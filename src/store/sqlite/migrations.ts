@@ -47,4 +47,11 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (sender_id, key)
   ) WITHOUT ROWID;
   `,
+  // 2: single-use values (stream-ticket nonces), redeemed once by any worker process.
+  `
+  CREATE TABLE redeemed_once (
+    nonce         TEXT PRIMARY KEY,
+    expires_at_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -31,6 +31,7 @@ export class SqliteStore implements Store {
   readonly #db: Db;
   readonly #rows: MessageRows;
   readonly #stmt: Record<string, Statement>;
+  #redeemPurgedAtMs = 0;
   readonly #appends: AppendThread;
 
   constructor(options: SqliteStoreOptions) {
@@ -62,6 +63,8 @@ export class SqliteStore implements Store {
       revoke: db.prepare("INSERT OR REPLACE INTO revoked_tokens (token_id, expires_at_ms) VALUES (?, ?)"),
       isRevoked: db.prepare("SELECT 1 FROM revoked_tokens WHERE token_id = ?"),
       purgeRevoked: db.prepare("DELETE FROM revoked_tokens WHERE expires_at_ms < ?"),
+      redeem: db.prepare("INSERT OR IGNORE INTO redeemed_once (nonce, expires_at_ms) VALUES (?, ?)"),
+      purgeRedeemed: db.prepare("DELETE FROM redeemed_once WHERE expires_at_ms < ?"),
       purgeKeys: db.prepare("DELETE FROM idempotency_keys WHERE expires_at_ms < ?"),
     };
     // Expired revocations and idempotency keys are dead weight: drop them at every start.
@@ -133,6 +136,16 @@ export class SqliteStore implements Store {
 
   async isTokenRevoked(tokenId: string): Promise<boolean> {
     return this.#stmt.isRevoked!.get(tokenId) !== undefined;
+  }
+
+  /** One INSERT OR IGNORE: SQLite's write lock makes it atomic across the processes sharing the file. */
+  async redeemOnce(nonce: string, expiresAtMs: number): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.#redeemPurgedAtMs > 60_000) {
+      this.#redeemPurgedAtMs = now;
+      this.#stmt.purgeRedeemed!.run(now);
+    }
+    return this.#stmt.redeem!.run(nonce, expiresAtMs).changes === 1;
   }
 
   async close(): Promise<void> {
