@@ -55,7 +55,8 @@ export interface Config {
    * Token-bucket rate limits of one process (sustained per second, burst): `user` counts every
    * signed-in call, `address` calls without valid credentials, `flood` every call of an address
    * (a ceiling far above an office's traffic), `passwordAddress` sign-ins and sign-ups of an
-   * address (already divided by `workers`), `signInUsername` sign-in attempts per username;
+   * address and `signInUsername` sign-in attempts per username (both already divided by `workers`:
+   * node-wide bounds);
    * `passwordCallsPerAddress` sign-ins and sign-ups of one address in progress at once.
    */
   readonly rateLimit: {
@@ -130,7 +131,9 @@ function rateLimits(int: IntReader, workers: number): Config["rateLimit"] {
   const signIns = int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000);
   return {
     ...limits,
-    signInUsername: { perSecond: signIns / 60, burst: signIns },
+    // A node-wide bound as well: attempts on one username reach any of the workers, so each
+    // admits its share and the node never more than SIGNIN_LIMIT_PER_MINUTE.
+    signInUsername: { perSecond: signIns / 60 / workers, burst: Math.max(1, Math.floor(signIns / workers)) },
     passwordCallsPerAddress: int("SIGNIN_ADDRESS_CONCURRENCY", 2, 1, 1_000_000),
   };
 }
