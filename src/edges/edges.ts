@@ -129,8 +129,10 @@ export function createEdges(deps: EdgeDeps): Edges {
     maxBodyBytes: deps.config.maxBodyBytes,
     trustedProxies: deps.config.trustedProxies,
   });
-  // CORS and the API headers go in front of connect-node, so Connect, gRPC-Web and gRPC get them as REST does.
-  const withCors: typeof rpc.serve = (req, res) => {
+  // The front door of every request: the API headers, a usable authority, CORS — in front of
+  // connect-node, so Connect, gRPC-Web and gRPC get them as REST does — then the fast paths,
+  // then connect-node (whose fallback is the browser edge).
+  const frontDoor: typeof rpc.serve = (req, res) => {
     const response = res as unknown as ServerResponse;
     setApiHeaders(response);
     const badAuthority = authorityProblem(req);
@@ -138,7 +140,7 @@ export function createEdges(deps: EdgeDeps): Edges {
     if (http.cors(req as IncomingMessage, response) || fastPath(req, response) || grpcUnary(req, response)) return;
     rpc.serve(req, res);
   };
-  const listener = createListener(withCors, (req, socket, head) => http.upgrade(req, socket, head), {
+  const listener = createListener(frontDoor, (req, socket, head) => http.upgrade(req, socket, head), {
     limits: deps.config.connections,
     trustedProxies: deps.config.trustedProxies,
     onClosed: (reason) => deps.metrics.connectionsClosed.inc({ reason }),
