@@ -40,11 +40,7 @@ async function scrapes(url: string, count: number): Promise<Array<Map<string, nu
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer({ env: { WORKERS: "2", WORKER_ID: "60" } });
-  const deadline = Date.now() + 30_000;
-  while (!server.output().includes('"msg":"parley cluster listening"')) {
-    if (Date.now() > deadline) throw new Error(`cluster did not start:\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await server.printed((output) => output.includes('"msg":"parley cluster listening"'), 30_000);
 });
 afterAll(async () => {
   await server?.stop();
