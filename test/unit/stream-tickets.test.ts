@@ -161,6 +161,18 @@ describe("StreamTickets", () => {
     expect(await tickets.redeem(ticket, NOW + 1)).toBe(TOKEN);
   });
 
+  it("refuses a ticket longer than 4096 characters, even a genuine one", async () => {
+    const store = fakeStore();
+    const tickets = new StreamTickets(KEY, store.redeemOnce);
+    const long = tickets.issue("x".repeat(3100), NOW).ticket;
+    expect(long.length).toBeGreaterThan(4096);
+    expect(await tickets.redeem(long, NOW + 1)).toBeUndefined();
+    expect(store.calls).toEqual([]);
+    const fits = tickets.issue("x".repeat(2900), NOW).ticket;
+    expect(fits.length).toBeLessThanOrEqual(4096);
+    expect(await tickets.redeem(fits, NOW + 1)).toBe("x".repeat(2900));
+  });
+
   it("refuses a sealed payload of the wrong shape", async () => {
     const store = fakeStore();
     const tickets = new StreamTickets(KEY, store.redeemOnce);
