@@ -90,14 +90,19 @@ function kafkaSuites(brokers: string[]): void {
           await publisher.publish(roomMessage(room, text));
         }
       })();
-      await new Promise((r) => setTimeout(r, 300));
+      // Let the publisher get going first, so the late subscriber starts in the middle of traffic.
+      await waitFor(() => publishedAt.length >= 20, () => `published ${publishedAt.length}`);
       const received: string[] = [];
       const late = newBus();
       await late.start((e) => {
         if (e.type === "message" && e.message.channel.id === room) received.push(e.message.text);
       });
       const startedAt = performance.now();
-      await new Promise((r) => setTimeout(r, 1000));
+      // Keep publishing until the late subscriber has received traffic published after its start.
+      await waitFor(
+        () => received.length > 0 && publishedAt.filter((p) => p.at >= startedAt).length > 10,
+        () => `received ${received.length}, published ${publishedAt.length}`,
+      );
       running = false;
       await pump;
       const required = publishedAt.filter((p) => p.at >= startedAt).map((p) => p.text);
@@ -114,9 +119,17 @@ function kafkaSuites(brokers: string[]): void {
       const bus = newBus({ lagIntervalMs: 100 }, metrics);
       await bus.start(() => undefined);
       await bus.publish(roomMessage("lag", "x"));
-      await new Promise((r) => setTimeout(r, 500));
-      const values = (await metrics.busLag.get()).values;
-      expect(values.map((v) => v.labels.topic).sort()).toEqual([...busTopics(topicPrefix).all].sort());
+      // Wait for the sampler to have reported every topic (it samples every 100 ms), then for it to catch up.
+      const topics = [...busTopics(topicPrefix).all].sort();
+      let values = (await metrics.busLag.get()).values;
+      await waitFor(
+        async () => {
+          values = (await metrics.busLag.get()).values;
+          return values.length === topics.length && values.every((v) => v.value === 0);
+        },
+        () => `lag not reported as caught up: ${JSON.stringify(values)}`,
+      );
+      expect(values.map((v) => v.labels.topic).sort()).toEqual(topics);
       for (const v of values) expect(v.value).toBe(0);
       await bus.close();
     });
@@ -152,9 +165,10 @@ function roomMessage(roomId: string, text: string): BusEvent {
   };
 }
 
-async function waitFor(done: () => boolean, progress: () => string, timeoutMs = 20_000): Promise<void> {
+/** Re-checks `done` every 20 ms (a poll of state, not a wait standing in for an event) until it holds or the deadline fails the test. */
+async function waitFor(done: () => boolean | Promise<boolean>, progress: () => string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${progress()}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -14,11 +14,7 @@ let server: TestServer;
 beforeAll(async () => {
   // debug: successful unary calls are logged at debug, and the test reads which process served posts.
   server = await startServer({ env: { WORKERS: "2", WORKER_ID: "40", LOG_LEVEL: "debug" } });
-  const deadline = Date.now() + 30_000;
-  while (!server.output().includes('"msg":"parley cluster listening"')) {
-    if (Date.now() > deadline) throw new Error(`cluster did not start:\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await server.printed((output) => output.includes('"msg":"parley cluster listening"'), 30_000);
 });
 afterAll(async () => {
   await server?.kill();

@@ -137,7 +137,7 @@ describe("per-user stream cap", () => {
 
     // A closes one stream: its place is free again once the server has ended it.
     sse.close();
-    await logLines(server.output, ['"msg":"stream ended"', `"user":"${a.user.userId}"`, '"transport":"sse"'], 1);
+    await logLines(server, ['"msg":"stream ended"', `"user":"${a.user.userId}"`, '"transport":"sse"'], 1);
     await rpcStream("grpc-web", a.token);
     expect(server.output()).not.toMatch(/"level":(50|60)/);
   });

@@ -59,16 +59,21 @@ describe("fan-out to every transport", () => {
     // Several browser subscribers per transport: the encoding must still happen once per message.
     const sources: EventSource[] = [];
     const sockets: WebSocket[] = [];
+    let browserReady = 0;
     for (let i = 0; i < 3; i++) {
       const es = new EventSource(`${server.url}/room/${roomId}/subscribe`, {
         fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${reader.token}` } }),
       });
+      es.addEventListener("ready", () => browserReady++);
       if (i === 0) {
         es.addEventListener("ready", () => (ready.sse = true));
         es.addEventListener("message", (e) => got.sse.push((e as MessageEvent).lastEventId));
       }
       sources.push(es);
       const ws = new WebSocket(`${server.url.replace("http", "ws")}/room/${roomId}/subscribe`, { headers: { authorization: `Bearer ${reader.token}` } });
+      ws.on("message", (data) => {
+        if ((JSON.parse(data.toString()) as { type: string }).type === "ready") browserReady++;
+      });
       if (i === 0) {
         ws.on("message", (data) => {
           const frame = JSON.parse(data.toString()) as { type: string; message?: { messageId: string } };
@@ -79,8 +84,8 @@ describe("fan-out to every transport", () => {
       sockets.push(ws);
     }
     await until(() => Object.values(ready).every(Boolean), "every subscriber ready");
-    await until(() => sources.every((s) => s.readyState === EventSource.OPEN) && sockets.every((s) => s.readyState === WebSocket.OPEN), "all open");
-    await new Promise((r) => setTimeout(r, 200));
+    // Every browser subscriber (3 SSE, 3 WebSocket) is live once it has its ready frame.
+    await until(() => browserReady === 6, "every browser subscriber ready");
 
     const before = await encodings(server.url);
     const posted: string[] = [];
@@ -93,10 +98,17 @@ describe("fan-out to every transport", () => {
       expect(res.status).toBe(201);
       posted.push(((await res.json()) as { messageId: string }).messageId);
     }
-    await until(() => Object.values(got).every((ids) => ids.length >= COUNT), "every transport to get every message");
-    await new Promise((r) => setTimeout(r, 300));
+    // A last message after them: in-order streams that deliver it have delivered any duplicate of the others before it.
+    const last = await fetch(`${server.url}/room/${roomId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${poster.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "fan last" }),
+    });
+    expect(last.status).toBe(201);
+    posted.push(((await last.json()) as { messageId: string }).messageId);
+    await until(() => Object.values(got).every((ids) => ids.includes(posted.at(-1)!)), "every transport to get every message");
     for (const [transport, ids] of Object.entries(got)) expect(ids, transport).toEqual(posted);
-    expect(await encodings(server.url)).toBe(before + COUNT);
+    expect(await encodings(server.url)).toBe(before + COUNT + 1);
 
     grpcStream.cancel();
     grpc.close();

@@ -18,11 +18,7 @@ afterAll(async () => {
 });
 
 async function untilOutput(test: (output: string) => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!test(server.output())) {
-    if (Date.now() > deadline) throw new Error(`the awaited log line did not come:\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await server.printed(test);
 }
 
 describe("the first hour", () => {

@@ -151,10 +151,7 @@ describe("a node of two workers (appends sequenced by the primary)", () => {
     const node = await startServer({ env: { WORKERS: "2" } });
     try {
       // The first worker's "parley listening" ends startServer; the node is whole once the primary says so.
-      for (const deadline = Date.now() + 30_000; !node.output().includes('"msg":"parley cluster listening"'); ) {
-        if (Date.now() > deadline) throw new Error(`the cluster did not start:\n${node.output()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await node.printed((output) => output.includes('"msg":"parley cluster listening"'), 30_000);
       const { alice, roomA, roomB } = await scene(node.url);
       const answers = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>

@@ -61,13 +61,22 @@ describe("subscriptions", () => {
     // A poster keeps posting while A resumes from m0.
     let posting = true;
     let n = 10;
+    let underway!: () => void;
+    const posterUnderway = new Promise<void>((resolve) => (underway = resolve));
     const poster = (async () => {
-      while (posting) await b.clients.messages.postMessage({ roomId, text: `m${n++}` });
+      while (posting) {
+        await b.clients.messages.postMessage({ roomId, text: `m${n++}` });
+        if (n === 13) underway();
+      }
     })();
-    await new Promise((r) => setTimeout(r, 50));
+    // Subscribe only once the poster is posting, so posts land while the replay is read and the stream goes live.
+    await posterUnderway;
+    const subscribedAt = n;
     const controller = new AbortController();
     const stream = a.clients.messages.subscribeRoom({ roomId, since: first.message!.messageId }, { signal: controller.signal });
-    const got = await collect(stream[Symbol.asyncIterator](), (c) => c.texts.length >= 40, 20_000);
+    const last = (c: { texts: string[] }) => Number(c.texts.at(-1)?.slice(1) ?? -1);
+    // Read until the stream carries messages posted well after the subscription began (the live side of the race).
+    const got = await collect(stream[Symbol.asyncIterator](), (c) => c.texts.length >= 40 && last(c) >= subscribedAt + 10, 20_000);
     posting = false;
     await poster;
     controller.abort();
@@ -81,6 +90,9 @@ describe("subscriptions", () => {
     const expected = [...Array(texts.length).keys()].map((i) => `m${i + 1}`);
     expect(texts).toEqual(expected);
     expect(new Set(got.ids).size).toBe(got.ids.length);
+    // Both sides of the race were exercised: messages from before the subscription and from after it.
+    expect(texts).toContain(`m${subscribedAt - 1}`);
+    expect(last(got)).toBeGreaterThanOrEqual(subscribedAt + 10);
   });
 
   it("sends a Gap when the replay is longer than the limit", async () => {

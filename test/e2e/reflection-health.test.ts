@@ -137,6 +137,8 @@ describe("reflection protocol details", () => {
       for (const messageRequest of requests) yield { host: "h", messageRequest };
     }
     for await (const res of client.serverReflectionInfo(input())) responses.push(res);
+    // One answer per request, no more, no fewer: destructuring below must never read a missing answer.
+    expect(responses).toHaveLength(requests.length);
     return responses;
   }
 
@@ -184,9 +186,15 @@ describe("reflection protocol details", () => {
     async function* input() {
       yield { messageRequest: { case: "listServices" as const, value: "" } };
     }
-    for await (const res of client.serverReflectionInfo(input())) {
-      expect(res.messageResponse.case).toBe("listServicesResponse");
-    }
+    const responses = [];
+    for await (const res of client.serverReflectionInfo(input())) responses.push(res);
+    // Exactly one answer, listing the services (a stream that ends with no frame fails).
+    expect(responses).toHaveLength(1);
+    const answer = responses[0]!.messageResponse;
+    expect(answer.case).toBe("listServicesResponse");
+    const names = answer.case === "listServicesResponse" ? answer.value.service.map((s) => s.name) : [];
+    expect(names).toContain("chat.v1.MessageService");
+    expect(names).toContain("grpc.reflection.v1alpha.ServerReflection");
   });
 });
 

@@ -90,11 +90,7 @@ function subscribe(address: string, token: string, roomId: string, options: grpc
 }
 
 async function untilOutput(server: TestServer, text: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!server.output().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`no "${text}" in:\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await server.printed((output) => output.includes(text), 30_000);
 }
 
 /** The pids that logged a stream ending with `code`, and the procedures connect-node logged with it. */

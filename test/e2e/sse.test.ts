@@ -4,6 +4,7 @@
  * gap and no duplicate, heartbeats, browser credentials (cookie, single-use ticket), sign-out,
  * a slow reader, and graceful shutdown.
  */
+import { EventEmitter } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +17,17 @@ interface Seen {
   readonly data: string;
 }
 
+/**
+ * Emits "change" whenever a test source records an event, an error or a request (and once more
+ * on the next turn, for state the EventSource updates after dispatching): waits re-check then.
+ */
+const arrivals = new EventEmitter();
+arrivals.setMaxListeners(0);
+function changed(): void {
+  arrivals.emit("change");
+  setImmediate(() => arrivals.emit("change"));
+}
+
 /** An EventSource that records its events and the requests it made, and whose connection can be cut. */
 function openSource(url: string, headers: Record<string, string> = {}) {
   const events: Seen[] = [];
@@ -25,6 +37,7 @@ function openSource(url: string, headers: Record<string, string> = {}) {
   const es = new EventSource(url, {
     fetch: async (input, init) => {
       requests.push(new Headers(init.headers));
+      changed();
       const res = await fetch(input, { ...init, headers: { ...init.headers, ...headers } });
       if (!res.body) return res;
       // Pipe through a stream we can fail, like a dropped network connection (not an abort).
@@ -35,9 +48,15 @@ function openSource(url: string, headers: Record<string, string> = {}) {
     },
   });
   for (const type of ["ready", "message", "gap", "end"]) {
-    es.addEventListener(type, (e) => events.push({ type, id: (e as MessageEvent).lastEventId, data: String((e as MessageEvent).data) }));
+    es.addEventListener(type, (e) => {
+      events.push({ type, id: (e as MessageEvent).lastEventId, data: String((e as MessageEvent).data) });
+      changed();
+    });
   }
-  es.addEventListener("error", (e) => errors.push((e as { code?: number }).code));
+  es.addEventListener("error", (e) => {
+    errors.push((e as { code?: number }).code);
+    changed();
+  });
   return {
     es,
     events,
@@ -48,12 +67,25 @@ function openSource(url: string, headers: Record<string, string> = {}) {
   };
 }
 
+/** Resolves once `check()` holds, re-checked whenever a source records something; fails after `timeoutMs`. */
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  if (check()) return;
+  await new Promise<void>((resolve, reject) => {
+    const onChange = () => {
+      if (!check()) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      arrivals.off("change", onChange);
+    };
+    arrivals.on("change", onChange);
+  });
 }
 
 async function post(url: string, token: string, roomId: string, text: string): Promise<string> {

@@ -42,11 +42,7 @@ function strayLines(output: string): string[] {
 }
 
 async function untilClusterListens(server: TestServer): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!server.output().includes('"msg":"parley cluster listening"')) {
-    if (Date.now() > deadline) throw new Error(`cluster did not start:\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await server.printed((output) => output.includes('"msg":"parley cluster listening"'), 30_000);
 }
 
 describe("a failed start", () => {

@@ -3,6 +3,7 @@
  * posting, per-request errors, close codes (4400, 4401, 4408, 1001), Origin checks, tickets,
  * ping/pong liveness, resume after a dropped connection, and a slow reader.
  */
+import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +11,31 @@ import { startServer, type TestServer } from "../support/server.js";
 import { newUser, uniqueName } from "../support/clients.js";
 
 type Json = Record<string, unknown>;
+
+/** Emits "frame" whenever any test socket receives a frame or closes: waits re-check then, no polling. */
+const arrivals = new EventEmitter();
+arrivals.setMaxListeners(0);
+
+/** Resolves once `check()` holds, re-checked on each frame or close; fails after `timeoutMs`. */
+async function until(check: () => boolean, what: string | (() => string), timeoutMs = 10_000): Promise<void> {
+  if (check()) return;
+  await new Promise<void>((resolve, reject) => {
+    const onFrame = () => {
+      if (!check()) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      arrivals.off("frame", onFrame);
+    };
+    arrivals.on("frame", onFrame);
+  });
+}
 
 interface Client {
   readonly ws: WebSocket;
@@ -30,8 +56,16 @@ function connect(url: string, headers: Record<string, string> = {}, options: { a
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, ...options });
     const frames: Json[] = [];
-    const closed = new Promise<{ code: number; reason: string }>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
-    ws.on("message", (data) => frames.push(JSON.parse(data.toString()) as Json));
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      ws.once("close", (code, reason) => {
+        r({ code, reason: reason.toString() });
+        arrivals.emit("frame");
+      }),
+    );
+    ws.on("message", (data) => {
+      frames.push(JSON.parse(data.toString()) as Json);
+      arrivals.emit("frame");
+    });
     ws.once("unexpected-response", (_req, res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
@@ -45,13 +79,8 @@ function connect(url: string, headers: Record<string, string> = {}, options: { a
         closed,
         send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
         next: async (match, what, timeoutMs = 10_000) => {
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            const found = frames.find(match);
-            if (found) return found;
-            if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(frames)}`);
-            await new Promise((r) => setTimeout(r, 20));
-          }
+          await until(() => frames.some(match), () => `${what}; got ${JSON.stringify(frames)}`, timeoutMs);
+          return frames.find(match)!;
         },
         messages: () => frames.filter((f) => f["type"] === "message").map((f) => f["message"] as ReturnType<Client["messages"]>[number]),
       }),
@@ -69,14 +98,6 @@ async function refusal(url: string, headers: Record<string, string> = {}): Promi
     throw error;
   }
   throw new Error("the upgrade was accepted");
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -121,12 +142,14 @@ describe("WebSocket on the subscribe paths", () => {
     const { room } = await a.clients.rooms.createRoom({ name: uniqueName("wsresume") });
     const roomId = room!.roomId;
     const first = await connect(wsUrl(server.url, `/room/${roomId}/subscribe`), bearer(a.token));
+    await first.next((f) => f["type"] === "ready", "ready");
     for (let i = 0; i < 3; i++) await a.clients.messages.postMessage({ roomId, text: `a${i}` });
     await until(() => first.messages().length >= 3, "3 messages");
     first.ws.terminate();
     const last = first.messages().at(-1)!.messageId;
     for (let i = 0; i < 3; i++) await a.clients.messages.postMessage({ roomId, text: `b${i}` });
     const second = await connect(wsUrl(server.url, `/room/${roomId}/subscribe?since=${last}`), bearer(a.token));
+    await second.next((f) => f["type"] === "ready", "ready");
     await a.clients.messages.postMessage({ roomId, text: "c0" });
     await until(() => second.messages().length >= 4, "the missed and the live messages");
     expect([...first.messages(), ...second.messages()].map((m) => m.text)).toEqual(["a0", "a1", "a2", "b0", "b1", "b2", "c0"]);
@@ -306,6 +329,7 @@ describe("WebSocket with a slow reader, and on shutdown", () => {
     mx.send({ type: "subscribe", dms: true });
     await mx.next((f) => f["type"] === "ready", "ready");
     const single = await connect(wsUrl(own.url, "/me/subscribe"), bearer(a.token));
+    await single.next((f) => f["type"] === "ready", "ready");
     const metrics = await (await fetch(`${own.url}/metrics`)).text();
     expect(metrics).toMatch(/parley_open_streams\{transport="ws"\} 2/);
     const exit = own.stop();

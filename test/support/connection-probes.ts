@@ -6,6 +6,7 @@
 import { request as httpRequest } from "node:http";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { WebSocket } from "ws";
+import type { TestServer } from "./server.js";
 
 /** How a connection ended: after how long (from connect), and what the server had sent. */
 export interface Closed {
@@ -150,11 +151,7 @@ export function openWs(baseUrl: string, path: string, token: string): Promise<Li
 }
 
 /** Resolves once the server's output has `count` lines matching every one of `parts`. */
-export async function logLines(output: () => string, parts: readonly string[], count: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const matching = () => output().split("\n").filter((line) => parts.every((p) => line.includes(p))).length;
-  while (matching() < count) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} log lines with ${JSON.stringify(parts)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export async function logLines(server: Pick<TestServer, "printed">, parts: readonly string[], count: number, timeoutMs = 10_000): Promise<void> {
+  const matching = (output: string) => output.split("\n").filter((line) => parts.every((p) => line.includes(p))).length;
+  await server.printed((output) => matching(output) >= count, timeoutMs);
 }

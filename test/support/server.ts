@@ -113,7 +113,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       return new Promise((resolvePrinted, reject) => {
         const timer = setTimeout(() => {
           watchers.delete(watcher);
-          reject(new Error(`the server did not print what was expected in ${timeoutMs} ms`));
+          reject(new Error(`the server did not print what was expected in ${timeoutMs} ms; it printed:\n${output.slice(-4000)}`));
         }, timeoutMs);
         const watcher = () => {
           if (!check(output)) return;

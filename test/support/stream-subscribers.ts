@@ -55,24 +55,49 @@ type FrameMessage = { frame: { case: string | undefined; value?: unknown } };
 /** Opens a subscribe stream with `token` over `protocol`. */
 export function subscribe(protocol: StreamProtocol, baseUrl: string, token: string | undefined, target: SubscribeTarget): Subscriber {
   const frames: StreamFrame[] = [];
+  // until() re-checks when a frame arrives or the stream ends, instead of polling.
+  const watchers = new Set<() => void>();
+  const wake = () => {
+    for (const watcher of [...watchers]) watcher();
+  };
   const record = (res: FrameMessage) => {
     const value = res.frame.value as { text?: string; messageId?: string } | undefined;
     frames.push(res.frame.case === "message" ? { case: "message", text: value?.text ?? "", id: value?.messageId ?? "" } : { case: res.frame.case ?? "" });
+    wake();
   };
   let finished: StreamEnd | undefined;
   const control = protocol === "grpc-js" ? grpcJsStream(baseUrl, token, target, record) : connectStream(protocol, baseUrl, token, target, record);
-  const ended = control.ended.then((end) => (finished = end));
+  const ended = control.ended.then((end) => {
+    finished = end;
+    wake();
+    return end;
+  });
   return {
     protocol,
     frames,
     ended,
-    async until(check, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!check(frames)) {
-        if (finished) throw new Error(`${protocol}: stream ended (${JSON.stringify(finished)}) with ${JSON.stringify(frames)}`);
-        if (Date.now() > deadline) throw new Error(`${protocol}: timed out with ${JSON.stringify(frames)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    until(check, timeoutMs = 10_000) {
+      return new Promise<void>((resolve, reject) => {
+        const stop = () => {
+          clearTimeout(timer);
+          watchers.delete(watcher);
+        };
+        const watcher = () => {
+          if (check(frames)) {
+            stop();
+            resolve();
+          } else if (finished) {
+            stop();
+            reject(new Error(`${protocol}: stream ended (${JSON.stringify(finished)}) with ${JSON.stringify(frames)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          stop();
+          reject(new Error(`${protocol}: timed out with ${JSON.stringify(frames)}`));
+        }, timeoutMs);
+        watchers.add(watcher);
+        watcher();
+      });
     },
     pause: control.pause,
     resume: control.resume,

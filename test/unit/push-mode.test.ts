@@ -33,8 +33,24 @@ class FakeSink {
   #onEnd: (ended: unknown) => void = () => undefined;
   readonly done = new Promise<unknown>((resolve) => (this.#onEnd = resolve));
 
+  #watchers = new Set<() => void>();
+
+  /** Resolves once the frames sent so far satisfy `check` (re-checked on each send). */
+  until(check: (got: readonly Frame[]) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const watcher = () => {
+        if (!check(this.got)) return;
+        this.#watchers.delete(watcher);
+        resolve();
+      };
+      this.#watchers.add(watcher);
+      watcher();
+    });
+  }
+
   trySend(frame: Frame): ReturnType<FrameSink["trySend"]> {
     this.got.push(frame);
+    for (const watcher of [...this.#watchers]) watcher();
     if (!this.blocked) return true;
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
@@ -154,7 +170,8 @@ describe("push mode", () => {
     const { hub, frames, ready } = await started({ heartbeatMs: 20 });
     const sink = new FakeSink();
     pump(hub, frames, ready, sink);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    // Idle until the first heartbeat is pushed (every 20 ms); the test's timeout bounds the wait.
+    await sink.until((got) => got.some((f) => f.kind === "heartbeat"));
     const m = message();
     hub.dispatch({ type: "message", message: m });
     await tick();
