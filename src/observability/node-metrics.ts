@@ -13,6 +13,7 @@
 import { AggregatorRegistry } from "prom-client";
 import type { Logger } from "./logger.js";
 import type { Metrics, MetricsSnapshot } from "./metrics.js";
+import type { RelayCluster, RelayWorker } from "../bus/cluster/relay.js";
 
 const COLLECT_TIMEOUT_MS = 2_000;
 const SCRAPE_TIMEOUT_MS = 5_000;
@@ -94,25 +95,12 @@ export function joinNodeMetrics(metrics: Metrics, primary: PrimaryChannel = proc
     });
 }
 
-/** A worker as the primary sees it (node:cluster's Worker has all of this). */
-export interface MetricsWorker {
-  isConnected(): boolean;
-  send(message: unknown): boolean;
-}
-
-/** node:cluster in the primary, as far as metrics need it. */
-export interface MetricsCluster {
-  readonly workers?: Readonly<Record<string, MetricsWorker | undefined>>;
-  on(event: "message", listener: (worker: MetricsWorker, message: unknown) => void): unknown;
-  off(event: "message", listener: (worker: MetricsWorker, message: unknown) => void): unknown;
-}
-
 /** In the primary: answers every worker's scrape with the node's metrics, `own` included. Returns the function that stops it. */
-export function serveNodeMetrics(cluster: MetricsCluster, own: Metrics, logger: Logger): () => void {
+export function serveNodeMetrics(cluster: RelayCluster, own: Metrics, logger: Logger): () => void {
   let nextRef = 1;
   const collecting = new Map<number, (snapshot: MetricsSnapshot[]) => void>();
 
-  const collectFrom = (worker: MetricsWorker): Promise<MetricsSnapshot[]> =>
+  const collectFrom = (worker: RelayWorker): Promise<MetricsSnapshot[]> =>
     new Promise((resolve) => {
       const ref = nextRef++;
       const timer = setTimeout(() => {
@@ -127,12 +115,12 @@ export function serveNodeMetrics(cluster: MetricsCluster, own: Metrics, logger: 
     });
 
   const nodeText = async (): Promise<string> => {
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is MetricsWorker => w?.isConnected() === true);
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is RelayWorker => w?.isConnected() === true);
     const snapshots = await Promise.all([own.snapshot(), ...workers.map(collectFrom)]);
     return AggregatorRegistry.aggregate(snapshots.flat()).metrics();
   };
 
-  const onMessage = (worker: MetricsWorker, message: unknown): void => {
+  const onMessage = (worker: RelayWorker, message: unknown): void => {
     if (has(message, "parleyMetricsSnapshot")) {
       const { ref, snapshot } = (message as unknown as CollectReply).parleyMetricsSnapshot;
       const done = collecting.get(ref);

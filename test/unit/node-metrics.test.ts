@@ -7,15 +7,16 @@ import { EventEmitter } from "node:events";
 import { Gauge } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { Metrics } from "../../src/observability/metrics.js";
-import { joinNodeMetrics, serveNodeMetrics, type MetricsCluster, type MetricsWorker } from "../../src/observability/node-metrics.js";
+import type { RelayCluster, RelayWorker } from "../../src/bus/cluster/relay.js";
+import { joinNodeMetrics, serveNodeMetrics } from "../../src/observability/node-metrics.js";
 import { createLogger } from "../../src/observability/logger.js";
 
 /** One worker process and the primary's view of it, joined by a JSON channel. */
-function link(cluster: EventEmitter, id: string): { worker: EventEmitter & { send(m: unknown): boolean }; handle: MetricsWorker } {
+function link(cluster: EventEmitter, id: string): { worker: EventEmitter & { send(m: unknown): boolean }; handle: RelayWorker } {
   const worker = Object.assign(new EventEmitter(), {
     send: (message: unknown) => (setImmediate(() => cluster.emit("message", handle, JSON.parse(JSON.stringify(message)))), true),
   });
-  const handle: MetricsWorker = {
+  const handle: RelayWorker = {
     isConnected: () => true,
     send: (message) => (setImmediate(() => worker.emit("message", JSON.parse(JSON.stringify(message)))), true),
   };
@@ -32,9 +33,9 @@ describe("node metrics over a JSON channel", () => {
     const cluster = new EventEmitter();
     const a = link(cluster, "1");
     const b = link(cluster, "2");
-    const workers: Record<string, MetricsWorker> = { "1": a.handle, "2": b.handle };
+    const workers: Record<string, RelayWorker> = { "1": a.handle, "2": b.handle };
     const own = new Metrics("primary");
-    const stop = serveNodeMetrics(Object.assign(cluster, { workers }) as unknown as MetricsCluster, own, createLogger("silent"));
+    const stop = serveNodeMetrics(Object.assign(cluster, { workers }) as unknown as RelayCluster, own, createLogger("silent"));
     const ma = new Metrics("10");
     const mb = new Metrics("11");
     joinNodeMetrics(ma, a.worker);
@@ -57,7 +58,7 @@ describe("node metrics over a JSON channel", () => {
     const cluster = new EventEmitter();
     const a = link(cluster, "1");
     const own = new Metrics("primary");
-    const stop = serveNodeMetrics(Object.assign(cluster, { workers: { "1": a.handle } }) as unknown as MetricsCluster, own, createLogger("silent"));
+    const stop = serveNodeMetrics(Object.assign(cluster, { workers: { "1": a.handle } }) as unknown as RelayCluster, own, createLogger("silent"));
     const ma = new Metrics("10");
     joinNodeMetrics(ma, a.worker);
     gauge(ma, -Infinity);
