@@ -1,4 +1,6 @@
 /** Chooses the store and bus adapters named by the config (STORE, BUS). */
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Config } from "./config.js";
 import type { Logger } from "./observability/logger.js";
@@ -8,6 +10,7 @@ import type { Bus } from "./bus/bus.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { MemoryBus } from "./bus/memory/memory-bus.js";
 import { reportLoosened } from "./private-files.js";
+import { idempotencyKeyOf } from "./services/messages.js";
 
 export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; bus: Bus }> {
   // A worker's one IPC channel to its primary, batched; the sequenced store and the cluster bus share it (and its order).
@@ -26,7 +29,16 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
   let bus: Bus;
   if (config.bus === "kafka") {
     const { KafkaBus } = await import("./bus/kafka/kafka-bus.js");
-    bus = new KafkaBus(config.kafka, logger, metrics);
+    // Kafka is the message log; the store is written from it by one writers' group per store.
+    const identity =
+      config.store === "cassandra"
+        ? `cassandra.${config.cassandra.keyspace}`
+        : `sqlite.${hostname().replace(/[^A-Za-z0-9-]/g, "_")}.${createHash("sha256").update(config.dataDir).digest("hex").slice(0, 12)}`;
+    const logStore = store;
+    bus = new KafkaBus(config.kafka, logger, metrics, {}, {
+      identity,
+      write: (message) => logStore.recordMessage(message, idempotencyKeyOf(message)),
+    });
   } else if (config.bus === "cluster") {
     const { ClusterBus } = await import("./bus/cluster/cluster-bus.js");
     bus = new ClusterBus(primary, config.sequencedAppends);

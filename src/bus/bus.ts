@@ -1,13 +1,37 @@
 /**
- * The bus port: how a stored message (and a token revocation) reaches every node that has live
- * subscribers for it. Adapters: bus/memory (one process), bus/kafka (many nodes).
+ * The bus port: how a message (and a token revocation) reaches every node that has live
+ * subscribers for it. Adapters: bus/memory (one process), bus/cluster (one node's workers),
+ * bus/kafka (many nodes).
  *
  * Guarantees every adapter gives (checked by test/contract/bus-contract.ts):
  * - per channel order: events of one room / one inbox are delivered in the order published;
  * - at most once per node from the bus's side; a node that misses events (restart, rebalance)
  *   relies on clients resuming from the store with `since`, so nothing is lost to a user.
+ *
+ * A bus that is also the message log (`log`, bus/kafka) orders messages itself: a message is
+ * appended to the log first, named by its place there, and stored from the log (DESIGN.md,
+ * "One order per channel"). The others carry messages the store has already named.
  */
 import type { ChatMessage } from "../domain/model.js";
+
+/** A message before the log names it: its id and time come from its place in the log. */
+export type MessageDraft = Omit<ChatMessage, "id" | "createdAtMs">;
+
+/** What appending to the log gave: the message as named there, or the one its key already named. */
+export interface LogAppend {
+  readonly message: ChatMessage;
+  /** False when the log already held a message with the same sender, key and channel. */
+  readonly created: boolean;
+}
+
+export interface MessageLog {
+  /**
+   * Appends a message to its channel's log and resolves once this node has read it back (with
+   * its id, which orders it in its channel); UnavailableError when that does not happen in time
+   * — the message may then still be appended and delivered (a retry with its key finds it).
+   */
+  append(draft: MessageDraft): Promise<LogAppend>;
+}
 
 export type BusEvent =
   | { readonly type: "message"; readonly message: ChatMessage }
@@ -16,6 +40,8 @@ export type BusEvent =
 export type BusListener = (event: BusEvent) => void;
 
 export interface Bus {
+  /** Present when the bus is the message log (see above). */
+  readonly log?: MessageLog;
   /** Sends an event to every node, this one included. Resolves once the bus has accepted it. */
   publish(event: BusEvent): Promise<void>;
   /** Starts delivering events to the listener; call once, before publishing. */

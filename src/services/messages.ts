@@ -1,14 +1,21 @@
 /**
  * Use cases of messages: post to a room, send to a user, list history, subscribe in real time.
- * A message is stored first and published second, so anything a subscriber receives live can
- * also be read back from the store (and a stream that missed it recovers it with `since`).
+ *
+ * Where a message gets its id and its place in its channel's order — one decision, two shapes:
+ * - store-first (SQLite, one node): the node names it (ids.next()), stores it, then publishes
+ *   it; store order = id order = publish order.
+ * - log-first (a bus that is the message log: Kafka): the log names it by its place in the
+ *   channel's partition, every node delivers it in that order, and the store is written from the
+ *   log (this node writes it too, so "post, then list" sees it). No node's clock orders anything.
+ * Either way anything a subscriber receives live can be read back from the store, and a stream
+ * that missed it recovers it with `since`.
  */
 import { AlreadyExistsError, NotFoundError } from "../domain/errors.js";
 import type { SnowflakeGenerator } from "../domain/ids.js";
 import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
 import { messageText, uniquenessKey } from "../domain/names.js";
-import type { Bus } from "../bus/bus.js";
-import type { Store } from "../store/store.js";
+import type { Bus, MessageLog } from "../bus/bus.js";
+import type { AppendResult, IdempotencyKey, Store } from "../store/store.js";
 import type { TokenClaims } from "../auth/tokens.js";
 import type { Hub } from "../realtime/hub.js";
 import { type Frame, type SubscriptionLimits, subscribe } from "../realtime/subscription.js";
@@ -27,6 +34,8 @@ export interface MessagesDeps {
   readonly limits: SubscriptionLimits;
   /** Called once per newly stored message (metrics). */
   readonly onStored?: (message: ChatMessage) => void;
+  /** Called when recording a message the log already holds failed (the store writer repeats it). */
+  readonly onRecordFailed?: (error: unknown) => void;
 }
 
 /** Which user a direct message goes to. */
@@ -93,8 +102,41 @@ export class Messages {
 
   async #store(sender: TokenClaims, channel: Channel, rawText: string, clientMessageId: string): Promise<ChatMessage> {
     const text = messageText(rawText);
+    const result = this.deps.bus.log
+      ? await this.#appendToLog(this.deps.bus.log, sender, channel, text, clientMessageId)
+      : await this.#storeThenPublish(sender, channel, text, clientMessageId);
+    if (!result.created && !sameRequest(result.message, channel, text)) {
+      throw new AlreadyExistsError(
+        `client_message_id "${clientMessageId}" was already used for a different message (another room, recipient or text): ` +
+          "use a new client_message_id for a new message",
+      );
+    }
+    return result.message;
+  }
+
+  /**
+   * Log-first: a key the store already knows answers at once; otherwise the log names the
+   * message (or recognises a retry whose original the store has not recorded yet), and this node
+   * records it before answering. Should that write fail, the message is in the log all the same
+   * (the store writer records it), so the answer is still success.
+   */
+  async #appendToLog(log: MessageLog, sender: TokenClaims, channel: Channel, text: string, clientMessageId: string): Promise<AppendResult> {
+    if (clientMessageId) {
+      const earlier = await this.deps.store.findMessageByKey(sender.userId, clientMessageId);
+      if (earlier) return { message: earlier, created: false };
+    }
+    const appended = await log.append({ channel, senderId: sender.userId, senderName: sender.username, text, clientMessageId });
+    if (appended.created) {
+      const { message } = appended;
+      await this.deps.store.recordMessage(message, idempotencyKeyOf(message)).catch((error: unknown) => this.deps.onRecordFailed?.(error));
+      this.deps.onStored?.(message);
+    }
+    return appended;
+  }
+
+  /** Store-first: id and append in one synchronous step, so ids reach the store (and the bus) in id order. */
+  async #storeThenPublish(sender: TokenClaims, channel: Channel, text: string, clientMessageId: string): Promise<AppendResult> {
     const now = Date.now();
-    // Id and append in one synchronous step: ids reach the store (and the bus) in id order.
     const message: ChatMessage = {
       id: this.deps.ids.next(),
       channel,
@@ -108,17 +150,11 @@ export class Messages {
       ? { senderId: sender.userId, key: clientMessageId, expiresAtMs: now + IDEMPOTENCY_WINDOW_MS }
       : undefined;
     const result = await this.deps.store.appendMessage(message, idempotency);
-    if (!result.created && !sameRequest(result.message, channel, text)) {
-      throw new AlreadyExistsError(
-        `client_message_id "${clientMessageId}" was already used for a different message (another room, recipient or text): ` +
-          "use a new client_message_id for a new message",
-      );
-    }
     if (result.created) {
       this.deps.onStored?.(result.message);
       await this.deps.bus.publish({ type: "message", message: result.message });
     }
-    return result.message;
+    return result;
   }
 }
 
@@ -130,6 +166,12 @@ export class Messages {
  */
 function sameRequest(stored: ChatMessage, channel: Channel, text: string): boolean {
   return stored.channel.kind === channel.kind && stored.channel.id === channel.id && stored.text === text;
+}
+
+/** The idempotency key a message named by the log records: its sender's key, for the window from its time. */
+export function idempotencyKeyOf(message: ChatMessage): IdempotencyKey | undefined {
+  if (!message.clientMessageId) return undefined;
+  return { senderId: message.senderId, key: message.clientMessageId, expiresAtMs: message.createdAtMs + IDEMPOTENCY_WINDOW_MS };
 }
 
 function withDefaults(page: Partial<MessagePage>): MessagePage {

@@ -51,6 +51,14 @@ export interface Store {
    * later id than proposed (store/cluster/sequenced-store.ts does); callers use the result.
    */
   appendMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<AppendResult>;
+  /**
+   * Stores a message the log has already named (a log-first bus: bus/kafka): idempotent by id —
+   * writing the same message again changes nothing — and records its idempotency key unless the
+   * key already names a message (the message is stored either way: the log delivered it).
+   */
+  recordMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<void>;
+  /** The message a sender's unexpired idempotency key names, if any. */
+  findMessageByKey(senderId: string, key: string): Promise<ChatMessage | undefined>;
   /** A room's messages, newest first, strictly between the page's cursors. */
   listRoomMessages(roomId: string, page: MessagePage): Promise<ChatMessage[]>;
   /** Direct messages sent to the user, newest first. */

@@ -1,30 +1,36 @@
 /**
- * The wire form of a BusEvent on Kafka: one compact JSON object per record, tagged with a format
- * version so nodes of different releases can share topics during a rolling upgrade.
+ * The wire form of a record on the Kafka log: one compact JSON object per record, tagged with a
+ * format version so nodes of different releases can share topics during a rolling upgrade.
  *
- *   {"v":1,"t":"m","id":"…","ck":"room"|"user","c":"…","s":"…","sn":"…","x":"…","at":1700000000000,"cm":"…"}
- *   {"v":1,"t":"r","tk":"…","exp":1700000000000}
+ *   {"v":2,"t":"m","ck":"room"|"user","c":"…","s":"…","sn":"…","x":"…","cm":"…","n":"…"}
+ *   {"v":2,"t":"r","tk":"…","exp":1700000000000}
  *
- * decodeEvent never throws: a record it does not understand (newer version, corrupt bytes) yields
- * undefined, and the consumer skips it — the store still has every message.
+ * A message record carries no id and no time: both come from its place in the log
+ * (log-sequence.ts). `n` is a nonce that lets the node that appended the record recognise it
+ * when it reads it back.
+ *
+ * decodeRecord never throws: a record it does not understand (newer version, corrupt bytes)
+ * yields undefined, and readers skip it — every reader alike, so ids stay the same everywhere.
  */
-import type { BusEvent } from "../bus.js";
-import type { ChatMessage } from "../../domain/model.js";
+import type { MessageDraft } from "../bus.js";
 
-/** The format version written by this release; records with a higher version are skipped. */
-export const EVENT_FORMAT_VERSION = 1;
+/** The format version written by this release; records of another version are skipped. */
+export const RECORD_FORMAT_VERSION = 2;
+
+export type LogRecord =
+  | { readonly type: "message"; readonly draft: MessageDraft; readonly nonce: string }
+  | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number };
 
 interface WireMessage {
   v: number;
   t: "m";
-  id: string;
   ck: "room" | "user";
   c: string;
   s: string;
   sn: string;
   x: string;
-  at: number;
   cm: string;
+  n: string;
 }
 
 interface WireRevocation {
@@ -34,31 +40,30 @@ interface WireRevocation {
   exp: number;
 }
 
-/** Encodes an event as UTF-8 JSON; decodeEvent(encodeEvent(e)) deep-equals e. */
-export function encodeEvent(event: BusEvent): Buffer {
+/** Encodes a record as UTF-8 JSON; decodeRecord(encodeRecord(r)) deep-equals r. */
+export function encodeRecord(record: LogRecord): Buffer {
   let wire: WireMessage | WireRevocation;
-  if (event.type === "message") {
-    const m = event.message;
+  if (record.type === "message") {
+    const d = record.draft;
     wire = {
-      v: EVENT_FORMAT_VERSION,
+      v: RECORD_FORMAT_VERSION,
       t: "m",
-      id: m.id,
-      ck: m.channel.kind,
-      c: m.channel.id,
-      s: m.senderId,
-      sn: m.senderName,
-      x: m.text,
-      at: m.createdAtMs,
-      cm: m.clientMessageId,
+      ck: d.channel.kind,
+      c: d.channel.id,
+      s: d.senderId,
+      sn: d.senderName,
+      x: d.text,
+      cm: d.clientMessageId,
+      n: record.nonce,
     };
   } else {
-    wire = { v: EVENT_FORMAT_VERSION, t: "r", tk: event.tokenId, exp: event.expiresAtMs };
+    wire = { v: RECORD_FORMAT_VERSION, t: "r", tk: record.tokenId, exp: record.expiresAtMs };
   }
   return Buffer.from(JSON.stringify(wire), "utf8");
 }
 
-/** Decodes a record value; undefined when it is not a well-formed event of a known version. */
-export function decodeEvent(value: Buffer | null): BusEvent | undefined {
+/** Decodes a record value; undefined when it is not a well-formed record of this version. */
+export function decodeRecord(value: Buffer | null): LogRecord | undefined {
   if (!value) return undefined;
   let raw: unknown;
   try {
@@ -66,14 +71,13 @@ export function decodeEvent(value: Buffer | null): BusEvent | undefined {
   } catch {
     return undefined;
   }
-  if (!isRecord(raw) || raw.v !== EVENT_FORMAT_VERSION) return undefined;
+  if (!isRecord(raw) || raw.v !== RECORD_FORMAT_VERSION) return undefined;
   if (raw.t === "m") {
-    const id = text(raw.id), c = text(raw.c), s = text(raw.s), sn = text(raw.sn), x = text(raw.x), cm = text(raw.cm);
-    const { ck, at } = raw;
-    if (id === undefined || c === undefined || s === undefined || sn === undefined || x === undefined || cm === undefined) return undefined;
-    if ((ck !== "room" && ck !== "user") || typeof at !== "number") return undefined;
-    const message: ChatMessage = { id, channel: { kind: ck, id: c }, senderId: s, senderName: sn, text: x, createdAtMs: at, clientMessageId: cm };
-    return { type: "message", message };
+    const c = text(raw.c), s = text(raw.s), sn = text(raw.sn), x = text(raw.x), cm = text(raw.cm), n = text(raw.n);
+    const { ck } = raw;
+    if (c === undefined || s === undefined || sn === undefined || x === undefined || cm === undefined || n === undefined) return undefined;
+    if (ck !== "room" && ck !== "user") return undefined;
+    return { type: "message", draft: { channel: { kind: ck, id: c }, senderId: s, senderName: sn, text: x, clientMessageId: cm }, nonce: n };
   }
   if (raw.t === "r") {
     const { tk, exp } = raw;

@@ -30,8 +30,39 @@ export class Positions {
   }
 }
 
-/** Reads the newest offsets of a topic: one entry per partition. */
-export type HighWatermarks = (topic: string) => Promise<ReadonlyArray<{ partition: number; high: string }>>;
+/** Reads the newest (high) and oldest (low) offsets of a topic: one entry per partition. */
+export type HighWatermarks = (topic: string) => Promise<ReadonlyArray<{ partition: number; high: string; low: string }>>;
+
+/** What a reader needs to know of a topic's partitions before it starts. */
+export interface PartitionOffsets {
+  readonly watermarks: HighWatermarks;
+  /** Per partition, the first offset appended at or after `timeMs` (the high watermark if none). */
+  atTime(topic: string, timeMs: number): Promise<ReadonlyArray<{ partition: number; offset: string }>>;
+}
+
+/** A partition's bounds for a LogReader bootstrap: newest, oldest, and first offset since `sinceMs`. */
+export async function partitionBounds(
+  offsets: PartitionOffsets,
+  topic: string,
+  sinceMs: number,
+): Promise<Array<{ partition: number; high: bigint; low: bigint; windowStart: bigint }>> {
+  const marks = await offsets.watermarks(topic);
+  const since = new Map((await offsets.atTime(topic, sinceMs)).map((p) => [p.partition, BigInt(p.offset)]));
+  return marks.map(({ partition, high, low }) => {
+    const h = BigInt(high);
+    const w = since.get(partition);
+    // Kafka answers -1 when no record is that recent.
+    return { partition, high: h, low: BigInt(low), windowStart: w === undefined || w < 0n || w > h ? h : w };
+  });
+}
+
+/** PartitionOffsets from the Kafka admin client (retrying a topic whose leaders are being elected). */
+export function adminOffsets(admin: Admin, patienceMs = 15_000): PartitionOffsets {
+  return {
+    watermarks: adminWatermarks(admin, patienceMs),
+    atTime: (topic, timeMs) => admin.fetchTopicOffsetsByTimestamp(topic, timeMs),
+  };
+}
 
 /**
  * The high watermarks as the Kafka admin client reports them. Retriable broker errors (a topic

@@ -1,63 +1,102 @@
 /**
- * Which topic and key each bus event travels on, and creating those topics.
+ * Which topic and key each record travels on, and creating those topics.
  *
- *   <prefix>.room-messages    key = room id        (all of one room's messages on one partition)
- *   <prefix>.direct-messages  key = recipient id   (all of one inbox's messages on one partition)
- *   <prefix>.control          key = token id       (token revocations)
+ *   <prefix>.room-log      key = room id        (all of one room's messages on one partition)
+ *   <prefix>.direct-log    key = recipient id   (all of one inbox's messages on one partition)
+ *   <prefix>.control       key = token id       (token revocations)
  *
  * Kafka orders records per partition and the key picks the partition, so keying by channel gives
- * per-room and per-inbox order — the order the bus port promises — while spreading channels over
- * partitions.
+ * each room and inbox one order, while spreading channels over partitions. The two message
+ * topics are the log messages are sequenced by (log-sequence.ts): they keep LogAppendTime (the
+ * broker's clock names the ids) and are retained long enough for the store writer to catch up
+ * after a long store outage.
  */
 import type { Admin } from "kafkajs";
-import type { BusEvent } from "../bus.js";
+import kafkajs from "kafkajs";
+import type { Channel } from "../../domain/model.js";
+import { SLOTS } from "./log-sequence.js";
+
+const { ConfigResourceTypes } = kafkajs;
+
+/** Most partitions a message topic may have: the two topics share the id's 1024 slots. */
+export const MAX_LOG_PARTITIONS = SLOTS / 2;
 
 export interface BusTopics {
   readonly room: string;
   readonly direct: string;
   readonly control: string;
+  /** The message topics, in slot order (slot = index × MAX_LOG_PARTITIONS + partition). */
+  readonly logs: readonly string[];
   /** Every topic a node consumes. */
   readonly all: readonly string[];
 }
 
 /** The topic names under one prefix (one Parley deployment per prefix). */
 export function busTopics(prefix: string): BusTopics {
-  const room = `${prefix}.room-messages`;
-  const direct = `${prefix}.direct-messages`;
+  const room = `${prefix}.room-log`;
+  const direct = `${prefix}.direct-log`;
   const control = `${prefix}.control`;
-  return { room, direct, control, all: [room, direct, control] };
+  return { room, direct, control, logs: [room, direct], all: [room, direct, control] };
 }
 
-/** The topic and partitioning key of an event: equal keys keep their publish order. */
-export function routeEvent(topics: BusTopics, event: BusEvent): { topic: string; key: string } {
-  if (event.type === "token_revoked") return { topic: topics.control, key: event.tokenId };
-  const { channel } = event.message;
+/** The topic and partitioning key of a channel's messages: one channel, one partition. */
+export function channelRoute(topics: BusTopics, channel: Channel): { topic: string; key: string } {
   return channel.kind === "room" ? { topic: topics.room, key: channel.id } : { topic: topics.direct, key: channel.id };
+}
+
+/** The id slot of a message topic's partition; undefined for the control topic. */
+export function partitionSlot(topics: BusTopics, topic: string, partition: number): number | undefined {
+  const index = topics.logs.indexOf(topic);
+  return index < 0 ? undefined : index * MAX_LOG_PARTITIONS + partition;
 }
 
 export interface TopicLayout {
   /** Partitions per topic when creating it (existing topics are left as they are). */
   readonly partitions: number;
   readonly replicationFactor: number;
+  /** How long the message topics keep records (the store writer's longest outage). */
+  readonly logRetentionMs: number;
 }
 
 /**
- * Creates whichever of the topics are missing and waits until they have leaders. Safe to run on
- * every node at once: a topic another node created first counts as created.
+ * Creates whichever of the topics are missing and waits until they have leaders, then checks
+ * that the message topics can sequence (LogAppendTime, at most MAX_LOG_PARTITIONS partitions):
+ * a topic created by hand without them would give nodes ids from their own clocks. Safe to run
+ * on every node at once: a topic another node created first counts as created.
  */
 export async function ensureTopics(admin: Admin, topics: BusTopics, layout: TopicLayout): Promise<void> {
+  if (layout.partitions > MAX_LOG_PARTITIONS) throw new Error(`a message topic may have at most ${MAX_LOG_PARTITIONS} partitions`);
   const existing = new Set(await admin.listTopics());
   const missing = topics.all.filter((t) => !existing.has(t));
-  if (missing.length === 0) return;
-  // kafkajs treats "already exists" (another node won the race) as success.
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((topic) => ({
-      topic,
-      numPartitions: layout.partitions,
-      replicationFactor: layout.replicationFactor,
-      // Live fan-out only: history is in the store, so a short retention is plenty.
-      configEntries: [{ name: "retention.ms", value: String(24 * 3600 * 1000) }],
-    })),
+  if (missing.length > 0) {
+    // kafkajs treats "already exists" (another node won the race) as success.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: layout.partitions,
+        replicationFactor: layout.replicationFactor,
+        configEntries: topics.logs.includes(topic)
+          ? [
+              { name: "message.timestamp.type", value: "LogAppendTime" },
+              { name: "retention.ms", value: String(layout.logRetentionMs) },
+            ]
+          : [{ name: "retention.ms", value: String(24 * 3600 * 1000) }],
+      })),
+    });
+  }
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.logs.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ["message.timestamp.type"] })),
   });
+  for (const resource of described.resources) {
+    const type = resource.configEntries.find((e) => e.configName === "message.timestamp.type")?.configValue;
+    if (type !== "LogAppendTime") {
+      throw new Error(`Kafka topic ${resource.resourceName} has message.timestamp.type=${type}; Parley needs LogAppendTime (set it, or let Parley create the topic)`);
+    }
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [...topics.logs] });
+  for (const topic of metadata.topics) {
+    if (topic.partitions.length > MAX_LOG_PARTITIONS) throw new Error(`Kafka topic ${topic.name} has ${topic.partitions.length} partitions; at most ${MAX_LOG_PARTITIONS}`);
+  }
 }

@@ -176,6 +176,30 @@ export class CassandraStore implements Store {
     return { message, created: true };
   }
 
+  /** As appendMessage, but the message is written even when its key already names another. */
+  async recordMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<void> {
+    const ttl = idempotency ? ttlUntil(idempotency.expiresAtMs) : 0;
+    if (!idempotency || ttl <= 0 || (await this.findMessageByKey(idempotency.senderId, idempotency.key))) {
+      await this.#messages.write(message);
+      return;
+    }
+    const { channel } = message;
+    const remembered = [big(idempotency.senderId), idempotency.key, BigInt(idempotency.expiresAtMs), channel.kind, big(channel.id), ...messageValues(message), ttl];
+    try {
+      await this.client.batch(
+        [...this.#messages.inserts(message), { query: this.#cql.rememberKey, params: remembered }],
+        { prepare: true, logged: true, isIdempotent: true },
+      );
+    } catch (error) {
+      throw this.#mapped(error, "record message");
+    }
+  }
+
+  async findMessageByKey(senderId: string, key: string): Promise<ChatMessage | undefined> {
+    const row = (await this.#execute("read idempotency key", this.#cql.findKey, [big(senderId), key])).first();
+    return row && Number(row.get("expires_at_ms") as unknown) > Date.now() ? toRememberedMessage(row) : undefined;
+  }
+
   listRoomMessages(roomId: string, page: MessagePage): Promise<ChatMessage[]> {
     return this.#messages.roomPage(roomId, page);
   }

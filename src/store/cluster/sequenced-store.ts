@@ -57,6 +57,15 @@ export class SequencedStore implements Store {
     });
   }
 
+  /** Only log-first buses record named messages, and they never run with this store: straight through. */
+  recordMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<void> {
+    return this.local.recordMessage(message, idempotency);
+  }
+
+  findMessageByKey(senderId: string, key: string): Promise<ChatMessage | undefined> {
+    return this.local.findMessageByKey(senderId, key);
+  }
+
   createUser(user: UserCredentials & { readonly usernameKey: string }): Promise<void> {
     return this.local.createUser(user);
   }

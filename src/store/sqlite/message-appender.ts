@@ -16,7 +16,7 @@ export interface AppendItem {
 
 /**
  * Per item of a batch: undefined when the item's message was stored, else the message its
- * idempotency key already names (nothing stored).
+ * idempotency key already names, or the message already stored under its id (nothing stored).
  */
 export type AppendOutcome = ChatMessage | undefined;
 
@@ -57,7 +57,8 @@ export class MessageAppender {
       }
       this.#upsertKey.run(sender, idempotency.key, BigInt(message.id), idempotency.expiresAtMs);
     }
-    this.#rows.insert(message);
+    // An id stored already (the log's store writer and the posting node both write it): keep it.
+    if (!this.#rows.insert(message)) return this.#rows.byId(message.id);
     return undefined;
   }
 }

@@ -22,14 +22,15 @@ export class MessageRows {
   readonly #pageQueries = new Map<string, Statement>();
 
   constructor(private readonly db: Db) {
-    this.#insert = db.prepare(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.#insert = db.prepare(`INSERT OR IGNORE INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     this.#byId = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`);
   }
 
-  insert(m: ChatMessage): void {
+  /** Inserts the row; false when a message with this id is stored already (nothing changes). */
+  insert(m: ChatMessage): boolean {
     const room = m.channel.kind === "room" ? BigInt(m.channel.id) : null;
     const recipient = m.channel.kind === "user" ? BigInt(m.channel.id) : null;
-    this.#insert.run(BigInt(m.id), room, recipient, BigInt(m.senderId), m.senderName, m.text, m.createdAtMs, m.clientMessageId);
+    return this.#insert.run(BigInt(m.id), room, recipient, BigInt(m.senderId), m.senderName, m.text, m.createdAtMs, m.clientMessageId).changes > 0;
   }
 
   byId(id: string): ChatMessage | undefined {

@@ -66,6 +66,7 @@ export class SqliteStore implements Store {
       redeem: db.prepare("INSERT OR IGNORE INTO redeemed_once (nonce, expires_at_ms) VALUES (?, ?)"),
       purgeRedeemed: db.prepare("DELETE FROM redeemed_once WHERE expires_at_ms < ?"),
       purgeKeys: db.prepare("DELETE FROM idempotency_keys WHERE expires_at_ms < ?"),
+      findKey: db.prepare("SELECT message_id FROM idempotency_keys WHERE sender_id = ? AND key = ? AND expires_at_ms > ?"),
     };
     // Expired revocations and idempotency keys are dead weight: drop them at every start.
     this.#stmt.purgeRevoked!.run(Date.now());
@@ -110,6 +111,17 @@ export class SqliteStore implements Store {
 
   appendMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<AppendResult> {
     return this.#appends.append(message, idempotency);
+  }
+
+  async recordMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<void> {
+    const result = await this.appendMessage(message, idempotency);
+    // The key names another message: the log delivered this one all the same, so store it too.
+    if (!result.created && result.message.id !== message.id) await this.appendMessage(message, undefined);
+  }
+
+  async findMessageByKey(senderId: string, key: string): Promise<ChatMessage | undefined> {
+    const row = this.#stmt.findKey!.get(BigInt(senderId), key, Date.now()) as { message_id: bigint } | undefined;
+    return row && this.#rows.byId(String(row.message_id));
   }
 
   async listRoomMessages(roomId: string, page: MessagePage): Promise<ChatMessage[]> {
