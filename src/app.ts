@@ -15,6 +15,7 @@ import { Metrics, countPosted } from "./observability/metrics.js";
 import { joinNodeMetrics } from "./observability/node-metrics.js";
 import { PasetoTokens } from "./auth/tokens.js";
 import { RevocationCache } from "./auth/revocations.js";
+import { RevocationSweep } from "./auth/revocation-sweep.js";
 import { Hub } from "./realtime/hub.js";
 import { StreamSessions } from "./realtime/stream-sessions.js";
 import { Accounts } from "./services/accounts.js";
@@ -57,22 +58,36 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   });
   const ids = new SnowflakeGenerator(config.workerId);
   const hub = new Hub();
-  const revocations = new RevocationCache(store);
+  const revocations = new RevocationCache(store, hub);
   const users = new UserDirectory(store);
   const hashing = new HashAdmission(config.passwordHashing.concurrency, config.passwordHashing.queue, () =>
     metrics.rateLimited.inc({ limit: "password_hashing" }),
   );
   const sessions = new StreamSessions(hub, { maxPerUser: config.maxStreamsPerUser });
   await bus.start((event) => {
+    // A revocation goes to the one place that acts on it (it ends the token's streams too).
     if (event.type === "token_revoked") revocations.remember(event.tokenId, event.expiresAtMs);
-    hub.dispatch(event);
+    else hub.dispatch(event);
   });
+  // Revocations the bus did not bring (it was down) still end their streams here, from the store.
+  const sweep = new RevocationSweep(store, revocations, { intervalMs: config.revocationSweepMs, logger });
+  sweep.start();
 
   const sharedKey = config.tokenPrivateKeyPem ?? readFileSync(join(config.dataDir, "token-signing-key.pem"), "utf8");
   const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")));
   const tickets = new StreamTickets(derivedSecret(sharedKey, "parley-stream-ticket"), (nonce, expiresAtMs) => store.redeemOnce(nonce, expiresAtMs));
   const services = {
-    accounts: new Accounts({ store, bus, tokens, revocations, ids, tickets, hashing, users }),
+    accounts: new Accounts({
+      store,
+      bus,
+      tokens,
+      revocations,
+      ids,
+      tickets,
+      hashing,
+      users,
+      onRevocationUnpublished: (error) => logger.warn({ err: error }, "sign-out stored, but not published on the bus: other nodes end its streams at their next revocation sweep"),
+    }),
     rooms,
     messages: new Messages({
       store,
@@ -121,6 +136,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         edges.listener.destroyAll();
         metricsListener?.closeAllConnections();
         metricsListener?.close();
+        await sweep.stop();
         await bus.close();
         await store.close();
         logger.info("parley stopped");

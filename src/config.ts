@@ -74,7 +74,20 @@ export interface Config {
   readonly connections: ConnectionLimits;
   /** Most realtime streams one user may hold open on this process (SSE, WebSocket subscriptions, RPC streams). */
   readonly maxStreamsPerUser: number;
-  readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string; readonly replication: string; readonly consistency: string };
+  /**
+   * How often this process asks the store for tokens revoked on any node, to end their open
+   * streams even when the bus did not carry the revocation (auth/revocation-sweep.ts).
+   */
+  readonly revocationSweepMs: number;
+  readonly cassandra: {
+    readonly contactPoints: readonly string[];
+    readonly localDc: string;
+    readonly keyspace: string;
+    readonly replication: string;
+    readonly consistency: string;
+    /** How long one statement may wait for Cassandra before the call answers UNAVAILABLE (CASSANDRA_REQUEST_TIMEOUT_MS). */
+    readonly requestTimeoutMs: number;
+  };
   readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
   /** Where the built web page is served from (`npm run build:web`). */
   readonly webDir: string;
@@ -229,12 +242,15 @@ export function loadConfig(env: Env = process.env): Config {
       maxPerAddress: int("MAX_CONNECTIONS_PER_ADDRESS", 2000, 1, 1_000_000),
     },
     maxStreamsPerUser: int("MAX_STREAMS_PER_USER", 100, 1, 1_000_000),
+    revocationSweepMs: int("REVOCATION_SWEEP_SECONDS", 5, 1, 3600) * 1000,
     cassandra: {
       contactPoints: list("CASSANDRA_CONTACT_POINTS", "127.0.0.1:9042"),
       localDc: env.CASSANDRA_LOCAL_DC || "datacenter1",
       keyspace: env.CASSANDRA_KEYSPACE || "parley",
       replication: env.CASSANDRA_REPLICATION || "{'class': 'SimpleStrategy', 'replication_factor': 1}",
       consistency: oneOf("CASSANDRA_CONSISTENCY", "LOCAL_QUORUM", ["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"]),
+      // Below the 2 s a call may take when Cassandra is down (DESIGN.md, Engine failures).
+      requestTimeoutMs: int("CASSANDRA_REQUEST_TIMEOUT_MS", 1500, 100, 120_000),
     },
     kafka: {
       brokers: list("KAFKA_BROKERS", "127.0.0.1:9092"),

@@ -63,10 +63,15 @@ export class Hub {
       for (const subscriber of set) subscriber.deliver(event.message);
       this.#deliveries += set.size;
     } else {
-      const held = this.#byToken.get(event.tokenId);
-      if (held instanceof Set) for (const session of [...held]) session.revoke();
-      else held?.revoke();
+      this.revokeSessions(event.tokenId);
     }
+  }
+
+  /** Ends every stream registered with `tokenId` (the token was revoked); a no-op when there is none. */
+  revokeSessions(tokenId: string): void {
+    const held = this.#byToken.get(tokenId);
+    if (held instanceof Set) for (const session of [...held]) session.revoke();
+    else held?.revoke();
   }
 
   /** How many subscriber deliveries the hub has made since start (for metrics). */

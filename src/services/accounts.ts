@@ -22,6 +22,8 @@ export interface AccountsDeps {
   /** Every password hash (sign-up and sign-in alike) runs through it: bounded, queued, or refused. */
   readonly hashing: HashAdmission;
   readonly users: UserDirectory;
+  /** Told when a sign-out's token_revoked event could not be published (the store sweeps still carry it). */
+  readonly onRevocationUnpublished?: (error: unknown) => void;
 }
 
 export class Accounts {
@@ -57,11 +59,18 @@ export class Accounts {
     return { ...(await this.deps.tokens.issue(user)), user };
   }
 
-  /** Revokes the caller's token everywhere until it would have expired, ending its streams. */
+  /**
+   * Revokes the caller's token everywhere until it would have expired, and ends its open streams:
+   * on this node at once, on the others by the bus (the fast path) or else by their store sweeps
+   * (auth/revocation-sweep.ts) within seconds. Done once the revocation is stored: the bus is
+   * published to in the background, so a bus outage delays other nodes but fails no sign-out.
+   */
   async signOut(caller: TokenClaims): Promise<void> {
     await this.deps.store.revokeToken(caller.tokenId, caller.expiresAtMs);
     this.deps.revocations.remember(caller.tokenId, caller.expiresAtMs);
-    await this.deps.bus.publish({ type: "token_revoked", tokenId: caller.tokenId, expiresAtMs: caller.expiresAtMs });
+    this.deps.bus
+      .publish({ type: "token_revoked", tokenId: caller.tokenId, expiresAtMs: caller.expiresAtMs })
+      .catch((error: unknown) => this.deps.onRevocationUnpublished?.(error));
   }
 
   /** A short-lived, single-use ticket that stands for the caller's token on one stream. */

@@ -26,6 +26,15 @@ export interface AppendResult {
   readonly created: boolean;
 }
 
+/** A token revocation as the store recorded it. */
+export interface Revocation {
+  readonly tokenId: string;
+  /** When the token would have expired anyway; the revocation is kept until then. */
+  readonly expiresAtMs: number;
+  /** When it was stored, by the clock of the process that stored it. */
+  readonly revokedAtMs: number;
+}
+
 export interface Store {
   /** Stores a user; throws UniqueViolation("username") when the key is taken. */
   createUser(user: UserCredentials & { readonly usernameKey: string }): Promise<void>;
@@ -66,9 +75,19 @@ export interface Store {
   /** Direct messages between two users in both directions, newest first. */
   listConversation(userId: string, otherUserId: string, page: MessagePage): Promise<ChatMessage[]>;
 
-  /** Marks a token id revoked until it would have expired anyway. */
+  /**
+   * Marks a token id revoked until it would have expired anyway, stamped with this process's
+   * clock; once it resolves, isTokenRevoked and listRevocationsSince see it on every node.
+   */
   revokeToken(tokenId: string, expiresAtMs: number): Promise<void>;
   isTokenRevoked(tokenId: string): Promise<boolean>;
+  /**
+   * Every revocation stored at or after `sinceMs` (by the storing process's clock), whichever
+   * process or node stored it, except those whose token has expired; oldest first. A token
+   * revoked twice may appear twice. Each node polls it to end revoked tokens' streams without
+   * the bus (auth/revocation-sweep.ts).
+   */
+  listRevocationsSince(sinceMs: number): Promise<Revocation[]>;
 
   /**
    * Uses up a single-use value (a stream ticket's nonce) until `expiresAtMs`: true for the one

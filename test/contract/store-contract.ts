@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUCKET_MS, bucketOf, minIdAt } from "../../src/domain/ids.js";
 import type { ChatMessage } from "../../src/domain/model.js";
-import { type Store, UniqueViolation } from "../../src/store/store.js";
+import { type Revocation, type Store, UniqueViolation } from "../../src/store/store.js";
 import { bucketStartMs, FakeClock, Fixtures, ids, message, walkBackwards } from "./store-fixtures.js";
 
 /** A fresh, empty store and how to dispose of it (close, delete its files or keyspace). */
@@ -302,6 +302,26 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         await store().revokeToken(token, Date.now() + 60_000);
         expect(await store().isTokenRevoked(token)).toBe(true);
         expect(await store().isTokenRevoked(make.name("tok"))).toBe(false);
+      });
+
+      it("lists the revocations stored since a time (inclusive), oldest first, with their expiry, not expired ones", async () => {
+        const before = Date.now();
+        const [first, second, expired] = [make.name("tok"), make.name("tok"), make.name("tok")];
+        const mine = (list: readonly Revocation[]) => list.filter((r) => [first, second, expired].includes(r.tokenId));
+        await store().revokeToken(first, before + 60_000);
+        await store().revokeToken(second, before + 120_000);
+        await store().revokeToken(expired, Date.now() - 1000);
+        const after = Date.now();
+
+        const listed = mine(await store().listRevocationsSince(before));
+        expect(listed.map((r) => r.tokenId)).toEqual([first, second]);
+        expect(listed.map((r) => r.expiresAtMs)).toEqual([before + 60_000, before + 120_000]);
+        for (const r of listed) expect(r.revokedAtMs).toSatisfy((at: number) => at >= before && at <= after);
+        expect(listed[0]!.revokedAtMs).toBeLessThanOrEqual(listed[1]!.revokedAtMs);
+        // From long ago (earlier buckets too), and from exactly the second one's time.
+        expect(mine(await store().listRevocationsSince(before - 2 * HOUR)).map((r) => r.tokenId)).toEqual([first, second]);
+        expect(mine(await store().listRevocationsSince(listed[1]!.revokedAtMs)).map((r) => r.tokenId)).toContain(second);
+        expect(mine(await store().listRevocationsSince(after + 1))).toEqual([]);
       });
     });
 

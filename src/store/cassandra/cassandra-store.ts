@@ -2,20 +2,24 @@
  * The scale-out store on Apache Cassandra (5.0). Every statement is prepared and routed
  * token-aware to a replica in the local data centre. Writes and reads use the configured
  * consistency (LOCAL_QUORUM by default); lightweight transactions (SERIAL) are used only where
- * uniqueness needs them — usernames and room names — never on the message path. Engine
- * timeouts and unreachable replicas surface as UnavailableError (see cassandra-errors.ts).
+ * uniqueness needs them — usernames and room names — never on the message path. A statement
+ * waits at most `requestTimeoutMs` (client-options.ts); timeouts, lost connections and
+ * unreachable replicas surface as UnavailableError (cassandra-errors.ts), logged once per outage
+ * at warn (outage-log.ts).
  */
 import cassandra from "cassandra-driver";
 import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
 import type { Logger } from "../../observability/logger.js";
-import { type AppendResult, type IdempotencyKey, type Store, UniqueViolation } from "../store.js";
+import { type AppendResult, type IdempotencyKey, type Revocation, type Store, UniqueViolation } from "../store.js";
 import { toStoreError } from "./cassandra-errors.js";
+import { clientOptions } from "./client-options.js";
 import { type Execute, MessageTables } from "./message-tables.js";
 import { checkKeyspaceName, migrate } from "./migrations.js";
-import { big, messageValues, toCredentials, toRememberedMessage, toRoom, toUser } from "./rows.js";
+import { OutageLog } from "./outage-log.js";
+import { big, messageValues, toCredentials, toRememberedMessage, toRevocation, toRoom, toUser } from "./rows.js";
 import { type StoreStatements, storeStatements } from "./statements.js";
 
-const { Client, policies, types } = cassandra;
+const { Client, types } = cassandra;
 
 /** How to reach the cluster and what to create there (config.cassandra). */
 export interface CassandraStoreOptions {
@@ -27,7 +31,10 @@ export interface CassandraStoreOptions {
   readonly replication: string;
   /** ONE, LOCAL_ONE, QUORUM, LOCAL_QUORUM or ALL. */
   readonly consistency: string;
-  /** Client-side limit on one request; default 12 s (above the server's own timeouts). */
+  /**
+   * How long one statement may wait for its coordinator before it fails with UnavailableError;
+   * default 1.5 s, so a call answers within 2 s when Cassandra is unreachable (config.ts).
+   */
   readonly requestTimeoutMs?: number;
 }
 
@@ -39,6 +46,13 @@ const CONSISTENCIES: Readonly<Record<string, number>> = {
   ALL: types.consistencies.all,
 };
 
+/** The default of CassandraStoreOptions.requestTimeoutMs. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 1_500;
+/**
+ * Length of a partition of `revocations_by_time` (migration 3). A sweep reads the buckets from
+ * its `since` to the one after now's, so a revoking node's clock may run up to a bucket ahead.
+ */
+export const REVOCATION_BUCKET_MS = 600_000;
 /** Cassandra refuses TTLs above 20 years. */
 const MAX_TTL_SECONDS = 630_720_000;
 const IDEMPOTENT: cassandra.QueryOptions = { isIdempotent: true };
@@ -47,15 +61,17 @@ const IDEMPOTENT: cassandra.QueryOptions = { isIdempotent: true };
 export class CassandraStore implements Store {
   readonly #messages: MessageTables;
   readonly #cql: StoreStatements;
+  readonly #outage: OutageLog;
   #closed = false;
 
   private constructor(
     private readonly client: cassandra.Client,
     ks: string,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
     this.#messages = new MessageTables(this.#execute, ks);
     this.#cql = storeStatements(ks);
+    this.#outage = new OutageLog(logger);
   }
 
   /** Connects, creates the keyspace and applies pending migrations; the store is then ready. */
@@ -63,16 +79,8 @@ export class CassandraStore implements Store {
     const ks = checkKeyspaceName(options.keyspace);
     const consistency = CONSISTENCIES[options.consistency];
     if (consistency === undefined) throw new Error(`unknown Cassandra consistency ${JSON.stringify(options.consistency)}`);
-    const { TokenAwarePolicy, DCAwareRoundRobinPolicy } = policies.loadBalancing;
-    const client = new Client({
-      contactPoints: [...options.contactPoints],
-      localDataCenter: options.localDc,
-      policies: { loadBalancing: new TokenAwarePolicy(new DCAwareRoundRobinPolicy(options.localDc)) },
-      // SERIAL, not LOCAL_SERIAL: a name must be unique across data centres.
-      queryOptions: { consistency, serialConsistency: types.consistencies.serial, prepare: true },
-      encoding: { useBigIntAsLong: true },
-      socketOptions: { readTimeout: options.requestTimeoutMs ?? 12_000 },
-    });
+    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const client = new Client(clientOptions({ ...options, consistency, requestTimeoutMs }));
     try {
       await client.connect();
       const applied = await migrate(client, ks, options.replication, logger);
@@ -119,17 +127,15 @@ export class CassandraStore implements Store {
     const claim = await this.#execute("create room", this.#cql.claimRoomName, [room.nameKey, id]);
     if (!claim.wasApplied()) throw new UniqueViolation("room_name");
     const values = [id, room.name, big(room.createdBy), BigInt(room.createdAtMs)];
-    try {
-      await this.client.batch(
+    await this.#run("create room", () =>
+      this.client.batch(
         [
           { query: this.#cql.insertRoom, params: values },
           { query: this.#cql.listRoom, params: values },
         ],
         { prepare: true, logged: true, isIdempotent: true },
-      );
-    } catch (error) {
-      throw this.#mapped(error, "create room");
-    }
+      ),
+    );
   }
 
   async findRoom(id: string): Promise<RoomRecord | undefined> {
@@ -165,14 +171,12 @@ export class CassandraStore implements Store {
     }
     const { channel } = message;
     const remembered = [...owner, BigInt(idempotency.expiresAtMs), channel.kind, big(channel.id), ...messageValues(message), ttl];
-    try {
-      await this.client.batch(
+    await this.#run("append message", () =>
+      this.client.batch(
         [...this.#messages.inserts(message), { query: this.#cql.rememberKey, params: remembered }],
         { prepare: true, logged: true, isIdempotent: true },
-      );
-    } catch (error) {
-      throw this.#mapped(error, "append message");
-    }
+      ),
+    );
     return { message, created: true };
   }
 
@@ -212,10 +216,44 @@ export class CassandraStore implements Store {
     return this.#messages.conversationPage(userId, otherUserId, page);
   }
 
-  /** The row expires with the token (TTL), so the table never needs purging. */
+  /**
+   * Writes the revocation by token id (what every call checks) and by time (what sweeps read) in
+   * one logged batch: a revocation that can be checked can also be found by the sweeps. Both rows
+   * expire with the token (TTL), so neither table needs purging.
+   */
   async revokeToken(tokenId: string, expiresAtMs: number): Promise<void> {
     const ttl = Math.max(1, ttlUntil(expiresAtMs));
-    await this.#execute("revoke token", this.#cql.revoke, [tokenId, BigInt(expiresAtMs), ttl], IDEMPOTENT);
+    const revokedAtMs = Date.now();
+    const bucket = Math.floor(revokedAtMs / REVOCATION_BUCKET_MS);
+    await this.#run("revoke token", () =>
+      this.client.batch(
+        [
+          { query: this.#cql.revoke, params: [tokenId, BigInt(expiresAtMs), ttl] },
+          { query: this.#cql.recordRevocation, params: [bucket, BigInt(revokedAtMs), tokenId, BigInt(expiresAtMs), ttl] },
+        ],
+        { prepare: true, logged: true, isIdempotent: true },
+      ),
+    );
+  }
+
+  /** Reads each time bucket from `sinceMs`'s to the one after now's, every page of each. */
+  async listRevocationsSince(sinceMs: number): Promise<Revocation[]> {
+    const now = Date.now();
+    const found: Revocation[] = [];
+    const last = Math.floor(now / REVOCATION_BUCKET_MS) + 1;
+    for (let bucket = Math.floor(sinceMs / REVOCATION_BUCKET_MS); bucket <= last; bucket++) {
+      const params = [bucket, BigInt(Math.floor(sinceMs))];
+      let pageState: string | undefined;
+      do {
+        const rs = await this.#execute("list revocations", this.#cql.revocationsSince, params, { ...IDEMPOTENT, pageState });
+        for (const row of rs.rows) {
+          const revocation = toRevocation(row);
+          if (revocation.expiresAtMs > now) found.push(revocation);
+        }
+        pageState = rs.pageState ?? undefined;
+      } while (pageState);
+    }
+    return found;
   }
 
   async isTokenRevoked(tokenId: string): Promise<boolean> {
@@ -235,18 +273,21 @@ export class CassandraStore implements Store {
   }
 
   /** Every statement goes through here: prepared, and with driver failures mapped. */
-  readonly #execute: Execute = async (operation, cql, params, options) => {
-    try {
-      return await this.client.execute(cql, [...params], { prepare: true, ...options });
-    } catch (error) {
-      throw this.#mapped(error, operation);
-    }
-  };
+  readonly #execute: Execute = (operation, cql, params, options) =>
+    this.#run(operation, () => this.client.execute(cql, [...params], { prepare: true, ...options }));
 
-  #mapped(error: unknown, operation: string): unknown {
-    const mapped = toStoreError(error, operation);
-    if (mapped !== error) this.logger.warn({ err: error, operation }, "cassandra did not answer");
-    return mapped;
+  /** Runs one request to Cassandra (a statement or a batch): failures to reach it become UnavailableError. */
+  async #run<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await request();
+    } catch (error) {
+      const mapped = toStoreError(error, operation);
+      if (mapped !== error) this.#outage.failed(error, operation);
+      throw mapped;
+    }
+    this.#outage.succeeded();
+    return result;
   }
 }
 

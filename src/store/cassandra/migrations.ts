@@ -72,6 +72,18 @@ export const migrations: readonly Migration[] = [
     description: "single-use values (stream-ticket nonces)",
     statements: (ks) => [`CREATE TABLE IF NOT EXISTS ${ks}.redeemed_once (nonce text PRIMARY KEY) WITH ${TTL_TABLE}`],
   },
+  {
+    version: 3,
+    description: "revocations by time, for the sweeps that end revoked tokens' streams on every node",
+    // One partition per 10 minutes (cassandra-store.ts REVOCATION_BUCKET_MS), oldest first: a
+    // sweep reads the newest one or two. Sign-outs are rare, so a partition stays small.
+    statements: (ks) => [
+      `CREATE TABLE IF NOT EXISTS ${ks}.revocations_by_time (
+         bucket int, revoked_at_ms bigint, token_id text, expires_at_ms bigint,
+         PRIMARY KEY ((bucket), revoked_at_ms, token_id))
+         WITH CLUSTERING ORDER BY (revoked_at_ms ASC, token_id ASC) AND ${TTL_TABLE}`,
+    ],
+  },
 ];
 
 /** A CQL identifier safe to splice into statements (keyspace names cannot be bound). */
@@ -101,7 +113,8 @@ export async function migrate(
   await ddl(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replication}`);
   await ddl(`CREATE TABLE IF NOT EXISTS ${ks}.schema_migrations (
     version int PRIMARY KEY, description text, applied_at timestamp)`);
-  const seen = await client.execute(`SELECT version FROM ${ks}.schema_migrations`, [], { prepare: true });
+  // Start-up is not a call anyone waits on: its statements get the DDL wait, not the request timeout.
+  const seen = await client.execute(`SELECT version FROM ${ks}.schema_migrations`, [], { prepare: true, readTimeout: DDL_TIMEOUT_MS });
   const done = new Set(seen.rows.map((row) => Number(row.get("version") as unknown)));
   const applied: number[] = [];
   for (const migration of [...all].sort((a, b) => a.version - b.version)) {
@@ -111,7 +124,7 @@ export async function migrate(
     await client.execute(
       `INSERT INTO ${ks}.schema_migrations (version, description, applied_at) VALUES (?, ?, ?)`,
       [migration.version, migration.description, new Date()],
-      { prepare: true },
+      { prepare: true, readTimeout: DDL_TIMEOUT_MS },
     );
     logger.info({ keyspace: ks, version: migration.version, ms: Date.now() - started }, "cassandra migration applied");
     applied.push(migration.version);
@@ -126,10 +139,10 @@ export async function migrate(
  */
 async function checkBucketLength(client: cassandra.Client, ks: string): Promise<void> {
   const current = String(BUCKET_MS);
-  const rs = await client.execute(`SELECT value FROM ${ks}.store_settings WHERE name = 'bucket_ms'`, [], { prepare: true });
+  const rs = await client.execute(`SELECT value FROM ${ks}.store_settings WHERE name = 'bucket_ms'`, [], { prepare: true, readTimeout: DDL_TIMEOUT_MS });
   const stored: unknown = rs.first()?.get("value");
   if (typeof stored !== "string") {
-    await client.execute(`INSERT INTO ${ks}.store_settings (name, value) VALUES ('bucket_ms', ?)`, [current], { prepare: true });
+    await client.execute(`INSERT INTO ${ks}.store_settings (name, value) VALUES ('bucket_ms', ?)`, [current], { prepare: true, readTimeout: DDL_TIMEOUT_MS });
   } else if (stored !== current) {
     throw new Error(`keyspace ${ks} holds messages in ${stored} ms buckets, but this build uses ${current} ms (BUCKET_MS)`);
   }

@@ -4,6 +4,7 @@
  */
 import type cassandra from "cassandra-driver";
 import type { Channel, ChatMessage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
+import type { Revocation } from "../store.js";
 
 type Row = cassandra.types.Row;
 
@@ -77,4 +78,9 @@ export function toRoom(row: Row): RoomRecord {
     createdBy: idOf(row, "created_by"),
     createdAtMs: msOf(row, "created_at_ms"),
   };
+}
+
+/** A row of `revocations_by_time`. */
+export function toRevocation(row: Row): Revocation {
+  return { tokenId: textOf(row, "token_id"), expiresAtMs: msOf(row, "expires_at_ms"), revokedAtMs: msOf(row, "revoked_at_ms") };
 }

@@ -16,6 +16,8 @@ export interface StoreStatements {
   readonly rememberKey: string;
   readonly revoke: string;
   readonly isRevoked: string;
+  readonly recordRevocation: string;
+  readonly revocationsSince: string;
   readonly redeemOnce: string;
 }
 
@@ -41,6 +43,10 @@ export function storeStatements(ks: string): StoreStatements {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
     revoke: `INSERT INTO ${ks}.revoked_tokens (token_id, expires_at_ms) VALUES (?, ?) USING TTL ?`,
     isRevoked: `SELECT token_id FROM ${ks}.revoked_tokens WHERE token_id = ?`,
+    recordRevocation: `INSERT INTO ${ks}.revocations_by_time (bucket, revoked_at_ms, token_id, expires_at_ms)
+      VALUES (?, ?, ?, ?) USING TTL ?`,
+    revocationsSince: `SELECT token_id, expires_at_ms, revoked_at_ms FROM ${ks}.revocations_by_time
+      WHERE bucket = ? AND revoked_at_ms >= ?`,
     // A lightweight transaction: uniqueness is the point (never on the message path).
     redeemOnce: `INSERT INTO ${ks}.redeemed_once (nonce) VALUES (?) IF NOT EXISTS USING TTL ?`,
   };

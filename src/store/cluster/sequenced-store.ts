@@ -12,7 +12,7 @@
 import type { IpcPort } from "../../bus/cluster/cluster-bus.js";
 import { type AppendRequest, isAppendReply } from "../../cluster/append-envelopes.js";
 import type { ChatMessage, MessagePage, RoomRecord, UserCredentials } from "../../domain/model.js";
-import type { AppendResult, IdempotencyKey, Store } from "../store.js";
+import type { AppendResult, IdempotencyKey, Revocation, Store } from "../store.js";
 
 interface Pending {
   readonly resolve: (result: AppendResult) => void;
@@ -98,6 +98,9 @@ export class SequencedStore implements Store {
   }
   isTokenRevoked(tokenId: string): Promise<boolean> {
     return this.local.isTokenRevoked(tokenId);
+  }
+  listRevocationsSince(sinceMs: number): Promise<Revocation[]> {
+    return this.local.listRevocationsSince(sinceMs);
   }
   redeemOnce(nonce: string, expiresAtMs: number): Promise<boolean> {
     return this.local.redeemOnce(nonce, expiresAtMs);

@@ -54,4 +54,9 @@ export const migrations: readonly string[] = [
     expires_at_ms INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: when each revocation was stored, for the sweeps that end revoked tokens' streams (rows from before: 0).
+  `
+  ALTER TABLE revoked_tokens ADD COLUMN revoked_at_ms INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX revoked_tokens_by_time ON revoked_tokens (revoked_at_ms);
+  `,
 ];

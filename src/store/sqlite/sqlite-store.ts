@@ -10,7 +10,7 @@ import type { Database as Db, Statement } from "better-sqlite3";
 import { dirname } from "node:path";
 import { ensurePrivateDir, ensurePrivateFile, type Loosened, tightenIfPresent } from "../../private-files.js";
 import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
-import { type AppendResult, type IdempotencyKey, type Store, UniqueViolation } from "../store.js";
+import { type AppendResult, type IdempotencyKey, type Revocation, type Store, UniqueViolation } from "../store.js";
 import { AppendThread } from "./append-thread.js";
 import { migrations } from "./migrations.js";
 import { MessageRows } from "./message-rows.js";
@@ -60,8 +60,11 @@ export class SqliteStore implements Store {
       insertRoom: db.prepare("INSERT INTO rooms (id, name, name_key, created_by, created_at_ms) VALUES (?, ?, ?, ?, ?)"),
       roomById: db.prepare("SELECT id, name, created_by, created_at_ms FROM rooms WHERE id = ?"),
       listRooms: db.prepare("SELECT id, name, created_by, created_at_ms FROM rooms WHERE id > ? ORDER BY id LIMIT ?"),
-      revoke: db.prepare("INSERT OR REPLACE INTO revoked_tokens (token_id, expires_at_ms) VALUES (?, ?)"),
+      revoke: db.prepare("INSERT OR REPLACE INTO revoked_tokens (token_id, expires_at_ms, revoked_at_ms) VALUES (?, ?, ?)"),
       isRevoked: db.prepare("SELECT 1 FROM revoked_tokens WHERE token_id = ?"),
+      revokedSince: db.prepare(
+        "SELECT token_id, expires_at_ms, revoked_at_ms FROM revoked_tokens WHERE revoked_at_ms >= ? AND expires_at_ms > ? ORDER BY revoked_at_ms, token_id",
+      ),
       purgeRevoked: db.prepare("DELETE FROM revoked_tokens WHERE expires_at_ms < ?"),
       redeem: db.prepare("INSERT OR IGNORE INTO redeemed_once (nonce, expires_at_ms) VALUES (?, ?)"),
       purgeRedeemed: db.prepare("DELETE FROM redeemed_once WHERE expires_at_ms < ?"),
@@ -143,7 +146,12 @@ export class SqliteStore implements Store {
   }
 
   async revokeToken(tokenId: string, expiresAtMs: number): Promise<void> {
-    this.#stmt.revoke!.run(tokenId, expiresAtMs);
+    this.#stmt.revoke!.run(tokenId, expiresAtMs, Date.now());
+  }
+
+  async listRevocationsSince(sinceMs: number): Promise<Revocation[]> {
+    const rows = this.#stmt.revokedSince!.all(Math.floor(sinceMs), Date.now()) as Row[];
+    return rows.map((row) => ({ tokenId: String(row.token_id), expiresAtMs: Number(row.expires_at_ms), revokedAtMs: Number(row.revoked_at_ms) }));
   }
 
   async isTokenRevoked(tokenId: string): Promise<boolean> {
