@@ -294,6 +294,50 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
       });
     });
 
+    describe("messages named by the log (recordMessage, findMessageByKey)", () => {
+      it("stores a message written twice once (the posting node and the store writer both write it)", async () => {
+        const room = await make.room();
+        const alice = await make.user();
+        const key = { senderId: alice.id, key: "log-1", expiresAtMs: Date.now() + 60_000 };
+        const m = message(make.live, { kind: "room", id: room.id }, alice, "from the log", "log-1");
+        const plain = message(make.live, { kind: "room", id: room.id }, alice, "no key");
+        for (let i = 0; i < 2; i++) {
+          await store().recordMessage(m, key);
+          await store().recordMessage(plain);
+        }
+        expect(await store().listRoomMessages(room.id, { limit: 10 })).toEqual([plain, m]);
+        expect(await store().findMessageByKey(alice.id, "log-1")).toEqual(m);
+        // appendMessage of an id already stored keeps the stored row.
+        expect((await store().appendMessage(plain)).message).toEqual(plain);
+        expect(await store().listRoomMessages(room.id, { limit: 10 })).toEqual([plain, m]);
+      });
+
+      it("stores a message whose key already names another, and the key keeps naming the first", async () => {
+        const room = await make.room();
+        const alice = await make.user();
+        const key = { senderId: alice.id, key: "log-2", expiresAtMs: Date.now() + 60_000 };
+        const first = message(make.live, { kind: "room", id: room.id }, alice, "first", "log-2");
+        const later = message(make.live, { kind: "room", id: room.id }, alice, "delivered after the log forgot the key", "log-2");
+        await store().recordMessage(first, key);
+        await store().recordMessage(later, key);
+        expect(await store().listRoomMessages(room.id, { limit: 10 })).toEqual([later, first]);
+        expect(await store().findMessageByKey(alice.id, "log-2")).toEqual(first);
+      });
+
+      it("finds no message for an unknown, another sender's or an expired key", async () => {
+        const room = await make.room();
+        const [alice, bob] = [await make.user(), await make.user()];
+        const m = message(make.live, { kind: "room", id: room.id }, alice, "x", "log-3");
+        await store().appendMessage(m, { senderId: alice.id, key: "log-3", expiresAtMs: Date.now() + 60_000 });
+        expect(await store().findMessageByKey(alice.id, "log-3")).toEqual(m);
+        expect(await store().findMessageByKey(alice.id, "nope")).toBeUndefined();
+        expect(await store().findMessageByKey(bob.id, "log-3")).toBeUndefined();
+        const old = message(make.live, { kind: "room", id: room.id }, alice, "y", "log-4");
+        await store().recordMessage(old, { senderId: alice.id, key: "log-4", expiresAtMs: Date.now() - 1000 });
+        expect(await store().findMessageByKey(alice.id, "log-4")).toBeUndefined();
+      });
+    });
+
     describe("revoked tokens", () => {
       it("remembers revoked token ids", async () => {
         const token = make.name("tok");

@@ -189,14 +189,12 @@ export class CassandraStore implements Store {
     }
     const { channel } = message;
     const remembered = [big(idempotency.senderId), idempotency.key, BigInt(idempotency.expiresAtMs), channel.kind, big(channel.id), ...messageValues(message), ttl];
-    try {
-      await this.client.batch(
+    await this.#run("record message", () =>
+      this.client.batch(
         [...this.#messages.inserts(message), { query: this.#cql.rememberKey, params: remembered }],
         { prepare: true, logged: true, isIdempotent: true },
-      );
-    } catch (error) {
-      throw this.#mapped(error, "record message");
-    }
+      ),
+    );
   }
 
   async findMessageByKey(senderId: string, key: string): Promise<ChatMessage | undefined> {
