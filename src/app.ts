@@ -17,6 +17,7 @@ import { PasetoTokens } from "./auth/tokens.js";
 import { RevocationCache } from "./auth/revocations.js";
 import { RevocationSweep } from "./auth/revocation-sweep.js";
 import { Hub } from "./realtime/hub.js";
+import { RecentMessages } from "./realtime/recent-messages.js";
 import { StreamSessions } from "./realtime/stream-sessions.js";
 import { Accounts } from "./services/accounts.js";
 import { Rooms } from "./services/rooms.js";
@@ -57,7 +58,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     onLoosened: (found) => reportLoosened(logger, found),
   });
   const ids = new SnowflakeGenerator(config.workerId);
-  const hub = new Hub();
+  // A log-first bus hands messages on before the store has them: streams merge in what was handed on lately.
+  const hub = new Hub(bus.log ? new RecentMessages() : undefined);
   const revocations = new RevocationCache(store, hub);
   const users = new UserDirectory(store);
   const hashing = new HashAdmission(config.passwordHashing.concurrency, config.passwordHashing.queue, () =>

@@ -8,6 +8,7 @@
  */
 import type { BusEvent } from "../bus/bus.js";
 import { type Channel, type ChatMessage, channelKey } from "../domain/model.js";
+import type { RecentMessages } from "./recent-messages.js";
 
 /** Something that receives a channel's messages; deliver() must not throw or block. */
 export interface Subscriber {
@@ -20,6 +21,12 @@ export interface Revocable {
 }
 
 export class Hub {
+  /**
+   * With a log-first bus, what this node handed on lately (recent-messages.ts): a stream that
+   * starts from the store merges it in. Undefined with a store-first bus (stored before published).
+   */
+  constructor(readonly recent?: RecentMessages) {}
+
   readonly #byChannel = new Map<string, Set<Subscriber>>();
   /** Most tokens have one stream: it is kept as is, a set only from the second one. */
   readonly #byToken = new Map<string, Revocable | Set<Revocable>>();
@@ -58,6 +65,7 @@ export class Hub {
   /** Applies one bus event: fans a message out, or ends a revoked token's streams. */
   dispatch(event: BusEvent): void {
     if (event.type === "message") {
+      this.recent?.add(event.message);
       const set = this.#byChannel.get(channelKey(event.message.channel));
       if (!set) return;
       for (const subscriber of set) subscriber.deliver(event.message);

@@ -120,7 +120,7 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     this.request.signal.addEventListener("abort", this.#onAbort);
     this.#ticker.add(this);
     try {
-      const { position, gap, replay } = await startingPoint(this.request, this.limits.replayLimit);
+      const { position, gap, replay } = await startingPoint(this.request, this.limits.replayLimit, this.hub.recent);
       this.#position = position;
       const preamble: Frame[] = [{ kind: "ready", position }];
       if (gap) preamble.push(gap);
