@@ -66,10 +66,8 @@ describe("a stream on a log-first bus", () => {
   it("refuses to start (UNAVAILABLE) when the node does not catch up with the store", async () => {
     const hub = new Hub(new RecentMessages(60_000));
     const [m0, m1] = [message("m0"), message("m1")];
-    const started = Date.now();
     const stream = subscribe(hub, limits, { channel, since: m0.id, history: historyOf([m0, m1]), signal: new AbortController().signal });
     await expect(stream.next()).rejects.toBeInstanceOf(UnavailableError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(4900);
   }, 10_000);
 
   it("starts a new stream after the newest message the node handed on, even if the store has not got it", async () => {
