@@ -9,6 +9,8 @@ import { ATTEMPT_TIMEOUT_MS, type PostRecord } from "./poster.js";
 import type { SubscriberRecord } from "./subscriber.js";
 
 /** When the fault began and ended (epoch ms; equal for an instant fault such as a SIGKILL). */
+const CLOCK_PROBE_MS = 200;
+
 export interface FaultWindow {
   readonly start: number;
   readonly end: number;
@@ -28,6 +30,8 @@ export interface Measures {
   readonly liveAfterMs: number | undefined;
   /** Subscribers that never received a message posted after the fault ended. */
   readonly liveNever: number;
+  /** How long after the fault's end the run still watched (its last answer, or receipt). */
+  readonly watchedAfterMs: number | undefined;
   /** Median of (created_at − the client's clock at mid-request) of each node's answers, ms. */
   readonly clockOffsetMs: Readonly<Partial<Record<NodeName, number>>>;
 }
@@ -38,13 +42,14 @@ export function measure(posts: readonly PostRecord[], subscribers: readonly Subs
   for (const a of attempts) if (a.outcome !== "ok") failures[a.outcome] = (failures[a.outcome] ?? 0) + 1;
   const offsets: Partial<Record<NodeName, number[]>> = {};
   for (const p of posts) {
-    if (!p.acked || p.acked.createdAtMs === 0) continue;
+    // Quick answers only: the middle of a slow request says little about when it was handled.
+    if (!p.acked || p.acked.createdAtMs === 0 || p.acked.at - p.acked.sentAt > CLOCK_PROBE_MS) continue;
     (offsets[p.acked.node] ??= []).push(p.acked.createdAtMs - (p.acked.sentAt + p.acked.at) / 2);
   }
   const clockOffsetMs: Partial<Record<NodeName, number>> = {};
   for (const [node, values] of Object.entries(offsets) as [NodeName, number[]][]) clockOffsetMs[node] = Math.round(median(values));
   const base = { failures, gaveUp: posts.filter((p) => !p.acked).length, clockOffsetMs };
-  if (!window) return { ...base, worstAnswerMs: undefined, worstAnswerTimedOut: false, postsOkAfterMs: undefined, liveAfterMs: undefined, liveNever: 0 };
+  if (!window) return { ...base, worstAnswerMs: undefined, worstAnswerTimedOut: false, postsOkAfterMs: undefined, liveAfterMs: undefined, liveNever: 0, watchedAfterMs: undefined };
 
   const during = attempts.filter((a) => a.startedAt <= window.end && a.endedAt >= window.start);
   const worst = during.reduce<(typeof during)[number] | undefined>((w, a) => (!w || a.endedAt - a.startedAt > w.endedAt - w.startedAt ? a : w), undefined);
@@ -64,6 +69,7 @@ export function measure(posts: readonly PostRecord[], subscribers: readonly Subs
     postsOkAfterMs: okAfter.length ? Math.min(...okAfter) - window.end : undefined,
     liveAfterMs,
     liveNever,
+    watchedAfterMs: Math.max(0, ...attempts.map((a) => a.endedAt), ...subscribers.flatMap((s) => s.segments.map((g) => g.endedAt ?? 0))) - window.end,
   };
 }
 

@@ -30,19 +30,28 @@ export interface Deployment {
   readonly tokenKeyPem: string;
 }
 
+/** Deployments whose keyspace and topics a node start has already created. */
+const prepared = new WeakSet<Deployment>();
+
 export class Nodes {
   readonly #servers = new Map<NodeName, TestServer>();
   readonly #killed = new Set<NodeName>();
 
   private constructor() {}
 
-  /** Starts A, then B (the first start of a run creates the keyspace and the topics). */
+  /**
+   * Starts both nodes: A alone first the first time for a deployment (that start creates the
+   * keyspace and the topics), both at once after that.
+   */
   static async start(deployment: Deployment, options: Readonly<Partial<Record<NodeName, NodeOptions>>>): Promise<Nodes> {
     const nodes = new Nodes();
+    const start = async (name: NodeName) => {
+      nodes.#servers.set(name, await startServer({ env: nodeEnv(deployment, 10 + 10 * NODE_NAMES.indexOf(name), options[name] ?? {}) }));
+    };
     try {
-      for (const [index, name] of NODE_NAMES.entries()) {
-        nodes.#servers.set(name, await startServer({ env: nodeEnv(deployment, 10 + 10 * index, options[name] ?? {}) }));
-      }
+      if (!prepared.has(deployment)) await start("a");
+      await Promise.all(NODE_NAMES.filter((n) => !nodes.#servers.has(n)).map(start));
+      prepared.add(deployment);
     } catch (error) {
       await nodes.stop();
       throw error;

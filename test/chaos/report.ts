@@ -89,9 +89,10 @@ export function mainRow(r: ScenarioResult): string {
     .sort(([, a], [, b]) => b - a)
     .map(([outcome, n]) => `${outcome} ${n}`)
     .join(", ");
-  const live = m.liveAfterMs === undefined ? (r.window ? "never" : "—") : `${seconds(m.liveAfterMs)}${m.liveNever ? ` (${m.liveNever} subs never)` : ""}`;
+  const never = r.window ? `none in ${seconds(m.watchedAfterMs ?? 0)}` : "—";
+  const live = m.liveAfterMs === undefined ? never : `${seconds(m.liveAfterMs)}${m.liveNever ? ` (${m.liveNever} subs none)` : ""}`;
   const result = failures(r).length === 0 ? "pass" : "**FAIL**";
-  return `| ${r.scenario.name} | ${v.acked} | ${count((s) => s.lost)} | ${count((s) => s.duplicated)} | ${count((s) => s.outOfOrder)} | ${extras} | ${v.lostFromStore.length ? `**${v.lostFromStore.length}**` : "0"} | ${v.storedTwice.length ? `**${v.storedTwice.length}**` : "0"} | ${m.worstAnswerMs === undefined ? "—" : `${seconds(m.worstAnswerMs)}${m.worstAnswerTimedOut ? " (no answer)" : ""}`} | ${failed || "none"} | ${m.postsOkAfterMs === undefined ? (r.window ? "never" : "—") : seconds(m.postsOkAfterMs)} | ${live} | ${result} |`;
+  return `| ${r.scenario.name} | ${v.acked} | ${count((s) => s.lost)} | ${count((s) => s.duplicated)} | ${count((s) => s.outOfOrder)} | ${extras} | ${v.lostFromStore.length ? `**${v.lostFromStore.length}**` : "0"} | ${v.storedTwice.length ? `**${v.storedTwice.length}**` : "0"} | ${m.worstAnswerMs === undefined ? "—" : `${seconds(m.worstAnswerMs)}${m.worstAnswerTimedOut ? " (no answer)" : ""}`} | ${failed || "none"} | ${m.postsOkAfterMs === undefined ? never : seconds(m.postsOkAfterMs)} | ${live} | ${result} |`;
 }
 
 function detailRow(measured: string): (r: ScenarioResult) => string {

@@ -21,7 +21,7 @@ const ROOMS = 3;
 const POSTS_PER_SECOND = 50;
 const POSTERS_PER_NODE = 2;
 /** How long after the last answer subscribers get to catch up before the checker judges them. */
-const DRAIN_MS = 20_000;
+const DRAIN_MS = 15_000;
 const READY_MS = 30_000;
 
 export interface FaultContext {

@@ -30,9 +30,19 @@ export interface OpenedStream {
 }
 
 export function openStream(transport: Transport, baseUrl: string, token: string, target: Target, since: string, events: StreamEvents): OpenedStream {
+  // After its end a stream reports nothing more: frames a library still delivers after a
+  // cancel belong to no stream the client reads (its next stream resumes after its cursor).
   let ended = false;
   const once: StreamEvents = {
-    ...events,
+    ready(position) {
+      if (!ended) events.ready(position);
+    },
+    message(id, clientMessageId) {
+      if (!ended) events.message(id, clientMessageId);
+    },
+    gap(after, before) {
+      if (!ended) events.gap(after, before);
+    },
     end(reason) {
       if (ended) return;
       ended = true;
