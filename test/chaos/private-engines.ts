@@ -34,7 +34,7 @@ export interface PrivateEngines {
   restartKafka(): Promise<void>;
   /** Undoes what a failed scenario may have left: SIGCONT to both, Kafka started again if it is gone. */
   ensureRunning(): Promise<void>;
-  /** SIGCONT (a paused JVM ignores SIGTERM), stops both, removes the temporary home unless `keep`. */
+  /** SIGCONT (a paused JVM ignores SIGTERM), stops both, removes the temporary home (its logs stay with `keep`). */
   stop(keep?: boolean): Promise<void>;
 }
 
@@ -94,7 +94,9 @@ export async function startPrivateEngines(): Promise<PrivateEngines> {
     async stop(keep = false) {
       resume();
       await run({}, "stop");
-      if (!keep) rmSync(home, { recursive: true, force: true });
+      // Kept for its logs only: the data goes either way.
+      const remove = keep ? ["run/kafka/data", "run/cassandra/data"].map((d) => join(home, d)) : [home];
+      for (const path of remove) rmSync(path, { recursive: true, force: true });
     },
   };
 }
