@@ -13,6 +13,8 @@
 #
 # Environment (all optional):
 #   ENGINES_HOME              cache + run dir          (default ~/.cache/parley-engines)
+#   ENGINES_CACHE             where the jars are kept  (default $ENGINES_HOME; a second set of
+#                             engines with its own ENGINES_HOME can share the first one's jars)
 #   ENGINES                   which engines            (default "kafka cassandra")
 #   ENGINES_KEEP_DATA=1       keep data from the previous run (default: wipe on start)
 #   ENGINES_KAFKA_VERSION     (default 4.1.2)    ENGINES_CASSANDRA_VERSION (default 5.0.9)
@@ -41,9 +43,10 @@ CASS_HEAP="${ENGINES_CASSANDRA_HEAP:-1g}"
 KAFKA_TIMEOUT="${ENGINES_KAFKA_TIMEOUT:-90}"
 CASS_TIMEOUT="${ENGINES_CASSANDRA_TIMEOUT:-180}"
 
+ENGINES_CACHE="${ENGINES_CACHE:-$ENGINES_HOME}"
 RUN="$ENGINES_HOME/run"
-KAFKA_LIB="$ENGINES_HOME/kafka-$KAFKA_VERSION/lib"
-CASS_LIB="$ENGINES_HOME/cassandra-$CASSANDRA_VERSION/lib"
+KAFKA_LIB="$ENGINES_CACHE/kafka-$KAFKA_VERSION/lib"
+CASS_LIB="$ENGINES_CACHE/cassandra-$CASSANDRA_VERSION/lib"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 log() { printf '[engines %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -15,6 +15,8 @@ export interface TestServer {
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
+  /** The server process (with WORKERS > 1, the cluster primary; its workers are its children). */
+  readonly pid: number;
   /** Everything the server printed (JSON log lines). */
   readonly output: () => string;
   /** Resolves once what the server printed satisfies `check` (tested at once, then on each chunk it prints). */
@@ -108,6 +110,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     url: `http://127.0.0.1:${port}`,
     port,
     dataDir,
+    pid: child.pid!,
     output: () => output,
     printed(check, timeoutMs = 10_000) {
       return new Promise((resolvePrinted, reject) => {
