@@ -126,11 +126,10 @@ export class Messages {
       if (earlier) return { message: earlier, created: false };
     }
     const appended = await log.append({ channel, senderId: sender.userId, senderName: sender.username, text, clientMessageId });
-    if (appended.created) {
-      const { message } = appended;
-      await this.deps.store.recordMessage(message, idempotencyKeyOf(message)).catch((error: unknown) => this.deps.onRecordFailed?.(error));
-      this.deps.onStored?.(message);
-    }
+    const { message } = appended;
+    // A retry's original too: its own node may have died before writing it (idempotent either way).
+    await this.deps.store.recordMessage(message, idempotencyKeyOf(message)).catch((error: unknown) => this.deps.onRecordFailed?.(error));
+    if (appended.created) this.deps.onStored?.(message);
     return appended;
   }
 

@@ -1,7 +1,7 @@
 /**
  * What a chaos scenario measured besides the checker's counts: how posts were answered during the
  * fault, how long after the fault ended posts succeeded and live delivery resumed, and each node's
- * clock as its answers show it (created_at against the client's clock: proof that a faketime
+ * clock as its HTTP Date header shows it (against the client's clock: proof that a faketime
  * skew took effect).
  */
 import type { NodeName } from "./nodes.js";
@@ -32,22 +32,38 @@ export interface Measures {
   readonly liveNever: number;
   /** How long after the fault's end the run still watched (its last answer, or receipt). */
   readonly watchedAfterMs: number | undefined;
-  /** Median of (created_at − the client's clock at mid-request) of each node's answers, ms. */
+  /** Each node's clock against the client's (probeClockOffsetMs), ms. */
   readonly clockOffsetMs: Readonly<Partial<Record<NodeName, number>>>;
 }
 
-export function measure(posts: readonly PostRecord[], subscribers: readonly SubscriberRecord[], window: FaultWindow | undefined): Measures {
+/**
+ * A node's clock against this process's, from the HTTP `Date` header of quick answers (messages'
+ * created_at is the Kafka broker's time, not the node's). The header has whole seconds, so probes
+ * spread over a second and the median of (header + 500 ms − mid-request) lands within a few
+ * hundred ms of the offset.
+ */
+export async function probeClockOffsetMs(url: string, probes = 20): Promise<number | undefined> {
+  const offsets: number[] = [];
+  for (let i = 0; i < probes; i++) {
+    const sentAt = Date.now();
+    const response = await fetch(`${url}/`, { method: "HEAD" }).catch(() => undefined);
+    const at = Date.now();
+    const date = response?.headers.get("date");
+    if (date && at - sentAt <= CLOCK_PROBE_MS) offsets.push(Date.parse(date) + 500 - (sentAt + at) / 2);
+    await new Promise((resolve) => setTimeout(resolve, 1000 / probes));
+  }
+  return offsets.length > 0 ? Math.round(median(offsets)) : undefined;
+}
+
+export function measure(
+  posts: readonly PostRecord[],
+  subscribers: readonly SubscriberRecord[],
+  window: FaultWindow | undefined,
+  clockOffsetMs: Readonly<Partial<Record<NodeName, number>>>,
+): Measures {
   const attempts = posts.flatMap((p) => p.attempts);
   const failures: Record<string, number> = {};
   for (const a of attempts) if (a.outcome !== "ok") failures[a.outcome] = (failures[a.outcome] ?? 0) + 1;
-  const offsets: Partial<Record<NodeName, number[]>> = {};
-  for (const p of posts) {
-    // Quick answers only: the middle of a slow request says little about when it was handled.
-    if (!p.acked || p.acked.createdAtMs === 0 || p.acked.at - p.acked.sentAt > CLOCK_PROBE_MS) continue;
-    (offsets[p.acked.node] ??= []).push(p.acked.createdAtMs - (p.acked.sentAt + p.acked.at) / 2);
-  }
-  const clockOffsetMs: Partial<Record<NodeName, number>> = {};
-  for (const [node, values] of Object.entries(offsets) as [NodeName, number[]][]) clockOffsetMs[node] = Math.round(median(values));
   const base = { failures, gaveUp: posts.filter((p) => !p.acked).length, clockOffsetMs };
   if (!window) return { ...base, worstAnswerMs: undefined, worstAnswerTimedOut: false, postsOkAfterMs: undefined, liveAfterMs: undefined, liveNever: 0, watchedAfterMs: undefined };
 

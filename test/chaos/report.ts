@@ -21,7 +21,7 @@ const MAIN_HEADER = [
   "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 const DETAIL_HEADER = [
-  "| scenario | what happens | subscribers | resumes | unexpected stream ends | gap-excused | received, not in List | posts given up | node clocks (answers' created_at − client) | took | measured |",
+  "| scenario | what happens | subscribers | resumes | unexpected stream ends | gap-excused | received, not in List | posts given up | node clocks (HTTP Date − client) | took | measured |",
   "|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 
@@ -35,6 +35,18 @@ export function failures(result: ScenarioResult): string[] {
   if (sum((s) => s.outOfOrder)) out.push(`${sum((s) => s.outOfOrder)} messages out of channel order`);
   if (v.lostFromStore.length) out.push(`${v.lostFromStore.length} acknowledged messages missing from List`);
   if (v.storedTwice.length) out.push(`${v.storedTwice.length} client_message_ids stored twice`);
+  const bounds = result.scenario.bounds;
+  const m = result.measures;
+  if (bounds?.worstAnswerMs !== undefined && (m.worstAnswerTimedOut || (m.worstAnswerMs ?? 0) > bounds.worstAnswerMs)) {
+    out.push(`a post waited ${m.worstAnswerMs} ms for its answer during the fault (bound ${bounds.worstAnswerMs} ms)`);
+  }
+  if (bounds?.recoveryMs !== undefined) {
+    if (m.postsOkAfterMs === undefined || m.postsOkAfterMs > bounds.recoveryMs) out.push(`posts succeeded again ${m.postsOkAfterMs ?? "never"} ms after the fault (bound ${bounds.recoveryMs} ms)`);
+    if (m.liveAfterMs === undefined || m.liveAfterMs > bounds.recoveryMs || m.liveNever > 0) {
+      out.push(`live delivery resumed ${m.liveAfterMs ?? "never"} ms after the fault, ${m.liveNever} subscribers never (bound ${bounds.recoveryMs} ms)`);
+    }
+  }
+  for (const answer of bounds?.forbidden ?? []) if (m.failures[answer]) out.push(`${m.failures[answer]} posts answered "${answer}" during the fault`);
   return out;
 }
 

@@ -9,7 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Rng } from "../support/fuzz-random.js";
 import { chatClients, type ChatClients, type Protocol } from "../support/clients.js";
 import { check, type StoredMessage, type Verdict } from "./checker.js";
-import { measure, type FaultWindow, type Measures } from "./measures.js";
+import { measure, probeClockOffsetMs, type FaultWindow, type Measures } from "./measures.js";
 import { NODE_NAMES, Nodes, type Deployment, type NodeName, type NodeOptions } from "./nodes.js";
 import { Poster, type PostChannel } from "./poster.js";
 import type { PrivateEngines } from "./private-engines.js";
@@ -41,6 +41,15 @@ export interface Scenario {
   readonly nodes?: Readonly<Partial<Record<NodeName, NodeOptions>>>;
   readonly postSeconds: number;
   readonly fault?: (ctx: FaultContext) => Promise<void>;
+  /** The contract's bounds for this fault (DESIGN.md, "Engine failures"); past them the scenario fails. */
+  readonly bounds?: {
+    /** Longest a post may wait for its answer while the fault lasts. */
+    readonly worstAnswerMs?: number;
+    /** Longest after the fault ends until posts succeed and live delivery resumes. */
+    readonly recoveryMs?: number;
+    /** Answers a post must not get during the fault (e.g. "internal": a 500). */
+    readonly forbidden?: readonly string[];
+  };
 }
 
 export interface ScenarioResult {
@@ -62,6 +71,8 @@ export async function runScenario(scenario: Scenario, deployment: Deployment, en
   const rng = Rng.forCase(seed, scenario.name, 0);
   const progress = new Progress();
   const nodes = await Nodes.start(deployment, scenario.nodes ?? {});
+  const clockOffsetMs: Partial<Record<NodeName, number>> = {};
+  for (const node of NODE_NAMES) clockOffsetMs[node] = await probeClockOffsetMs(nodes.url(node));
   let subscribers: ChaosSubscriber[] = [];
   try {
     const tag = `${scenario.name.replace(/[^a-z0-9]/g, "")}${began.toString(36)}`;
@@ -134,13 +145,13 @@ export async function runScenario(scenario: Scenario, deployment: Deployment, en
     const verdict = judge(await listed());
 
     const records = subscribers.map((s) => s.record);
-    const measures = measure(posts, records, faultWindow);
+    const measures = measure(posts, records, faultWindow, clockOffsetMs);
     const problems: string[] = [];
     for (const node of NODE_NAMES) {
       const skewMs = (scenario.nodes?.[node]?.clockSkewSeconds ?? 0) * 1000;
       const seen = measures.clockOffsetMs[node];
       if (skewMs !== 0 && (seen === undefined || Math.abs(seen - skewMs) > 750)) {
-        problems.push(`node ${node} should run ${skewMs} ms off but its answers show ${seen} ms: libfaketime did not take`);
+        problems.push(`node ${node} should run ${skewMs} ms off but its HTTP Date shows ${seen} ms: libfaketime did not take`);
       }
     }
     return {

@@ -43,6 +43,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "kafka-pause",
     description: "Kafka SIGSTOPped from 5 s to 20 s",
     postSeconds: 30,
+    bounds: { worstAnswerMs: 6000, recoveryMs: 10_000, forbidden: ["internal", "unknown"] },
     fault: async (ctx) => {
       await ctx.at(5000);
       await paused(ctx, "kafka", () => ctx.at(20_000));
@@ -52,6 +53,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "kafka-kill",
     description: "Kafka SIGKILLed at 5 s, started again (same data) at 20 s; the fault ends when it answers",
     postSeconds: 45,
+    bounds: { worstAnswerMs: 6000, recoveryMs: 10_000, forbidden: ["internal", "unknown"] },
     fault: async (ctx) => {
       await ctx.at(5000);
       ctx.begin();
@@ -65,6 +67,7 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "cassandra-pause",
     description: "Cassandra SIGSTOPped from 5 s to 15 s (posts should fail UNAVAILABLE within 2 s)",
     postSeconds: 25,
+    bounds: { worstAnswerMs: 2500, recoveryMs: 10_000, forbidden: ["internal", "unknown"] },
     fault: async (ctx) => {
       await ctx.at(5000);
       await paused(ctx, "cassandra", () => ctx.at(15_000));

@@ -7,7 +7,8 @@
 import { randomBytes } from "node:crypto";
 import kafkajs from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { KafkaBus, type KafkaBusOptions } from "../../src/bus/kafka/kafka-bus.js";
+import { KafkaBus, type KafkaBusOptions, type LogStore } from "../../src/bus/kafka/kafka-bus.js";
+import type { ChatMessage } from "../../src/domain/model.js";
 import { busTopics } from "../../src/bus/kafka/topics.js";
 import type { BusEvent } from "../../src/bus/bus.js";
 import { UnavailableError } from "../../src/domain/errors.js";
@@ -39,8 +40,8 @@ function kafkaSuites(brokers: string[]): void {
   const logger = createLogger(process.env.LOG_LEVEL ?? "warn");
   const config = { brokers, clientId: "parley-test", topicPrefix };
   const made: KafkaBus[] = [];
-  const newBus = (options: KafkaBusOptions = {}, metrics = new Metrics()): KafkaBus => {
-    const bus = new KafkaBus(config, logger, metrics, { publishTimeoutMs: 5000, ...options });
+  const newBus = (options: KafkaBusOptions = {}, metrics = new Metrics(), store?: LogStore): KafkaBus => {
+    const bus = new KafkaBus(config, logger, metrics, { publishTimeoutMs: 5000, ...options }, store);
     made.push(bus);
     return bus;
   };
@@ -144,6 +145,34 @@ function kafkaSuites(brokers: string[]): void {
       expect((error as Error).message).toMatch(/message bus \(Kafka\)/);
       expect(Date.now() - started).toBeLessThan(3000);
       await bus.close();
+    });
+
+    it("names every record alike on every node, answers an append with that name, and stores every record from the log", async () => {
+      const written = new Map<string, ChatMessage>();
+      const store = { identity: `test-${randomBytes(4).toString("hex")}`, write: async (m: ChatMessage) => void written.set(m.id, m) };
+      const [a, b] = [newBus({}, new Metrics(), store), newBus({}, new Metrics(), store)];
+      const seen: Array<Map<string, ChatMessage>> = [new Map(), new Map()];
+      const room = `log${randomBytes(4).toString("hex")}`;
+      await Promise.all([a, b].map((bus, i) => bus.start((e) => void (e.type === "message" && e.message.channel.id === room && seen[i]!.set(e.message.text, e.message)))));
+      const draft = (text: string, key = "") => ({ channel: { kind: "room" as const, id: room }, senderId: "1", senderName: "a", text, clientMessageId: key });
+      // Interleaved appends from both nodes; some only published (nobody writes those but the store writer).
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => (i % 3 === 2 ? (i % 2 ? a : b).publish(roomMessage(room, `p${i}`)).then(() => undefined) : (i % 2 ? a : b).log.append(draft(`m${i}`)))),
+      );
+      await waitFor(() => seen.every((s) => s.size === 60), () => `seen ${seen.map((s) => s.size)}`);
+      // One order: the same ids on both nodes, increasing in delivery order.
+      expect([...seen[0]!.values()]).toEqual([...seen[1]!.values()]);
+      const order = [...seen[0]!.values()].map((m) => BigInt(m.id));
+      expect(order).toEqual([...order].sort((x, y) => (x < y ? -1 : 1)));
+      for (const answer of answers) if (answer) expect(seen[1]!.get(answer.message.text)).toEqual(answer.message);
+      // The store writer wrote every record, the published-only ones included, under the same ids.
+      await waitFor(() => [...seen[0]!.values()].every((m) => written.has(m.id)), () => `written ${written.size} of 60`);
+      // A retry of a key the log holds is answered with the original and delivered to nobody.
+      const first = await a.log.append(draft("keyed", "k1"));
+      const retry = await b.log.append(draft("keyed", "k1"));
+      expect(retry).toEqual({ message: first.message, created: false });
+      await waitFor(() => seen.every((s) => s.has("keyed")), () => "keyed not delivered");
+      expect(seen.map((s) => s.size)).toEqual([61, 61]);
     });
 
     it("deletes its consumer group on close()", async () => {

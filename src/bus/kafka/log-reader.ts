@@ -63,6 +63,11 @@ export class LogReader {
     return fetchFrom;
   }
 
+  /** Forgets (topic, partition): the next read needs a begin() again (a writer that did not commit). */
+  forget(topic: string, partition: number): void {
+    this.#partitions.delete(key(topic, partition));
+  }
+
   /** Whether begin() ran for (topic, partition). */
   has(topic: string, partition: number): boolean {
     return this.#partitions.has(key(topic, partition));

@@ -70,26 +70,35 @@ export class StoreWriter {
       this.consumer.seek({ topic, partition, offset: fetchFrom.toString() });
       return;
     }
-    const writes: ChatMessage[] = [];
-    for (const record of batch.messages) {
-      const result = reader.read(topic, partition, record);
-      if (result?.kind === "sequenced" && result.sequenced.kind === "message") writes.push(result.sequenced.message);
-    }
-    for (let attempt = 0, delay = 100; ; attempt++, delay = Math.min(delay * 2, MAX_BACKOFF_MS)) {
-      if (!this.#running || !isRunning() || isStale()) return;
-      try {
-        await Promise.all(writes.map((message) => this.write(message)));
-        break;
-      } catch (error) {
-        if (attempt === 0) this.logger.warn({ err: error, topic, partition, messages: writes.length }, "store writer could not write; retrying");
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        await heartbeat();
+    // The reader moves on as it reads; should this batch end without its commit (a rebalance, a
+    // failed heartbeat, a stop), forget the partition, so the refetch re-reads it from the
+    // committed offset instead of skipping what the reader has already seen.
+    let committed = false;
+    try {
+      const writes: ChatMessage[] = [];
+      for (const record of batch.messages) {
+        const result = reader.read(topic, partition, record);
+        if (result?.kind === "sequenced" && result.sequenced.kind === "message") writes.push(result.sequenced.message);
       }
-    }
-    const last = batch.messages.at(-1);
-    if (last) {
-      resolveOffset(last.offset);
-      await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      for (let attempt = 0, delay = 100; ; attempt++, delay = Math.min(delay * 2, MAX_BACKOFF_MS)) {
+        if (!this.#running || !isRunning() || isStale()) return;
+        try {
+          await Promise.all(writes.map((message) => this.write(message)));
+          break;
+        } catch (error) {
+          if (attempt === 0) this.logger.warn({ err: error, topic, partition, messages: writes.length }, "store writer could not write; retrying");
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          await heartbeat();
+        }
+      }
+      const last = batch.messages.at(-1);
+      if (last) {
+        resolveOffset(last.offset);
+        await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      }
+      committed = true;
+    } finally {
+      if (!committed) reader.forget(topic, partition);
     }
     await heartbeat();
   }
