@@ -28,7 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "kill-before-publish",
-    description: "Kafka SIGSTOPped at 5 s so posts on A are stored but not yet published; A SIGKILLed at 8 s; Kafka SIGCONT at 9 s; clients retry on B",
+    description: "Kafka SIGSTOPped at 5 s so posts on A wait to be appended (or appended, not yet answered); A SIGKILLed at 8 s; Kafka SIGCONT at 9 s; clients retry on B",
     postSeconds: 20,
     fault: async (ctx) => {
       await ctx.at(5000);
