@@ -18,7 +18,7 @@ import type { Consumer, EachBatchPayload } from "kafkajs";
 import type { BusListener } from "../bus.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Sequenced } from "./log-sequence.js";
-import { LogReader } from "./log-reader.js";
+import { LogReader, type ReadResult } from "./log-reader.js";
 import { type PartitionOffsets, type Positions, partitionBounds } from "./lag-monitor.js";
 import type { BusTopics } from "./topics.js";
 import { withTimeout } from "./with-timeout.js";
@@ -100,7 +100,7 @@ export class BusConsumer {
     await heartbeat();
   }
 
-  #handOn(result: NonNullable<ReturnType<LogReader["read"]>>, topic: string, partition: number, offset: string): void {
+  #handOn(result: ReadResult, topic: string, partition: number, offset: string): void {
     if (result.kind === "unreadable") {
       this.logger.warn({ topic, partition, offset }, "skipped a bus record this version cannot read");
       return;

@@ -162,8 +162,10 @@ export class KafkaBus implements Bus {
     this.#consumer = new BusConsumer(consumer, this.#topics, positions, offsets, this.#log, onSequenced, dedupeWindowMs);
     this.#lag = new LagMonitor(this.#topics.all, positions, offsets.watermarks, metrics, this.#log, options.lagIntervalMs ?? 5000);
     if (store) {
-      const writers = kafka.consumer({ groupId: `${config.topicPrefix}.store-writer.${store.identity}`, allowAutoTopicCreation: false, ...sessions });
-      const committed = (topic: string) => this.#admin.fetchOffsets({ groupId: `${config.topicPrefix}.store-writer.${store.identity}`, topics: [topic] }).then((t) => t[0]?.partitions ?? []);
+      // One writers' group per store: every node writing to the same store shares the partitions.
+      const groupId = `${config.topicPrefix}.store-writer.${store.identity}`;
+      const writers = kafka.consumer({ groupId, allowAutoTopicCreation: false, ...sessions });
+      const committed = (topic: string) => this.#admin.fetchOffsets({ groupId, topics: [topic] }).then((t) => t[0]?.partitions ?? []);
       this.#writer = new StoreWriter(writers, this.#topics, offsets, committed, store.write, this.#log.child({ component: "store-writer" }), dedupeWindowMs);
     }
   }
