@@ -32,6 +32,8 @@ export interface FaultContext {
   /** Marks the fault's start and end (for an instant fault, call both). */
   begin(): void;
   end(): void;
+  /** Records a broken promise the fault itself checked (the scenario fails with it). */
+  fail(problem: string): void;
 }
 
 export interface Scenario {
@@ -62,7 +64,7 @@ export interface ScenarioResult {
   readonly resumes: number;
   readonly unexpectedEnds: number;
   readonly seconds: number;
-  /** Set-up problems that make the run meaningless (a skew that did not take). */
+  /** Promises the fault checked itself that broke, and set-up problems that make the run meaningless (a skew that did not take). */
   readonly problems: readonly string[];
 }
 
@@ -124,12 +126,14 @@ export async function runScenario(scenario: Scenario, deployment: Deployment, en
         ),
     );
     let window: { start?: number; end?: number } = {};
+    const faultProblems: string[] = [];
     const ctx: FaultContext = {
       engines,
       nodes,
       at: (ms) => pause(start + ms - Date.now()),
       begin: () => (window.start = Date.now()),
       end: () => (window.end = Date.now()),
+      fail: (problem) => void faultProblems.push(problem),
     };
     await Promise.all([...load.map((p) => p.run(start + scenario.postSeconds * 1000)), scenario.fault?.(ctx)]);
     const faultWindow = window.start !== undefined && window.end !== undefined ? { start: window.start, end: window.end } : undefined;
@@ -146,7 +150,7 @@ export async function runScenario(scenario: Scenario, deployment: Deployment, en
 
     const records = subscribers.map((s) => s.record);
     const measures = measure(posts, records, faultWindow, clockOffsetMs);
-    const problems: string[] = [];
+    const problems: string[] = [...faultProblems];
     for (const node of NODE_NAMES) {
       const skewMs = (scenario.nodes?.[node]?.clockSkewSeconds ?? 0) * 1000;
       const seen = measures.clockOffsetMs[node];

@@ -3,6 +3,8 @@
  * 50 posts/s); times are from the start of posting. The engines keep running between scenarios
  * (a scenario that kills Kafka starts it again, on the same data); the nodes are new for each.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { chatClients, newUser } from "../support/clients.js";
 import type { FaultContext, Scenario } from "./run-scenario.js";
 
 /** The default of CHAOS_SEED: fixed, so two runs of one commit make the same choices. */
@@ -41,12 +43,17 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "kafka-pause",
-    description: "Kafka SIGSTOPped from 5 s to 20 s",
+    description: "Kafka SIGSTOPped from 5 s to 20 s; at 8 s a user signs out on A while its stream is open on B",
     postSeconds: 30,
     bounds: { worstAnswerMs: 6000, recoveryMs: 10_000, forbidden: ["internal", "unknown"] },
     fault: async (ctx) => {
+      const revoked = await streamOnB(ctx);
       await ctx.at(5000);
-      await paused(ctx, "kafka", () => ctx.at(20_000));
+      await paused(ctx, "kafka", async () => {
+        await ctx.at(8000);
+        await revoked.signOutOnA();
+        await ctx.at(20_000);
+      });
     },
   },
   {
@@ -97,4 +104,49 @@ async function paused(ctx: FaultContext, engine: "kafka" | "cassandra", during: 
     ctx.engines.signal(engine, "SIGCONT");
     ctx.end();
   }
+}
+
+/** How long a revocation may take to end a token's streams on another node with the bus down (one 5 s sweep, plus margin). */
+const REVOCATION_BOUND_MS = 8000;
+
+/**
+ * A user signed in on node A with a direct-message stream open on node B. signOutOnA() signs out
+ * on A (with the bus paused: the revocation reaches B only through the store) and records a
+ * failure unless the sign-out succeeds within 2 s and B ends the stream UNAUTHENTICATED within
+ * REVOCATION_BOUND_MS.
+ */
+async function streamOnB(ctx: FaultContext): Promise<{ signOutOnA(): Promise<void> }> {
+  const user = await newUser(ctx.nodes.url("a"));
+  const onB = chatClients(ctx.nodes.url("b"), user.token);
+  const abort = new AbortController();
+  const ended = (async () => {
+    try {
+      for await (const _frame of onB.messages.subscribeDirectMessages({}, { signal: abort.signal })) {
+        // Frames are not the point: the stream's end is.
+      }
+      return { at: Date.now(), code: undefined };
+    } catch (error) {
+      return { at: Date.now(), code: ConnectError.from(error).code };
+    }
+  })();
+  return {
+    async signOutOnA() {
+      const started = Date.now();
+      try {
+        await user.clients.auth.signOut({});
+      } catch (error) {
+        ctx.fail(`sign-out on A with Kafka paused failed: ${ConnectError.from(error).message}`);
+        abort.abort();
+        return;
+      }
+      const signOutMs = Date.now() - started;
+      if (signOutMs > 2000) ctx.fail(`sign-out on A with Kafka paused took ${signOutMs} ms`);
+      const timer = setTimeout(() => abort.abort(), REVOCATION_BOUND_MS);
+      const end = await ended;
+      clearTimeout(timer);
+      if (end.code !== Code.Unauthenticated) {
+        ctx.fail(`B's stream of the signed-out token ${end.code === Code.Canceled ? `was still open ${REVOCATION_BOUND_MS} ms after sign-out` : `ended with ${end.code === undefined ? "no error" : Code[end.code]}`}`);
+      }
+    },
+  };
 }
