@@ -51,14 +51,28 @@ describe("a stream on a log-first bus", () => {
   });
 
   it("waits for the node to hand on an earlier message before replaying a later one the store already has", async () => {
-    const hub = new Hub(new RecentMessages());
+    /** Tells when a stream starts waiting for the node to catch up (so the test dispatches only then). */
+    class Observed extends RecentMessages {
+      readonly waiting: Promise<void>;
+      #waited!: () => void;
+      constructor() {
+        super();
+        this.waiting = new Promise((resolve) => (this.#waited = resolve));
+      }
+      override reached(...args: Parameters<RecentMessages["reached"]>): Promise<boolean> {
+        const reached = super.reached(...args);
+        this.#waited();
+        return reached;
+      }
+    }
+    const recent = new Observed();
+    const hub = new Hub(recent);
     const [m0, m1, m2, m3] = [message("m0"), message("m1"), message("m2"), message("m3")];
     // The store has m2 (its node was quick), not m1; this node has handed on neither yet.
     const stream = subscribe(hub, limits, { channel, since: m0.id, history: historyOf([m0, m2]), signal: new AbortController().signal });
     const first = take(stream, 4);
-    setTimeout(() => {
-      for (const m of [m1, m2, m3]) hub.dispatch({ type: "message", message: m });
-    }, 50);
+    await recent.waiting;
+    for (const m of [m1, m2, m3]) hub.dispatch({ type: "message", message: m });
     expect(texts(await first)).toEqual(["m1", "m2", "m3"]);
     await stream.return(undefined);
   });
