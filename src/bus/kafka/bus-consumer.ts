@@ -19,7 +19,7 @@ import type { BusListener } from "../bus.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Sequenced } from "./log-sequence.js";
 import { LogReader, type ReadResult } from "./log-reader.js";
-import { type PartitionOffsets, type Positions, partitionBounds } from "./lag-monitor.js";
+import { type PartitionOffsets, partitionBounds } from "./lag-monitor.js";
 import type { BusTopics } from "./topics.js";
 import { withTimeout } from "./with-timeout.js";
 
@@ -36,7 +36,6 @@ export class BusConsumer {
   constructor(
     private readonly consumer: Consumer,
     private readonly topics: BusTopics,
-    private readonly positions: Positions,
     private readonly offsets: PartitionOffsets,
     private readonly logger: Logger,
     private readonly onSequenced: SequencedHook,
@@ -53,8 +52,7 @@ export class BusConsumer {
     this.#listener = listener;
     for (const topic of this.topics.all) {
       for (const { partition, high, low, windowStart } of await partitionBounds(this.offsets, topic, Date.now() - this.dedupeWindowMs)) {
-        const fetchFrom = this.#reader.begin(topic, partition, high, { low, windowStart });
-        this.positions.set(topic, partition, fetchFrom);
+        this.#reader.begin(topic, partition, high, { low, windowStart });
       }
     }
     const joined = new Promise<void>((resolve) => {
@@ -76,6 +74,11 @@ export class BusConsumer {
     await withTimeout(joined, timeoutMs, "joining the consumer group");
   }
 
+  /** The next offset this consumer reads in (topic, partition) (the lag monitor's position). */
+  position(topic: string, partition: number): bigint | undefined {
+    return this.#reader.next(topic, partition);
+  }
+
   /** Stops delivery at once, then leaves the group. */
   async stop(): Promise<void> {
     this.#listener = undefined;
@@ -89,7 +92,6 @@ export class BusConsumer {
       if (!isRunning() || isStale()) return;
       const result = this.#reader.read(topic, partition, record);
       resolveOffset(record.offset);
-      this.positions.advance(topic, partition, record.offset);
       if (!result) continue;
       this.#handOn(result, topic, partition, record.offset);
       if (++handed % SLICE === 0) {

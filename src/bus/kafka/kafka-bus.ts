@@ -47,7 +47,7 @@ import { BatchPublisher, type OutgoingRecord } from "./batch-publisher.js";
 import { BusConsumer } from "./bus-consumer.js";
 import { type LogRecord, encodeRecord } from "./event-codec.js";
 import { pinoLogCreator } from "./kafka-log.js";
-import { LagMonitor, Positions, adminOffsets } from "./lag-monitor.js";
+import { LagMonitor, adminOffsets } from "./lag-monitor.js";
 import type { Sequenced } from "./log-sequence.js";
 import { StoreWriter, type WriteMessage } from "./store-writer.js";
 import { type BusTopics, type TopicLayout, busTopics, channelRoute, ensureTopics } from "./topics.js";
@@ -152,15 +152,14 @@ export class KafkaBus implements Bus {
         timeout: () => new UnavailableError(`the message bus (Kafka) did not acknowledge the event within ${this.#publishTimeoutMs} ms`),
       },
     );
-    const positions = new Positions();
     const offsets = adminOffsets(this.#admin);
     // Short sessions: after a broker restart a node's rejoin waits out its own old membership
     // (the coordinator forgot it), so this bounds how long live delivery stays away.
     const sessions = { sessionTimeout: 6000, rebalanceTimeout: 6000, heartbeatInterval: 1000 };
     const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 1000, allowAutoTopicCreation: false, ...sessions });
     const onSequenced = (nonce: string, sequenced: Sequenced) => this.#settle(nonce, sequenced);
-    this.#consumer = new BusConsumer(consumer, this.#topics, positions, offsets, this.#log, onSequenced, dedupeWindowMs);
-    this.#lag = new LagMonitor(this.#topics.all, positions, offsets.watermarks, metrics, this.#log, options.lagIntervalMs ?? 5000);
+    this.#consumer = new BusConsumer(consumer, this.#topics, offsets, this.#log, onSequenced, dedupeWindowMs);
+    this.#lag = new LagMonitor(this.#topics.all, (topic, partition) => this.#consumer.position(topic, partition), offsets.watermarks, metrics, this.#log, options.lagIntervalMs ?? 5000);
     if (store) {
       // One writers' group per store: every node writing to the same store shares the partitions.
       const groupId = `${config.topicPrefix}.store-writer.${store.identity}`;

@@ -9,26 +9,8 @@ import type { Admin } from "kafkajs";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 
-/** The next offset this node will read, per topic and partition. */
-export class Positions {
-  readonly #byTopic = new Map<string, Map<number, bigint>>();
-
-  /** Records that the next record to read in (topic, partition) is at `next`. */
-  set(topic: string, partition: number, next: bigint): void {
-    let partitions = this.#byTopic.get(topic);
-    if (!partitions) this.#byTopic.set(topic, (partitions = new Map()));
-    partitions.set(partition, next);
-  }
-
-  /** Records that the record at `offset` was handled. */
-  advance(topic: string, partition: number, offset: string): void {
-    this.set(topic, partition, BigInt(offset) + 1n);
-  }
-
-  get(topic: string, partition: number): bigint | undefined {
-    return this.#byTopic.get(topic)?.get(partition);
-  }
-}
+/** The next offset this node will read in (topic, partition); undefined before it is positioned. */
+export type Position = (topic: string, partition: number) => bigint | undefined;
 
 /** Reads the newest (high) and oldest (low) offsets of a topic: one entry per partition. */
 export type HighWatermarks = (topic: string) => Promise<ReadonlyArray<{ partition: number; high: string; low: string }>>;
@@ -89,12 +71,12 @@ function isRetriable(error: unknown): boolean {
 }
 
 /** Sum of (high − position) over a topic's partitions; partitions not yet positioned count 0. */
-export async function topicLag(topic: string, positions: Positions, watermarks: HighWatermarks): Promise<number> {
+export async function topicLag(topic: string, position: Position, watermarks: HighWatermarks): Promise<number> {
   let lag = 0n;
   for (const { partition, high } of await watermarks(topic)) {
-    const position = positions.get(topic, partition);
-    if (position === undefined) continue;
-    const behind = BigInt(high) - position;
+    const next = position(topic, partition);
+    if (next === undefined) continue;
+    const behind = BigInt(high) - next;
     if (behind > 0n) lag += behind;
   }
   return Number(lag);
@@ -106,7 +88,7 @@ export class LagMonitor {
 
   constructor(
     private readonly topics: readonly string[],
-    private readonly positions: Positions,
+    private readonly position: Position,
     private readonly watermarks: HighWatermarks,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -124,7 +106,7 @@ export class LagMonitor {
   async sample(): Promise<void> {
     try {
       for (const topic of this.topics) {
-        this.metrics.busLag.set({ topic }, await topicLag(topic, this.positions, this.watermarks));
+        this.metrics.busLag.set({ topic }, await topicLag(topic, this.position, this.watermarks));
       }
       if (this.#failing) this.logger.info("bus lag sampling recovered");
       this.#failing = false;
