@@ -11,10 +11,19 @@ import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { MemoryBus } from "./bus/memory/memory-bus.js";
 import { reportLoosened } from "./private-files.js";
 import { idempotencyKeyOf } from "./services/messages.js";
+import { localBuckets, type BucketsFactory } from "./edges/rate-limit.js";
 
-export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<{ store: Store; bus: Bus }> {
-  // A worker's one IPC channel to its primary, batched; the sequenced store and the cluster bus share it (and its order).
-  const primary = config.bus === "cluster" ? (await import("./cluster/ipc-batching.js")).batchingPort(process) : undefined;
+export interface Adapters {
+  readonly store: Store;
+  readonly bus: Bus;
+  /** Where the rate limits' buckets are kept: here, or (a worker of several) leased from the primary's. */
+  readonly rateBuckets: BucketsFactory;
+}
+
+export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<Adapters> {
+  // A worker's one IPC channel to its primary, batched; the sequenced store, the cluster bus and the rate limits share it (and its order).
+  const primary = config.workers > 1 ? (await import("./cluster/ipc-batching.js")).primaryPort() : undefined;
+  const rateBuckets = primary ? (await import("./cluster/node-buckets.js")).leasedBuckets(primary, config.workers) : localBuckets;
   let store: Store;
   if (config.store === "cassandra") {
     const { CassandraStore } = await import("./store/cassandra/cassandra-store.js");
@@ -45,7 +54,7 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
   } else {
     bus = new MemoryBus();
   }
-  return { store, bus };
+  return { store, bus, rateBuckets };
 }
 
 /** The node's SQLite file (the primary of a sequenced cluster opens it too), owner-only whatever the umask. */

@@ -50,7 +50,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   const metrics = new Metrics(String(config.workerId));
   // A worker of a multi-process node answers /metrics for the whole node (node-metrics.ts).
   if (config.workers > 1) joinNodeMetrics(metrics);
-  const { store, bus } = await createAdapters(config, logger, metrics);
+  const { store, bus, rateBuckets } = await createAdapters(config, logger, metrics);
   const tokens = await PasetoTokens.create({
     keyPem: config.tokenPrivateKeyPem,
     keyFile: join(config.dataDir, "token-signing-key.pem"),
@@ -110,7 +110,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   };
   metrics.readDeliveries = () => hub.deliveries;
 
-  const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets, users });
+  const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets, users, rateBuckets });
   const metricsListener = config.metrics && (await listenForMetrics(config.metrics, metrics, logger));
   await new Promise<void>((resolve, reject) => {
     edges.listener.tcp.once("error", (error) => reject(listenFailure(error, config)));

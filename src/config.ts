@@ -123,11 +123,10 @@ type IntReader = (name: string, fallback: number, min: number, max: number) => n
 
 /**
  * The rate limits (see Config.rateLimit). RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST set the user
- * and address limits together; USER_… and ADDRESS_… override one of them. The per-address
- * sign-in budget is for the whole node: WORKERS processes each get their share, since a client's
- * connections are spread over them.
+ * and address limits together; USER_… and ADDRESS_… override one of them. Each is a bound for
+ * the whole node, however many WORKERS share it (cluster/node-buckets.ts).
  */
-function rateLimits(int: IntReader, workers: number): Config["rateLimit"] {
+function rateLimits(int: IntReader): Config["rateLimit"] {
   const perSecond = int("RATE_LIMIT_PER_SECOND", 50, 1, 1_000_000);
   const burst = int("RATE_LIMIT_BURST", 100, 1, 1_000_000);
   const perMinute = (name: string, fallback: number) => int(name, fallback, 1, 1_000_000) / 60;
@@ -136,17 +135,12 @@ function rateLimits(int: IntReader, workers: number): Config["rateLimit"] {
     address: { perSecond: int("ADDRESS_RATE_LIMIT_PER_SECOND", perSecond, 1, 1_000_000), burst: int("ADDRESS_RATE_LIMIT_BURST", burst, 1, 1_000_000) },
     flood: { perSecond: int("FLOOD_LIMIT_PER_SECOND", 1000, 1, 1_000_000), burst: int("FLOOD_LIMIT_BURST", 2000, 1, 1_000_000) },
     // Measured: ~10–20 scrypt/s on a 2-core machine (DESIGN.md, Hardening); one address gets about a tenth of that.
-    passwordAddress: {
-      perSecond: perMinute("SIGNIN_ADDRESS_LIMIT_PER_MINUTE", 60) / workers,
-      burst: Math.max(1, Math.floor(int("SIGNIN_ADDRESS_BURST", 10, 1, 1_000_000) / workers)),
-    },
+    passwordAddress: { perSecond: perMinute("SIGNIN_ADDRESS_LIMIT_PER_MINUTE", 60), burst: int("SIGNIN_ADDRESS_BURST", 10, 1, 1_000_000) },
   };
   const signIns = int("SIGNIN_LIMIT_PER_MINUTE", 10, 1, 100_000);
   return {
     ...limits,
-    // A node-wide bound as well: attempts on one username reach any of the workers, so each
-    // admits its share and the node never more than SIGNIN_LIMIT_PER_MINUTE.
-    signInUsername: { perSecond: signIns / 60 / workers, burst: Math.max(1, Math.floor(signIns / workers)) },
+    signInUsername: { perSecond: signIns / 60, burst: signIns },
     passwordCallsPerAddress: int("SIGNIN_ADDRESS_CONCURRENCY", 2, 1, 1_000_000),
   };
 }
@@ -226,7 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicOrigins: origins("PUBLIC_ORIGINS"),
     metrics: metricsPort === undefined ? undefined : { port: metricsPort, host: env.METRICS_HOST || host },
     trustedProxies: list("TRUSTED_PROXIES", ""),
-    rateLimit: rateLimits(int, workers),
+    rateLimit: rateLimits(int),
     passwordHashing: {
       // One hash per core this process may use, leaving libuv's other pool threads (4 by default) to files and DNS.
       concurrency: int("PASSWORD_HASH_CONCURRENCY", Math.max(1, Math.min(3, Math.floor(availableParallelism() / workers))), 1, 64),

@@ -10,6 +10,7 @@
  * the primary's broadcast of a new message still reaches a worker before the reply to its
  * append, and a worker's sends reach the primary in the order it made them.
  */
+import cluster from "node:cluster";
 import { EventEmitter } from "node:events";
 import type { RelayCluster, RelayWorker } from "../bus/cluster/relay.js";
 import type { IpcPort } from "../bus/cluster/cluster-bus.js";
@@ -154,4 +155,12 @@ export function batchingPort(proc: WorkerProcess): BatchingPort {
       return this;
     },
   } as BatchingPort;
+}
+
+let workerPort: BatchingPort | undefined;
+
+/** This worker's one batched IPC channel to its primary; undefined in a process that is not a cluster worker. */
+export function primaryPort(): BatchingPort | undefined {
+  if (!cluster.isWorker) return undefined;
+  return (workerPort ??= batchingPort(process));
 }

@@ -2,7 +2,8 @@
  * The primary process of a multi-process node (WORKERS > 1): it serves no requests itself. It
  * forks the workers — each a full Parley on the same port (Node cluster hands out connections
  * round-robin), with its own WORKER_ID (base + index) so message ids stay unique — relays the
- * bus between them (bus/cluster/relay.ts), restarts a worker that dies, and on SIGTERM/SIGINT
+ * bus between them (bus/cluster/relay.ts), holds the node's rate-limit buckets
+ * (node-buckets.ts), restarts a worker that dies, and on SIGTERM/SIGINT
  * stops them all gracefully before exiting.
  *
  * On SQLite (`sequencedAppends`) the primary is also the node's message writer
@@ -22,6 +23,7 @@ import { openSqlite } from "../adapters.js";
 import { SnowflakeGenerator } from "../domain/ids.js";
 import type { Store } from "../store/store.js";
 import { startSequencer } from "./sequencer.js";
+import { serveNodeBuckets } from "./node-buckets.js";
 import { batchingCluster } from "./ipc-batching.js";
 import { withServerFlags } from "../node-flags.js";
 import { isStartFailure, type StopRequest } from "./worker-lifecycle.js";
@@ -39,6 +41,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   // Every channel to a worker sends one IPC message per event-loop turn (ipc-batching.ts).
   const workers = batchingCluster(cluster);
   const relay = relayBus(workers);
+  // The node's rate-limit buckets: workers lease their tokens here, so every limit holds for the node.
+  const stopBuckets = serveNodeBuckets(workers, config.rateLimit);
   // The node's /metrics: the workers ask here, and the primary counts what it does itself.
   const metrics = new Metrics("primary");
   const stopMetrics = serveNodeMetrics(cluster, metrics, logger);
@@ -100,6 +104,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     await Promise.all(alive.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once("exit", r)))));
     clearTimeout(force);
     stopSequencer();
+    stopBuckets();
     stopMetrics();
     relay.stop();
     await store?.close();

@@ -27,7 +27,7 @@ import { observeInterceptor } from "./rpc/observe-interceptor.js";
 import { createInProcessTransport } from "./rpc/in-process-transport.js";
 import { UnaryCalls } from "./rpc/unary-calls.js";
 import { createGrpcUnaryPath, MAX_DEADLINE_MS } from "./rpc/grpc-unary-path.js";
-import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./rate-limit.js";
+import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor, type BucketsFactory } from "./rate-limit.js";
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
 import { createHttpEdge } from "./http/http-edge.js";
@@ -48,6 +48,8 @@ export interface EdgeDeps {
   readonly revocations: RevocationCache;
   readonly tickets: StreamTickets;
   readonly users: UserDirectory;
+  /** Where the rate limits' buckets are kept (a worker of several leases from its primary's). */
+  readonly rateBuckets: BucketsFactory;
 }
 
 /**
@@ -77,7 +79,7 @@ export function createEdges(deps: EdgeDeps): Edges {
   const stopping = new AbortController();
   const health = new HealthStatus();
   for (const service of CHAT_SERVICES) health.set(service.typeName, "SERVING");
-  const limiter = new RateLimiter(deps.config.rateLimit, deps.metrics);
+  const limiter = new RateLimiter(deps.config.rateLimit, deps.metrics, Date.now, deps.rateBuckets);
   const routes = chatRoutes({ services: deps.services, sessions: deps.sessions, health, draining: draining.signal });
   const interceptors = chatInterceptors({
     observe: observeInterceptor(deps.logger, deps.metrics),

@@ -13,8 +13,9 @@
  *   connections it opens);
  * - sign-in attempts per username (case-folded): password guessing from many addresses.
  *
- * Over a limit: RESOURCE_EXHAUSTED / HTTP 429 with Retry-After. Buckets live in one process;
- * config.ts divides the password-check budget by WORKERS, the others are per process.
+ * Over a limit: RESOURCE_EXHAUSTED / HTTP 429 with Retry-After. Every bucket counts for the
+ * whole node: a process of several workers leases tokens from the buckets its primary holds
+ * (cluster/node-buckets.ts), so a check may wait for the primary's answer — callers await it.
  */
 import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { ResourceExhaustedError, UnauthenticatedError } from "../domain/errors.js";
@@ -23,28 +24,37 @@ import type { Metrics } from "../observability/metrics.js";
 import { callerKey } from "../auth/auth-context.js";
 import { isPublicProcedure } from "../auth/auth-interceptor.js";
 import { clientIpKey, INTERNAL_IP_HEADER } from "./client-address.js";
-import { TokenBuckets, type Rate } from "./token-buckets.js";
+import { TokenBuckets, type Buckets, type Rate } from "./token-buckets.js";
 
-export type { Rate } from "./token-buckets.js";
+export type { Buckets, Rate } from "./token-buckets.js";
+
+/** The token-bucket limits, by the name the primary's buckets know them by. */
+export const LIMIT_NAMES = ["flood", "address", "user", "passwordAddress", "signInUsername"] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** Every limit's rate (see the file comment for who is counted where). */
-export interface RateLimits {
-  readonly flood: Rate;
-  readonly address: Rate;
-  readonly user: Rate;
-  readonly passwordAddress: Rate;
-  readonly signInUsername: Rate;
-  /** Sign-ins and sign-ups of one address in progress at once. */
+export type RateLimits = { readonly [name in LimitName]: Rate } & {
+  /** Sign-ins and sign-ups of one address in progress at once (counted in each process). */
   readonly passwordCallsPerAddress: number;
-}
+};
 
-/** The rate limits of one process. `now` is the clock (tests pass a fake one). */
+/** Where a limit's buckets are kept. */
+export type BucketsFactory = (limit: LimitName, rate: Rate) => Buckets;
+
+/** Buckets in this process: a node of one process. */
+export const localBuckets: BucketsFactory = (_limit, rate) => new TokenBuckets(rate);
+
+/**
+ * The rate limits of a node. `now` is the clock (tests pass a fake one). A check throws
+ * ResourceExhaustedError over a limit — at once with buckets in this process, or as a rejected
+ * promise when it waited for the node's primary: await what it returns.
+ */
 export class RateLimiter {
-  readonly #flood: TokenBuckets;
-  readonly #address: TokenBuckets;
-  readonly #user: TokenBuckets;
-  readonly #passwordAddress: TokenBuckets;
-  readonly #signIns: TokenBuckets;
+  readonly #flood: Buckets;
+  readonly #address: Buckets;
+  readonly #user: Buckets;
+  readonly #passwordAddress: Buckets;
+  readonly #signIns: Buckets;
   readonly #passwordCalls = new Map<string, number>();
   readonly #passwordCallsPerAddress: number;
 
@@ -52,33 +62,34 @@ export class RateLimiter {
     limits: RateLimits,
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
+    buckets: BucketsFactory = localBuckets,
   ) {
-    this.#flood = new TokenBuckets(limits.flood);
-    this.#address = new TokenBuckets(limits.address);
-    this.#user = new TokenBuckets(limits.user);
-    this.#passwordAddress = new TokenBuckets(limits.passwordAddress);
-    this.#signIns = new TokenBuckets(limits.signInUsername);
+    this.#flood = buckets("flood", limits.flood);
+    this.#address = buckets("address", limits.address);
+    this.#user = buckets("user", limits.user);
+    this.#passwordAddress = buckets("passwordAddress", limits.passwordAddress);
+    this.#signIns = buckets("signInUsername", limits.signInUsername);
     this.#passwordCallsPerAddress = limits.passwordCallsPerAddress;
   }
 
   /** The flood ceiling: every call from `ip`, signed in or not. */
-  checkFlood(ip: string | undefined): void {
-    if (ip) this.#enforce(this.#flood.take(addressKey(ip), this.now()), "flood");
+  checkFlood(ip: string | undefined): Checked {
+    if (ip) return this.#enforce(this.#flood.take(addressKey(ip), this.now()), "flood");
   }
 
   /** A call from `ip` without valid credentials (public procedure, or a token that failed). */
-  checkAnonymous(ip: string | undefined): void {
-    if (ip) this.#enforce(this.#address.take(addressKey(ip), this.now()), "address");
+  checkAnonymous(ip: string | undefined): Checked {
+    if (ip) return this.#enforce(this.#address.take(addressKey(ip), this.now()), "address");
   }
 
   /** A signed-in call. */
-  checkUser(userId: string): void {
-    this.#enforce(this.#user.take(userId, this.now()), "user");
+  checkUser(userId: string): Checked {
+    return this.#enforce(this.#user.take(userId, this.now()), "user");
   }
 
   /** A call that will hash a password (sign-in, sign-up) from `ip`. */
-  checkPasswordAttempt(ip: string | undefined): void {
-    if (ip) this.#enforce(this.#passwordAddress.take(addressKey(ip), this.now()), "password_address");
+  checkPasswordAttempt(ip: string | undefined): Checked {
+    if (ip) return this.#enforce(this.#passwordAddress.take(addressKey(ip), this.now()), "password_address");
   }
 
   /**
@@ -102,16 +113,20 @@ export class RateLimiter {
   }
 
   /** A sign-in attempt for `username`, in any letter case. */
-  checkSignIn(username: string): void {
-    this.#enforce(this.#signIns.take(uniquenessKey(username), this.now()), "sign_in");
+  checkSignIn(username: string): Checked {
+    return this.#enforce(this.#signIns.take(uniquenessKey(username), this.now()), "sign_in");
   }
 
-  #enforce(retryAfterSeconds: number, limit: string): void {
+  #enforce(retryAfterSeconds: number | Promise<number>, limit: string): Checked {
+    if (typeof retryAfterSeconds !== "number") return retryAfterSeconds.then((seconds) => this.#enforce(seconds, limit));
     if (retryAfterSeconds === 0) return;
     this.metrics.rateLimited.inc({ limit });
     throw new ResourceExhaustedError(`rate limit exceeded: retry in ${retryAfterSeconds}s`, retryAfterSeconds);
   }
 }
+
+/** What a check returns: nothing when it decided at once (it throws to refuse), else the decision to await. */
+type Checked = void | Promise<void>;
 
 /**
  * The bucket key of an address: IPv4 as is (also IPv4-mapped IPv6), IPv6 by its /64 — what one
@@ -146,7 +161,7 @@ export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
   const kinds = new WeakMap<object, { open: boolean; hashes: boolean }>();
   return (next) => async (req) => {
     const ip = req.contextValues.get(clientIpKey) ?? req.header.get(INTERNAL_IP_HEADER) ?? undefined;
-    limiter.checkFlood(ip);
+    await limiter.checkFlood(ip);
     let kind = kinds.get(req.method);
     if (!kind) {
       const procedure = procedureOf(req);
@@ -154,12 +169,12 @@ export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
       kinds.set(req.method, kind);
     }
     if (kind.open) {
-      limiter.checkAnonymous(ip);
+      await limiter.checkAnonymous(ip);
       if (!kind.hashes) return next(req);
       // In-progress first: a call refused for that spends none of the address's budget.
       const end = limiter.beginPasswordCall(ip);
       try {
-        limiter.checkPasswordAttempt(ip);
+        await limiter.checkPasswordAttempt(ip);
         return await next(req);
       } finally {
         end();
@@ -169,7 +184,7 @@ export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
       return await next(req);
     } catch (error) {
       // No caller set: the auth interceptor refused the credentials (handlers never throw this first).
-      if (error instanceof UnauthenticatedError && !req.contextValues.get(callerKey)) limiter.checkAnonymous(ip);
+      if (error instanceof UnauthenticatedError && !req.contextValues.get(callerKey)) await limiter.checkAnonymous(ip);
       throw error;
     }
   };
@@ -179,10 +194,10 @@ export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
 export function userRateLimitInterceptor(limiter: RateLimiter): Interceptor {
   return (next) => async (req) => {
     const caller = req.contextValues.get(callerKey);
-    if (caller) limiter.checkUser(caller.userId);
+    if (caller) await limiter.checkUser(caller.userId);
     if (req.method.name === "SignIn") {
       const username = (req.message as { username?: unknown }).username;
-      if (typeof username === "string") limiter.checkSignIn(username);
+      if (typeof username === "string") await limiter.checkSignIn(username);
     }
     return next(req);
   };

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SERVER_NODE_FLAGS } from "../../src/node-flags.js";
 
@@ -104,7 +104,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   };
   child.stdout!.on("data", append);
   child.stderr!.on("data", append);
-  const port = await waitForListening(child, () => output);
+  const port = await waitForListening(child, () => output, workerCount(options.env?.WORKERS ?? "1"));
   const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
   return {
     url: `http://127.0.0.1:${port}`,
@@ -142,11 +142,23 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   };
 }
 
-function waitForListening(child: ChildProcess, output: () => string): Promise<number> {
+/** How many workers WORKERS starts (as config.ts reads it): "auto" or unset is one per core. */
+function workerCount(workers: string): number {
+  return workers === "" || workers === "auto" ? availableParallelism() : Number(workers);
+}
+
+/**
+ * Resolves with the port once the whole node listens: one process's "parley listening", or for
+ * several workers the primary's "parley cluster listening" — not the first worker's line, or a
+ * test would talk to a node of one worker.
+ */
+function waitForListening(child: ChildProcess, output: () => string, workers: number): Promise<number> {
+  const listening = workers > 1 ? /"msg":"parley cluster listening"/ : /"msg":"parley listening"/;
   return new Promise((resolvePort, reject) => {
     const timer = setTimeout(() => fail(new Error(`server did not start in 30 s:\n${output()}`)), 30_000);
     const onData = () => {
-      const match = /"port":(\d+)[^\n]*"msg":"parley listening"/.exec(output());
+      const line = output().split("\n").find((l) => listening.test(l));
+      const match = line && /"port":(\d+)/.exec(line);
       if (match) {
         cleanup();
         resolvePort(Number(match[1]));

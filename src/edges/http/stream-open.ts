@@ -67,13 +67,13 @@ export class StreamOpener {
    * authenticate, the per-user limit the rest.
    */
   async authenticate(req: IncomingMessage, query: URLSearchParams, ip: string): Promise<StreamCaller> {
-    this.deps.limiter.checkFlood(ip);
+    await this.deps.limiter.checkFlood(ip);
     const caller = await this.#anonymousOnFailure(ip, async () => {
       const credentials = await findCredentials(req, query, this.deps.tickets);
       if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
       return { claims: await authenticate(credentials.authorization, this.deps), credentials };
     });
-    this.deps.limiter.checkUser(caller.claims.userId);
+    await this.deps.limiter.checkUser(caller.claims.userId);
     return caller;
   }
 
@@ -82,10 +82,10 @@ export class StreamOpener {
    * it — authenticates with its Authorization header only (no ticket, no cookie).
    */
   async authenticateHeader(authorization: string | undefined, ip: string): Promise<StreamCaller> {
-    this.deps.limiter.checkFlood(ip);
+    await this.deps.limiter.checkFlood(ip);
     // No header: authenticate() refuses it ("missing Authorization header").
     const claims = await this.#anonymousOnFailure(ip, () => authenticate(authorization ?? null, this.deps));
-    this.deps.limiter.checkUser(claims.userId);
+    await this.deps.limiter.checkUser(claims.userId);
     return { claims, credentials: { authorization: authorization ?? "", source: "header" } };
   }
 
@@ -94,7 +94,7 @@ export class StreamOpener {
     try {
       return await attempt();
     } catch (error) {
-      if (error instanceof UnauthenticatedError) this.deps.limiter.checkAnonymous(ip);
+      if (error instanceof UnauthenticatedError) await this.deps.limiter.checkAnonymous(ip);
       throw error;
     }
   }

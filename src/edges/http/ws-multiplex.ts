@@ -116,10 +116,16 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
     } else {
       deps.opener.validate(SubscribeDirectMessagesRequestSchema, create(SubscribeDirectMessagesRequestSchema, { since: frame.since }));
     }
-    deps.limiter.checkFlood(ip);
-    deps.limiter.checkUser(caller.claims.userId);
+    // Claimed before the first wait (the limits may ask the primary): a second subscribe to the same target is refused.
     const mine = new AbortController();
     subscriptions.set(key, mine);
+    try {
+      await deps.limiter.checkFlood(ip);
+      await deps.limiter.checkUser(caller.claims.userId);
+    } catch (error) {
+      subscriptions.delete(key);
+      throw error;
+    }
     try {
       const stream = await deps.opener.open(caller, frame.target, frame.since, AbortSignal.any([signal, mine.signal]));
       const ended = await pumpToSocket(ws, stream, deps);
