@@ -8,20 +8,23 @@ WORKDIR /app
 USER node
 
 # Dependencies first, so code changes do not reinstall them.
-COPY --chown=node:node package.json package-lock.json ./
+COPY --chown=node:node package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 
+# The server compiled to dist/ and the page to web/dist; then only what runs is kept.
 COPY --chown=node:node . .
-RUN npm run -s build:web
+RUN npm run -s build && npm prune --omit=dev --no-audit --no-fund
 
 ENV HOST=0.0.0.0 \
     PORT=8080 \
     DATA_DIR=/data
-# (`npm start` passes the server's Node flags, src/node-flags.ts.)
 EXPOSE 8080
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 ENTRYPOINT ["/app/deploy/parley-entrypoint.sh"]
-CMD ["npm", "start"]
+# Node itself, in exec form: `docker stop`'s SIGTERM reaches the server (through the entrypoint's
+# exec), which drains and exits 0. npm would exit 143 at once and leave the server to be killed.
+# The flags are the server's (src/node-flags.ts; test/unit/node-flags.test.ts keeps them in step).
+CMD ["node", "--max-semi-space-size=16", "--disable-warning=TimeoutNegativeWarning", "dist/src/main.js"]

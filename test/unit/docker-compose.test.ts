@@ -7,6 +7,7 @@ import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
+import { imageCommand } from "../support/image-command.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const read = (path: string): string => readFileSync(join(ROOT, path), "utf8");
@@ -127,10 +128,13 @@ describe("docker-compose.yml", () => {
 describe("Dockerfile", () => {
   const dockerfile = read("Dockerfile");
 
-  it("builds on node:24-slim with npm ci and runs npm start through the key entrypoint", () => {
+  it("builds on node:24-slim with npm ci and npm run build, and runs node on the build through the key entrypoint", () => {
     expect(dockerfile).toMatch(/^FROM node:24-slim$/m);
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
-    expect(dockerfile).toMatch(/^CMD \["npm", "start"\]$/m);
+    expect(dockerfile).toMatch(/^RUN npm run -s build && npm prune --omit=dev\b/m);
+    // Exec form, node first: the server is the process `docker stop` signals (test/e2e/built-server.test.ts).
+    expect(imageCommand()[0]).toBe("node");
+    expect(imageCommand().at(-1)).toBe("dist/src/main.js");
     expect(dockerfile).toMatch(/^USER node$/m);
     const entrypoint = /^ENTRYPOINT \["\/app\/(.+?)"\]$/m.exec(dockerfile)?.[1];
     expect(entrypoint).toBe("deploy/parley-entrypoint.sh");

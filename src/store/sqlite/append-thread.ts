@@ -27,8 +27,17 @@ export type AppendReply =
   | { readonly type: "appended"; readonly outcomes: readonly AppendOutcome[] }
   | { readonly type: "failed"; readonly message: string; readonly code: string | undefined };
 
-/** tsx's loader, found from this file (not from the working directory), for the thread's execArgv. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+/**
+ * The thread's module and Node flags. Built (`npm run build`: dist/…/append-thread.js) the
+ * thread is the compiled append-worker.js; run from source (tests, the bench: tsx) it is the
+ * TypeScript file, loaded through tsx's loader found from this file — tsx is a development
+ * dependency, never needed by the built server.
+ */
+function threadModule(): { url: URL; execArgv: string[] } {
+  if (import.meta.url.endsWith(".js")) return { url: new URL("./append-worker.js", import.meta.url), execArgv: [] };
+  const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+  return { url: new URL("./append-worker.ts", import.meta.url), execArgv: ["--import", tsxLoader] };
+}
 
 interface PendingAppend {
   readonly message: ChatMessage;
@@ -48,8 +57,8 @@ export class AppendThread {
 
   /** Starts the thread on `data.file`, whose schema must already be migrated. */
   constructor(data: AppendWorkerData) {
-    // The worker is TypeScript like the rest of the server; tsx loads it under any runner.
-    this.#worker = new Worker(new URL("./append-worker.ts", import.meta.url), { workerData: data, execArgv: ["--import", TSX_LOADER] });
+    const thread = threadModule();
+    this.#worker = new Worker(thread.url, { workerData: data, execArgv: thread.execArgv });
     // Idle, the thread must not keep the process alive; busy, it must (see #send).
     this.#worker.unref();
     this.#worker.on("message", (reply: AppendReply) => this.#answer(reply));
