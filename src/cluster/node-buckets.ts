@@ -7,8 +7,10 @@
  *
  * - a worker spends a key's leased tokens with no IPC at all; with none left, the call waits
  *   for a lease — one IPC round trip, batched with everything else of its turn (ipc-batching.ts);
- * - a lease is a quarter of the burst shared over the workers (at least one token), so the
- *   workers together never hold more than about a third of a bucket;
+ * - a key's first lease is one token, and each lease while it is in use twice the last, up
+ *   to a quarter of the burst shared over the workers: a key seldom used (a user posting now
+ *   and then) leaves nothing to give back, and the workers together never hold more than
+ *   about a third of a bucket;
  * - a key in steady use asks for its next lease when a quarter of the last is left, so it
  *   rarely waits;
  * - tokens a worker has not spent LEASE_MS after their lease go back to the node's bucket;
@@ -113,18 +115,25 @@ class LeaseChannel {
 /** One key's tokens on this worker. */
 interface Lease {
   tokens: number;
+  /** The size of the last lease asked for (0: none yet); the next asks for twice that, up to the most. */
+  size: number;
   expiresAtMs: number;
   /** The request for the next lease, while one is in flight. */
-  pending: Promise<Grant> | undefined;
+  pending: Promise<Leased> | undefined;
   /** Until when the node's bucket is known to be empty, and what to tell callers meanwhile. */
   refusedUntilMs: number;
   retryAfterSeconds: number;
 }
 
+/** A lease's answer, with what was asked for. */
+interface Leased extends Grant {
+  readonly wanted: number;
+}
+
 /** The buckets of one limit, as one worker of the node sees them. */
 class LeasedBuckets implements Buckets {
   readonly #leases = new Map<string, Lease>();
-  readonly #size: number;
+  readonly #maxSize: number;
   readonly #refusalMemoryMs: number;
 
   constructor(
@@ -134,7 +143,7 @@ class LeasedBuckets implements Buckets {
     workers: number,
     private readonly now: () => number,
   ) {
-    this.#size = Math.max(1, Math.floor(rate.burst / (4 * workers)));
+    this.#maxSize = Math.max(1, Math.floor(rate.burst / (4 * workers)));
     // Short next to how long the bucket takes to fill, so no token it gains meanwhile is wasted.
     this.#refusalMemoryMs = Math.min(50, (500 * rate.burst) / rate.perSecond);
     // Expired leases go back even when their key is not used again (the timer keeps no process alive).
@@ -146,7 +155,7 @@ class LeasedBuckets implements Buckets {
     if (lease && !lease.pending && now >= lease.expiresAtMs && now >= lease.refusedUntilMs) this.#end(key, lease);
     else if (lease && lease.tokens >= 1) {
       lease.tokens -= 1;
-      if (this.#size >= 4 && lease.tokens <= this.#size / 4) lease.pending ??= this.#lease(key, lease);
+      if (lease.size >= 4 && lease.tokens <= lease.size / 4) lease.pending ??= this.#lease(key, lease);
       return 0;
     } else if (lease && now < lease.refusedUntilMs) return lease.retryAfterSeconds;
     return this.#wait(key);
@@ -156,22 +165,24 @@ class LeasedBuckets implements Buckets {
     for (;;) {
       let lease = this.#leases.get(key);
       if (!lease) {
-        lease = { tokens: 0, expiresAtMs: 0, pending: undefined, refusedUntilMs: 0, retryAfterSeconds: 0 };
+        lease = { tokens: 0, size: 0, expiresAtMs: 0, pending: undefined, refusedUntilMs: 0, retryAfterSeconds: 0 };
         this.#leases.set(key, lease);
       }
-      const grant = await (lease.pending ??= this.#lease(key, lease));
+      const leased = await (lease.pending ??= this.#lease(key, lease));
       if (lease.tokens >= 1) {
         lease.tokens -= 1;
         return 0;
       }
       // Less than a full lease: the node's bucket is empty. A full one went to the callers that
       // waited before this one: ask again.
-      if (grant.granted < this.#size) return Math.max(1, grant.retryAfterSeconds);
+      if (leased.granted < leased.wanted) return Math.max(1, leased.retryAfterSeconds);
     }
   }
 
-  #lease(key: string, lease: Lease): Promise<Grant> {
-    return this.primary.request(this.limit, key, this.#size).then((grant) => {
+  #lease(key: string, lease: Lease): Promise<Leased> {
+    const wanted = Math.min(this.#maxSize, Math.max(1, lease.size * 2));
+    lease.size = wanted;
+    return this.primary.request(this.limit, key, wanted).then((grant) => {
       lease.pending = undefined;
       const now = this.now();
       if (grant.granted > 0) {
@@ -181,7 +192,7 @@ class LeasedBuckets implements Buckets {
         lease.refusedUntilMs = now + this.#refusalMemoryMs;
         lease.retryAfterSeconds = grant.retryAfterSeconds;
       }
-      return grant;
+      return { ...grant, wanted };
     });
   }
 
