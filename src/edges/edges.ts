@@ -7,17 +7,6 @@
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Config } from "../config.js";
-import type { Logger } from "../observability/logger.js";
-import type { Metrics } from "../observability/metrics.js";
-import type { Accounts } from "../services/accounts.js";
-import type { Messages } from "../services/messages.js";
-import type { Rooms } from "../services/rooms.js";
-import type { StreamSessions } from "../realtime/stream-sessions.js";
-import type { TokenIssuer } from "../auth/tokens.js";
-import type { RevocationCache } from "../auth/revocations.js";
-import type { StreamTickets } from "../auth/stream-tickets.js";
-import type { UserDirectory } from "../auth/user-directory.js";
 import { authInterceptor } from "../auth/auth-interceptor.js";
 import { UnavailableError } from "../domain/errors.js";
 import { HealthStatus } from "./health.js";
@@ -27,7 +16,7 @@ import { observeInterceptor } from "./rpc/observe-interceptor.js";
 import { createInProcessTransport } from "./rpc/in-process-transport.js";
 import { UnaryCalls } from "./rpc/unary-calls.js";
 import { createGrpcUnaryPath, MAX_DEADLINE_MS } from "./rpc/grpc-unary-path.js";
-import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor, type BucketsFactory } from "./rate-limit.js";
+import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./rate-limit.js";
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
 import { createHttpEdge } from "./http/http-edge.js";
@@ -38,19 +27,9 @@ import { createFastPath } from "./rpc/stream-fast-path/fast-path.js";
 import { createConnectHandler, type ConnectHandlerOptions } from "./rpc/connect-handler.js";
 import { FAST_PATH_PROCEDURES } from "./rpc/stream-fast-path/wire-protocol.js";
 
-export interface EdgeDeps {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly services: { readonly accounts: Accounts; readonly rooms: Rooms; readonly messages: Messages };
-  readonly sessions: StreamSessions;
-  readonly tokens: TokenIssuer;
-  readonly revocations: RevocationCache;
-  readonly tickets: StreamTickets;
-  readonly users: UserDirectory;
-  /** Where the rate limits' buckets are kept (a worker of several leases from its primary's). */
-  readonly rateBuckets: BucketsFactory;
-}
+import type { EdgeDeps } from "./edge-deps.js";
+
+export type { EdgeDeps } from "./edge-deps.js";
 
 /**
  * The edges of a node, and its stop in two steps: drain() when the node is told to stop, then,

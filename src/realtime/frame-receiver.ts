@@ -5,7 +5,7 @@
  * are those of subscription.ts: the same frames, in the same order, each once — a stream
  * switches between pushing and being pulled without losing or repeating anything.
  */
-import type { Frame } from "./subscription.js";
+import type { Frame } from "./stream-contract.js";
 
 /** What a stream pushes to while its consumer keeps up. */
 export interface FrameReceiver {

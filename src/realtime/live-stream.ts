@@ -26,7 +26,7 @@ import { HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
 import { PushMode } from "./push-mode.js";
 import { ReplayedIds } from "./replayed-ids.js";
-import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./subscription.js";
+import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./stream-contract.js";
 import { startingPoint } from "./starting-point.js";
 
 type Result = IteratorResult<Frame, undefined>;

@@ -14,7 +14,7 @@ import { compareIds } from "../domain/ids.js";
 import { UnavailableError } from "../domain/errors.js";
 import type { ChatMessage } from "../domain/model.js";
 import type { RecentMessages } from "./recent-messages.js";
-import type { Frame, SubscriptionRequest } from "./subscription.js";
+import type { Frame, SubscriptionRequest } from "./stream-contract.js";
 
 /** Longest a resuming stream waits for this node to catch up with the store (then UNAVAILABLE). */
 const CATCH_UP_MS = 5000;

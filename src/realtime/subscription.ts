@@ -13,36 +13,11 @@
  * Each message is delivered once, in id order for the replay and in bus order (= id order on
  * one node) for live delivery, with no gap between the two.
  */
-import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
 import type { Hub } from "./hub.js";
 import { LiveStream } from "./live-stream.js";
+import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./stream-contract.js";
 
-export type Frame =
-  | { readonly kind: "ready"; readonly position: string }
-  | { readonly kind: "message"; readonly message: ChatMessage }
-  | { readonly kind: "heartbeat"; readonly atMs: number }
-  | { readonly kind: "gap"; readonly after: string; readonly before: string };
-
-export interface SubscriptionLimits {
-  /** Most stored messages replayed on one stream before a Gap is sent instead. */
-  readonly replayLimit: number;
-  /** Most messages waiting for a slow client before its stream is ended. */
-  readonly queueLimit: number;
-  /** Idle time after which a heartbeat frame is sent. */
-  readonly heartbeatMs: number;
-  /** Called when a stream is ended because its client fell behind (metrics). */
-  readonly onOverflow?: () => void;
-}
-
-export interface SubscriptionRequest {
-  readonly channel: Channel;
-  /** Resume after this id; undefined or "" for "from now on". */
-  readonly since: string | undefined;
-  /** Reads the channel's history, newest first (the store, bound to the channel). */
-  readonly history: (page: MessagePage) => Promise<ChatMessage[]>;
-  /** Ends the stream; a DomainError as the reason is thrown to the client. */
-  readonly signal: AbortSignal;
-}
+export type { Frame, SubscriptionLimits, SubscriptionRequest } from "./stream-contract.js";
 
 /**
  * The frames of one subscription until the signal aborts or the client falls behind: Ready,

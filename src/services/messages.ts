@@ -18,7 +18,8 @@ import type { Bus, MessageLog } from "../bus/bus.js";
 import type { AppendResult, IdempotencyKey, Store } from "../store/store.js";
 import type { TokenClaims } from "../auth/tokens.js";
 import type { Hub } from "../realtime/hub.js";
-import { type Frame, type SubscriptionLimits, subscribe } from "../realtime/subscription.js";
+import { subscribe } from "../realtime/subscription.js";
+import type { Frame, SubscriptionLimits } from "../realtime/stream-contract.js";
 import type { Rooms } from "./rooms.js";
 
 /** How long the same client_message_id from the same sender names the same message. */

@@ -7,7 +7,7 @@
  */
 import { UnauthenticatedError } from "../../domain/errors.js";
 import { type FrameReceiver, isPushable, type PushableFrames } from "../../realtime/frame-receiver.js";
-import type { Frame } from "../../realtime/subscription.js";
+import type { Frame } from "../../realtime/stream-contract.js";
 import { logStreamEnd, type PumpObserver, tooSlow } from "./stream-end-log.js";
 import type { OpenStream } from "./stream-open.js";
 

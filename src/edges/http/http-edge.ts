@@ -10,7 +10,7 @@ import type { Duplex } from "node:stream";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { Transport } from "@connectrpc/connect";
 import { Gauge } from "prom-client";
-import type { EdgeDeps } from "../edges.js";
+import type { EdgeDeps } from "../edge-deps.js";
 import type { RateLimiter } from "../rate-limit.js";
 import { createDocsHandler } from "../rest/docs-page.js";
 import { buildOpenApi } from "../rest/openapi.js";

@@ -9,7 +9,7 @@
  */
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
-import type { Frame } from "../../realtime/subscription.js";
+import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "./http-failure.js";
 import { sseMessageEvent } from "./frame-encoding.js";
 import type { AnyResponse } from "./respond.js";

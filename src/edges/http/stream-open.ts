@@ -13,7 +13,7 @@ import type { RevocationCache } from "../../auth/revocations.js";
 import type { TokenClaims, TokenIssuer } from "../../auth/tokens.js";
 import type { UserDirectory } from "../../auth/user-directory.js";
 import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
-import type { Frame } from "../../realtime/subscription.js";
+import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSession, StreamSessions } from "../../realtime/stream-sessions.js";
 import type { Messages } from "../../services/messages.js";
 import type { RateLimiter } from "../rate-limit.js";

@@ -10,7 +10,7 @@
  * state machine is in frame-pump.ts, the end-of-stream report in stream-end-log.ts, the send
  * buffer in send-buffer.ts.
  */
-import type { Frame } from "../../realtime/subscription.js";
+import type { Frame } from "../../realtime/stream-contract.js";
 import { type FrameSink, FramePump } from "./frame-pump.js";
 import type { PumpObserver } from "./stream-end-log.js";
 import type { OpenStream } from "./stream-open.js";

@@ -12,7 +12,7 @@
  *   {"type":"gap", "room_id"|"dms", "after", "before"}   {"type":"heartbeat", "server_time"}
  *   {"type":"ack", "ref"?, "message"?|"room_id"?|"dms"?}   {"type":"error", "code", "message", "ref"?, "room_id"?|"dms"?}
  */
-import type { Frame } from "../../realtime/subscription.js";
+import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "./http-failure.js";
 import { wsMessageFrame } from "./frame-encoding.js";
 import type { StreamTarget } from "./stream-open.js";

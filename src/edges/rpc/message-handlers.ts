@@ -3,7 +3,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { MessageService } from "../../../gen/chat/v1/message_pb.js";
 import { requireUser } from "../../auth/auth-context.js";
 import type { Messages } from "../../services/messages.js";
-import type { Frame } from "../../realtime/subscription.js";
+import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
 import { type FrameInit, frameToProto, messageToProto } from "./to-proto.js";
 

@@ -12,7 +12,7 @@ import {
 } from "../../../gen/chat/v1/types_pb.js";
 import type { SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
 import type { ChatMessage, RoomRecord, UserRecord } from "../../domain/model.js";
-import type { Frame } from "../../realtime/subscription.js";
+import type { Frame } from "../../realtime/stream-contract.js";
 
 export function userToProto(user: UserRecord): User {
   return create(UserSchema, { userId: user.id, username: user.username, createdAt: timestampFromMs(user.createdAtMs) });

@@ -10,7 +10,7 @@ import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { SubscribeRoomResponseSchema } from "../../../../gen/chat/v1/message_pb.js";
 import type { ChatMessage } from "../../../domain/model.js";
-import type { Frame } from "../../../realtime/subscription.js";
+import type { Frame } from "../../../realtime/stream-contract.js";
 import { frameToProto } from "../to-proto.js";
 
 /** Protobuf binary (gRPC, gRPC-Web, Connect+proto) or proto JSON (Connect+json). */

@@ -9,7 +9,7 @@
 import type { ConnectError } from "@connectrpc/connect";
 import type { Metrics } from "../../../observability/metrics.js";
 import type { Logger } from "../../../observability/logger.js";
-import type { Frame } from "../../../realtime/subscription.js";
+import type { Frame } from "../../../realtime/stream-contract.js";
 import { codeName, toConnectError } from "../../error-mapping.js";
 import type { AnyResponse } from "../../http/respond.js";
 import type { OpenStream } from "../../http/stream-open.js";

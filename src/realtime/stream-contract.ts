@@ -1,0 +1,33 @@
+/**
+ * What a subscription is asked for and what it yields — the frames every edge encodes — on
+ * their own, so the modules of the subscription (live-stream.ts, starting-point.ts,
+ * frame-receiver.ts) and the edges depend on them without depending on each other.
+ */
+import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
+
+export type Frame =
+  | { readonly kind: "ready"; readonly position: string }
+  | { readonly kind: "message"; readonly message: ChatMessage }
+  | { readonly kind: "heartbeat"; readonly atMs: number }
+  | { readonly kind: "gap"; readonly after: string; readonly before: string };
+
+export interface SubscriptionLimits {
+  /** Most stored messages replayed on one stream before a Gap is sent instead. */
+  readonly replayLimit: number;
+  /** Most messages waiting for a slow client before its stream is ended. */
+  readonly queueLimit: number;
+  /** Idle time after which a heartbeat frame is sent. */
+  readonly heartbeatMs: number;
+  /** Called when a stream is ended because its client fell behind (metrics). */
+  readonly onOverflow?: () => void;
+}
+
+export interface SubscriptionRequest {
+  readonly channel: Channel;
+  /** Resume after this id; undefined or "" for "from now on". */
+  readonly since: string | undefined;
+  /** Reads the channel's history, newest first (the store, bound to the channel). */
+  readonly history: (page: MessagePage) => Promise<ChatMessage[]>;
+  /** Ends the stream; a DomainError as the reason is thrown to the client. */
+  readonly signal: AbortSignal;
+}
