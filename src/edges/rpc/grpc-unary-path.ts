@@ -17,8 +17,13 @@
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
-import { encodeEnvelope } from "@connectrpc/connect/protocol";
-import { contentTypeProto, parseContentType, parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import {
+  encodeEnvelope,
+  grpcContentTypeProto as contentTypeProto,
+  parseGrpcContentType as parseContentType,
+  parseGrpcTimeout as parseTimeout,
+  setTrailerStatus,
+} from "./connect-private.js";
 import type { IncomingHttpHeaders, Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "../../observability/logger.js";

@@ -20,9 +20,7 @@
 import { type DescMethod, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
-import { parseContentType as parseConnectType } from "@connectrpc/connect/protocol-connect";
-import { parseContentType as parseGrpcType } from "@connectrpc/connect/protocol-grpc";
-import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protocol-grpc-web";
+import { parseConnectContentType as parseConnectType, parseGrpcContentType as parseGrpcType, parseGrpcWebContentType as parseGrpcWebType } from "./connect-private.js";
 import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../client-json.js";
 import type { BufferedBody } from "./stream-fast-path/request-body.js";
 import type { RequestHead } from "./stream-fast-path/wire-protocol.js";

@@ -19,7 +19,7 @@ import {
   createMethodImplSpec,
   createServiceImplSpec,
 } from "@connectrpc/connect";
-import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
+import { invokeUnaryImplementation } from "./connect-private.js";
 
 /** A unary method's implementation, as the router registered it. */
 export type UnarySpec = MethodImplSpec & { readonly kind: "unary" };

@@ -7,7 +7,7 @@
  * once per format and cached on the object, not once per subscriber.
  */
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { encodeEnvelope } from "@connectrpc/connect/protocol";
+import { encodeEnvelope } from "../connect-private.js";
 import { SubscribeRoomResponseSchema } from "../../../../gen/chat/v1/message_pb.js";
 import type { ChatMessage } from "../../../domain/model.js";
 import type { Frame } from "../../../realtime/stream-contract.js";

@@ -6,10 +6,7 @@
  * Errors are ConnectErrors (edges/error-mapping.ts), their metadata included (retry-after).
  */
 import type { ConnectError } from "@connectrpc/connect";
-import { encodeEnvelope } from "@connectrpc/connect/protocol";
-import { endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { encodeEnvelope, endStreamFlag, endStreamToJson, setTrailerStatus, trailerFlag, trailerSerialize } from "../connect-private.js";
 import type { WireProtocol } from "./wire-protocol.js";
 
 /** What ends a stream on the wire: a last body chunk, HTTP trailers, or both absent. */

@@ -5,9 +5,7 @@
  * gRPC JSON, compressed requests, deadlines — stays with connect-node, which serves it as before.
  */
 import type { DescMethod } from "@bufbuild/protobuf";
-import { parseContentType as parseConnectType } from "@connectrpc/connect/protocol-connect";
-import { parseContentType as parseGrpcType } from "@connectrpc/connect/protocol-grpc";
-import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protocol-grpc-web";
+import { parseConnectContentType as parseConnectType, parseGrpcContentType as parseGrpcType, parseGrpcWebContentType as parseGrpcWebType } from "../connect-private.js";
 import { MessageService } from "../../../../gen/chat/v1/message_pb.js";
 
 /** The three streaming wire protocols connect-node serves. */
