@@ -22,7 +22,7 @@ export interface Adapters {
 
 export async function createAdapters(config: Config, logger: Logger, metrics: Metrics): Promise<Adapters> {
   // A worker's one IPC channel to its primary, batched; the sequenced store, the cluster bus and the rate limits share it (and its order).
-  const primary = config.workers > 1 ? (await import("./cluster/ipc-batching.js")).primaryPort() : undefined;
+  const primary = config.workers > 1 ? (await import("./cluster/ipc.js")).primaryPort() : undefined;
   const rateBuckets = primary ? (await import("./cluster/node-buckets.js")).leasedBuckets(primary, config.workers) : localBuckets;
   let store: Store;
   if (config.store === "cassandra") {
@@ -31,8 +31,8 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
   } else {
     store = openSqlite(config, logger);
     if (config.sequencedAppends) {
-      const { SequencedStore } = await import("./store/cluster/sequenced-store.js");
-      store = new SequencedStore(store, primary);
+      const { sequencedStore } = await import("./cluster/sequenced-appends.js");
+      store = sequencedStore(store, primary);
     }
   }
   let bus: Bus;
@@ -49,7 +49,7 @@ export async function createAdapters(config: Config, logger: Logger, metrics: Me
       write: (message) => logStore.recordMessage(message, idempotencyKeyOf(message)),
     });
   } else if (config.bus === "cluster") {
-    const { ClusterBus } = await import("./bus/cluster/cluster-bus.js");
+    const { ClusterBus } = await import("./cluster/cluster-bus.js");
     bus = new ClusterBus(primary, config.sequencedAppends);
   } else {
     bus = new MemoryBus();

@@ -12,7 +12,7 @@ import type { Config } from "./config.js";
 import { SnowflakeGenerator } from "./domain/ids.js";
 import type { Logger } from "./observability/logger.js";
 import { Metrics, countPosted } from "./observability/metrics.js";
-import { joinNodeMetrics } from "./observability/node-metrics.js";
+import { joinNodeMetrics } from "./cluster/node-metrics.js";
 import { PasetoTokens } from "./auth/tokens.js";
 import { RevocationCache } from "./auth/revocations.js";
 import { RevocationSweep } from "./auth/revocation-sweep.js";

@@ -35,7 +35,7 @@ export interface Config {
   readonly workers: number;
   /**
    * Several workers on one SQLite file with the cluster bus: the primary writes every message
-   * (cluster/sequencer.ts) so ids, commits and live delivery share one order.
+   * (cluster/sequenced-appends.ts) so ids, commits and live delivery share one order.
    */
   readonly sequencedAppends: boolean;
   readonly sqliteSynchronous: "FULL" | "NORMAL";

@@ -1,6 +1,6 @@
 /**
  * The bus port: how a message (and a token revocation) reaches every node that has live
- * subscribers for it. Adapters: bus/memory (one process), bus/cluster (one node's workers),
+ * subscribers for it. Adapters: bus/memory (one process), cluster/cluster-bus.ts (one node's workers),
  * bus/kafka (many nodes).
  *
  * Guarantees every adapter gives (checked by test/contract/bus-contract.ts):

@@ -6,7 +6,7 @@
  * tokens from them a few at a time:
  *
  * - a worker spends a key's leased tokens with no IPC at all; with none left, the call waits
- *   for a lease — one IPC round trip, batched with everything else of its turn (ipc-batching.ts);
+ *   for a lease — one IPC round trip, batched with everything else of its turn (ipc.ts);
  * - a key's first lease is one token, and each lease while it is in use twice the last, up
  *   to a quarter of the burst shared over the workers: a key seldom used (a user posting now
  *   and then) leaves nothing to give back, and the workers together never hold more than
@@ -22,8 +22,7 @@
  * held at the start — at most burst ÷ 3. A worker that dies loses its leases: the node then
  * admits less, never more.
  */
-import type { IpcPort } from "../bus/cluster/cluster-bus.js";
-import type { RelayCluster, RelayWorker } from "../bus/cluster/relay.js";
+import type { IpcPort, RelayCluster, RelayWorker } from "./ipc.js";
 import { LIMIT_NAMES, type Buckets, type BucketsFactory, type LimitName, type RateLimits } from "../edges/rate-limit.js";
 import { TokenBuckets, type Rate } from "../edges/token-buckets.js";
 
@@ -73,7 +72,7 @@ export function serveNodeBuckets(cluster: RelayCluster, limits: RateLimits, now:
 
 /**
  * A worker's side: buckets that lease from the primary's. `port` is the worker's one batched
- * IPC channel (cluster/ipc-batching.ts); `workers` how many share the node's buckets.
+ * IPC channel (cluster/ipc.ts); `workers` how many share the node's buckets.
  */
 export function leasedBuckets(port: IpcPort, workers: number, now: () => number = Date.now): BucketsFactory {
   const primary = new LeaseChannel(port);

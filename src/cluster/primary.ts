@@ -2,12 +2,12 @@
  * The primary process of a multi-process node (WORKERS > 1): it serves no requests itself. It
  * forks the workers — each a full Parley on the same port (Node cluster hands out connections
  * round-robin), with its own WORKER_ID (base + index) so message ids stay unique — relays the
- * bus between them (bus/cluster/relay.ts), holds the node's rate-limit buckets
+ * bus between them (cluster-bus.ts), holds the node's rate-limit buckets
  * (node-buckets.ts), restarts a worker that dies, and on SIGTERM/SIGINT
  * stops them all gracefully before exiting.
  *
  * On SQLite (`sequencedAppends`) the primary is also the node's message writer
- * (cluster/sequencer.ts): it opens the file first (migrating a fresh one), so ids, commits and
+ * (sequenced-appends.ts): it opens the file first (migrating a fresh one), so ids, commits and
  * live delivery share one order across the workers. The first worker starts alone (it creates
  * the token key on a fresh data directory); the others start once it listens. When all listen the primary logs
  * "parley cluster listening" and, if it was started with an IPC channel (a supervisor, the
@@ -18,18 +18,18 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Config } from "../config.js";
 import type { Logger } from "../observability/logger.js";
-import { relayBus } from "../bus/cluster/relay.js";
+import { relayBus } from "./cluster-bus.js";
 import { openSqlite } from "../adapters.js";
 import { SnowflakeGenerator } from "../domain/ids.js";
 import type { Store } from "../store/store.js";
-import { startSequencer } from "./sequencer.js";
+import { startSequencer } from "./sequenced-appends.js";
 import { serveNodeBuckets } from "./node-buckets.js";
-import { batchingCluster } from "./ipc-batching.js";
+import { batchingCluster } from "./ipc.js";
 import { withServerFlags } from "../node-flags.js";
 import { isStartFailure, type StopRequest } from "./worker-lifecycle.js";
 import { StartupError } from "../startup-error.js";
 import { Metrics, countPosted } from "../observability/metrics.js";
-import { serveNodeMetrics } from "../observability/node-metrics.js";
+import { serveNodeMetrics } from "./node-metrics.js";
 
 const RESTART_DELAY_MS = 1000;
 /** How long workers may take to stop after their grace period before they are killed. */
@@ -38,7 +38,7 @@ const STOP_TIMEOUT_MS = 20_000;
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   let stopping = false;
   const byIndex = new Map<number, Worker>();
-  // Every channel to a worker sends one IPC message per event-loop turn (ipc-batching.ts).
+  // Every channel to a worker sends one IPC message per event-loop turn (ipc.ts).
   const workers = batchingCluster(cluster);
   const relay = relayBus(workers);
   // The node's rate-limit buckets: workers lease their tokens here, so every limit holds for the node.

@@ -57,7 +57,7 @@ export interface Store {
    * message, stored (`created`), or a message stored under the key; SQLite stores exactly one,
    * Cassandra (no lightweight transaction on the message path) may store each racer.
    * The returned message is the stored one: a store that orders appends itself may give it a
-   * later id than proposed (store/cluster/sequenced-store.ts does); callers use the result.
+   * later id than proposed (cluster/sequenced-appends.ts does); callers use the result.
    */
   appendMessage(message: ChatMessage, idempotency?: IdempotencyKey): Promise<AppendResult>;
   /**

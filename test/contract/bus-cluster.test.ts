@@ -4,8 +4,8 @@
  * (as Node's do). The real processes are covered by test/e2e/cluster.test.ts.
  */
 import { EventEmitter } from "node:events";
-import { ClusterBus, type IpcPort } from "../../src/bus/cluster/cluster-bus.js";
-import { relayBus, type RelayCluster, type RelayWorker } from "../../src/bus/cluster/relay.js";
+import { ClusterBus, relayBus } from "../../src/cluster/cluster-bus.js";
+import type { IpcPort, RelayCluster, RelayWorker } from "../../src/cluster/ipc.js";
 import { busContract } from "./bus-contract.js";
 
 /** One worker's IPC channel: the worker's `process` side and the primary's `Worker` side. */

@@ -7,8 +7,8 @@
 import { EventEmitter } from "node:events";
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it, vi } from "vitest";
-import type { IpcPort } from "../../src/bus/cluster/cluster-bus.js";
-import type { RelayCluster, RelayWorker } from "../../src/bus/cluster/relay.js";
+import type { IpcPort } from "../../src/cluster/ipc.js";
+import type { RelayCluster, RelayWorker } from "../../src/cluster/ipc.js";
 import { leasedBuckets, serveNodeBuckets } from "../../src/cluster/node-buckets.js";
 import type { Buckets, Rate, RateLimits } from "../../src/edges/rate-limit.js";
 

@@ -1,5 +1,5 @@
 /**
- * The node's /metrics protocol (src/observability/node-metrics.ts) over an IPC channel that, like
+ * The node's /metrics protocol (src/cluster/node-metrics.ts) over an IPC channel that, like
  * Node's, carries JSON: a scrape on a worker answers the sum of every process, values JSON cannot
  * carry (NaN, ±Infinity) survive the trip, and a worker that does not answer is left out.
  */
@@ -7,8 +7,8 @@ import { EventEmitter } from "node:events";
 import { Gauge } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { Metrics } from "../../src/observability/metrics.js";
-import type { RelayCluster, RelayWorker } from "../../src/bus/cluster/relay.js";
-import { joinNodeMetrics, serveNodeMetrics } from "../../src/observability/node-metrics.js";
+import type { RelayCluster, RelayWorker } from "../../src/cluster/ipc.js";
+import { joinNodeMetrics, serveNodeMetrics } from "../../src/cluster/node-metrics.js";
 import { createLogger } from "../../src/observability/logger.js";
 
 /** One worker process and the primary's view of it, joined by a JSON channel. */

@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { relayBus, type Relay, type RelayCluster, type RelayWorker } from "../../src/bus/cluster/relay.js";
-import { isBusEnvelope } from "../../src/bus/cluster/envelope.js";
-import { startSequencer } from "../../src/cluster/sequencer.js";
+import { relayBus, isBusEnvelope, type Relay } from "../../src/cluster/cluster-bus.js";
+import type { RelayCluster, RelayWorker } from "../../src/cluster/ipc.js";
+import { sequencedStore, startSequencer } from "../../src/cluster/sequenced-appends.js";
 import { SnowflakeGenerator } from "../../src/domain/ids.js";
 import type { ChatMessage } from "../../src/domain/model.js";
-import { SequencedStore } from "../../src/store/cluster/sequenced-store.js";
+import type { Store } from "../../src/store/store.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { Fixtures, message } from "../contract/store-fixtures.js";
 
@@ -60,7 +60,7 @@ let file: SqliteStore;
 let relay: Relay;
 let stopSequencer: () => void;
 let channels: ReturnType<typeof channel>[];
-let stores: SequencedStore[];
+let stores: Store[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "parley-seq-"));
@@ -75,7 +75,7 @@ beforeEach(() => {
   relay = relayBus(cluster);
   stopSequencer = startSequencer({ cluster, store: file, ids: new SnowflakeGenerator(PRIMARY_WORKER_ID), broadcast: relay.broadcast });
   // Each worker opens the file itself, as worker processes do.
-  stores = channels.map((c) => new SequencedStore(new SqliteStore({ file: join(dir, "parley.sqlite"), synchronous: "NORMAL" }), c.port));
+  stores = channels.map((c) => sequencedStore(new SqliteStore({ file: join(dir, "parley.sqlite"), synchronous: "NORMAL" }), c.port));
 });
 
 afterEach(async () => {

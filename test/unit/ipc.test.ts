@@ -1,11 +1,11 @@
 /**
- * IPC batching (src/cluster/ipc-batching.ts): what one side sends in an event-loop turn leaves
+ * IPC batching (src/cluster/ipc.ts): what one side sends in an event-loop turn leaves
  * as one IPC message, and the other side's listeners get the items one by one, in order — the
  * order the sequencer relies on (a new message's broadcast before the reply to its append).
  */
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { batchingCluster, batchingPort, type ClusterWorker, type WorkerProcess } from "../../src/cluster/ipc-batching.js";
+import { batchingCluster, batchingPort, type ClusterWorker, type WorkerProcess } from "../../src/cluster/ipc.js";
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 

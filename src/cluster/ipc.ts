@@ -1,5 +1,6 @@
 /**
- * IPC between the primary and its workers, one message per event-loop turn and direction: what
+ * The IPC channels between a node's primary and its workers: what each side needs of them
+ * (IpcPort, RelayCluster), and batching — one message per event-loop turn and direction: what
  * a side sends during a turn is queued and goes out as one `{parleyBatch: [...]}` (or alone, if
  * it is the only one), and the receiving side hands the items to its listeners one by one, in
  * order. Each node:child_process send is a JSON write and a syscall on both ends — ≈ 70 µs of a
@@ -12,8 +13,26 @@
  */
 import cluster from "node:cluster";
 import { EventEmitter } from "node:events";
-import type { RelayCluster, RelayWorker } from "../bus/cluster/relay.js";
-import type { IpcPort } from "../bus/cluster/cluster-bus.js";
+
+/** The IPC side of a worker process (process itself; a stand-in in tests). */
+export interface IpcPort {
+  send?(message: unknown, callback?: (error: Error | null) => void): boolean;
+  on(event: "message", listener: (message: unknown) => void): unknown;
+  off(event: "message", listener: (message: unknown) => void): unknown;
+}
+
+/** A worker as the primary sees it (node:cluster's Worker has all of it). */
+export interface RelayWorker {
+  isConnected(): boolean;
+  send(message: unknown): boolean;
+}
+
+/** node:cluster in the primary, as the relay, the sequencer and the node's buckets see it. */
+export interface RelayCluster {
+  readonly workers?: Readonly<Record<string, RelayWorker | undefined>>;
+  on(event: "message", listener: (worker: RelayWorker, message: unknown) => void): unknown;
+  off(event: "message", listener: (worker: RelayWorker, message: unknown) => void): unknown;
+}
 
 /** Several IPC messages sent as one, in order. */
 interface Batch {

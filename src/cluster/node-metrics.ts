@@ -11,9 +11,9 @@
  * that scrape; its counters are missing from that one answer only.
  */
 import { AggregatorRegistry } from "prom-client";
-import type { Logger } from "./logger.js";
-import type { Metrics, MetricsSnapshot } from "./metrics.js";
-import type { RelayCluster, RelayWorker } from "../bus/cluster/relay.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics, MetricsSnapshot } from "../observability/metrics.js";
+import type { RelayCluster, RelayWorker } from "./ipc.js";
 
 const COLLECT_TIMEOUT_MS = 2_000;
 const SCRAPE_TIMEOUT_MS = 5_000;
