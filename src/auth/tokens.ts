@@ -8,7 +8,7 @@
  * TOKEN_CLOCK_LEEWAY_SECONDS), so a leaked key cannot mint tokens for years; iat and nbf may lie
  * up to that leeway in the future (another node's clock may run ahead), exp may not be past.
  * The `name` claim is informative only: the caller's name comes from the user record
- * (auth-interceptor.ts).
+ * (authenticate.ts).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";

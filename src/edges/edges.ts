@@ -7,7 +7,6 @@
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { createValidator } from "@bufbuild/protovalidate";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { authInterceptor } from "../auth/auth-interceptor.js";
 import { UnavailableError } from "../domain/errors.js";
 import { HealthStatus } from "./health.js";
 import { createListener, type Listener } from "./listener.js";
@@ -16,7 +15,8 @@ import { observeInterceptor } from "./rpc/observe-interceptor.js";
 import { createInProcessTransport } from "./rpc/in-process-transport.js";
 import { UnaryCalls } from "./rpc/unary-calls.js";
 import { createGrpcUnaryPath, MAX_DEADLINE_MS } from "./rpc/grpc-unary-path.js";
-import { RateLimiter, rateLimitInterceptor, userRateLimitInterceptor } from "./rate-limit.js";
+import { RateLimiter } from "./rate-limit.js";
+import { Admission, admissionInterceptor } from "./admission.js";
 import { clientAddress, clientIpKey } from "./client-address.js";
 import { createContextValues } from "@connectrpc/connect";
 import { createHttpEdge } from "./http/http-edge.js";
@@ -60,17 +60,15 @@ export function createEdges(deps: EdgeDeps): Edges {
   for (const service of CHAT_SERVICES) health.set(service.typeName, "SERVING");
   const limiter = new RateLimiter(deps.config.rateLimit, deps.metrics, Date.now, deps.rateBuckets);
   const routes = chatRoutes({ services: deps.services, sessions: deps.sessions, health, draining: draining.signal });
-  const interceptors = chatInterceptors({
-    observe: observeInterceptor(deps.logger, deps.metrics),
-    ipLimit: rateLimitInterceptor(limiter),
-    auth: authInterceptor(deps),
-    userLimit: userRateLimitInterceptor(limiter),
-  });
+  const admission = new Admission(limiter, deps);
+  const interceptors = chatInterceptors({ observe: observeInterceptor(deps.logger, deps.metrics), admission: admissionInterceptor(admission) });
   // Unary calls skip connect's byte pipelines on the in-process transport and the gRPC fast path.
   const calls = new UnaryCalls(interceptors);
   // The in-process transport lets the REST edge call the very same handlers, interceptors included.
   const inProcess = createInProcessTransport(routes, calls);
-  const http = createHttpEdge({ ...deps, transport: inProcess, limiter, shutdownSignal: draining.signal });
+  // One stream opener for every edge that opens streams itself (SSE, WebSocket, the RPC fast path).
+  const opener = new StreamOpener({ ...deps, admission, messages: deps.services.messages, validator: createValidator() });
+  const http = createHttpEdge({ ...deps, transport: inProcess, opener, shutdownSignal: draining.signal });
   const rpcOptions: ConnectHandlerOptions = {
     routes: calls.record(routes),
     interceptors,
@@ -91,7 +89,7 @@ export function createEdges(deps: EdgeDeps): Edges {
   const rpc = createConnectHandler(rpcOptions, FAST_PATH_PROCEDURES, deps.logger);
   const fallback = rpc.handOver;
   const fastPath = createFastPath({
-    opener: new StreamOpener({ ...deps, limiter, messages: deps.services.messages, validator: createValidator() }),
+    opener,
     fallback,
     metrics: deps.metrics,
     logger: deps.logger,

@@ -17,13 +17,9 @@
  * whole node: a process of several workers leases tokens from the buckets its primary holds
  * (cluster/node-buckets.ts), so a check may wait for the primary's answer — callers await it.
  */
-import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
-import { ResourceExhaustedError, UnauthenticatedError } from "../domain/errors.js";
+import { ResourceExhaustedError } from "../domain/errors.js";
 import { uniquenessKey } from "../domain/names.js";
 import type { Metrics } from "../observability/metrics.js";
-import { callerKey } from "../auth/auth-context.js";
-import { isPublicProcedure } from "../auth/auth-interceptor.js";
-import { clientIpKey, INTERNAL_IP_HEADER } from "./client-address.js";
 import { TokenBuckets, type Buckets, type Rate } from "./token-buckets.js";
 
 export type { Buckets, Rate } from "./token-buckets.js";
@@ -142,63 +138,4 @@ export function addressKey(ip: string): string {
   const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
   const groups = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill("0"), ...tail] : head;
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
-}
-
-const PASSWORD_METHODS = new Set(["/chat.v1.AuthService/SignIn", "/chat.v1.AuthService/SignUp"]);
-
-function procedureOf(req: UnaryRequest | StreamRequest): string {
-  return `/${req.method.parent.typeName}/${req.method.name}`;
-}
-
-/**
- * The limits that come before authentication, for every RPC: the flood ceiling; for public
- * procedures the per-address bucket (and, for sign-in and sign-up, the password-check bucket);
- * and when authentication itself fails (it runs inside this interceptor), the per-address
- * bucket too — so a flood of bad tokens is an anonymous flood.
- */
-export function rateLimitInterceptor(limiter: RateLimiter): Interceptor {
-  // Which procedures are public and hash passwords is decided once per method, not per call.
-  const kinds = new WeakMap<object, { open: boolean; hashes: boolean }>();
-  return (next) => async (req) => {
-    const ip = req.contextValues.get(clientIpKey) ?? req.header.get(INTERNAL_IP_HEADER) ?? undefined;
-    await limiter.checkFlood(ip);
-    let kind = kinds.get(req.method);
-    if (!kind) {
-      const procedure = procedureOf(req);
-      kind = { open: isPublicProcedure(procedure), hashes: PASSWORD_METHODS.has(procedure) };
-      kinds.set(req.method, kind);
-    }
-    if (kind.open) {
-      await limiter.checkAnonymous(ip);
-      if (!kind.hashes) return next(req);
-      // In-progress first: a call refused for that spends none of the address's budget.
-      const end = limiter.beginPasswordCall(ip);
-      try {
-        await limiter.checkPasswordAttempt(ip);
-        return await next(req);
-      } finally {
-        end();
-      }
-    }
-    try {
-      return await next(req);
-    } catch (error) {
-      // No caller set: the auth interceptor refused the credentials (handlers never throw this first).
-      if (error instanceof UnauthenticatedError && !req.contextValues.get(callerKey)) await limiter.checkAnonymous(ip);
-      throw error;
-    }
-  };
-}
-
-/** Per-user limit and sign-in limit, applied after authentication (see routes.ts order). */
-export function userRateLimitInterceptor(limiter: RateLimiter): Interceptor {
-  return (next) => async (req) => {
-    const caller = req.contextValues.get(callerKey);
-    if (caller) await limiter.checkUser(caller.userId);
-    if (req.method.name === "SignIn") {
-      const username = (req.message as { username?: unknown }).username;
-      if (typeof username === "string") await limiter.checkSignIn(username);
-    }
-    return next(req);
-  };
 }

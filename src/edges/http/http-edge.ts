@@ -28,10 +28,10 @@ import { StreamOpener } from "./stream-open.js";
 import { createWsEdge } from "./ws-upgrade.js";
 import { isMetricsRequest, sendMetrics } from "../metrics-listener.js";
 
-/** What the browser edge needs beyond the edges' deps: the in-process transport, the shared limiter, the shutdown signal. */
+/** What the browser edge needs beyond the edges' deps: the in-process transport, the node's one stream opener, the shutdown signal. */
 export interface HttpEdgeDeps extends EdgeDeps {
   readonly transport: Transport;
-  readonly limiter: RateLimiter;
+  readonly opener: StreamOpener;
   readonly shutdownSignal: AbortSignal;
 }
 
@@ -65,7 +65,7 @@ export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
   const docs = createDocsHandler(OPENAPI_PATH);
   const policy = originPolicy(config.corsOrigins, config.publicOrigins);
   const body = { maxBytes: config.maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS };
-  const opener = new StreamOpener({ ...deps, messages: deps.services.messages, validator: createValidator() });
+  const opener = deps.opener;
   const streams = { metrics, logger, heartbeatMs: config.heartbeatMs, sendBufferBytes: config.streamSendBufferBytes, slowClientMs: config.slowClientMs };
   const rest = createRestHandler({ ...deps, table, policy, body, opener, sse: { ...streams, retryMs: SSE_RETRY_MS } });
   const statics = createStaticFiles(config.webDir);

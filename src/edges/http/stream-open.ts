@@ -1,22 +1,19 @@
 /**
- * Opening a realtime stream for the browser transports (SSE, WebSocket), with the same checks,
- * in the same order, as a Connect stream gets from the interceptors: flood ceiling →
- * authentication (header, ticket or cookie; revocation checked) → per-user limit → validation
- * (protovalidate, rules from the proto) → the subscription itself. Every refusal happens before
- * the first byte of a stream, so it can still be answered with an HTTP status.
+ * Opening a realtime stream for the transports that serve streams themselves (SSE, WebSocket,
+ * the RPC fast path): admission (edges/admission.ts — the same steps, in the same order, as the
+ * interceptors run), validation (protovalidate, rules from the proto), then the subscription
+ * itself. Every refusal happens before the first byte of a stream, so it can still be answered
+ * with an HTTP status.
  */
 import type { IncomingMessage } from "node:http";
 import type { Message } from "@bufbuild/protobuf";
 import type { Validator } from "@bufbuild/protovalidate";
-import { authenticate } from "../../auth/auth-interceptor.js";
-import type { RevocationCache } from "../../auth/revocations.js";
-import type { TokenClaims, TokenIssuer } from "../../auth/tokens.js";
-import type { UserDirectory } from "../../auth/user-directory.js";
+import type { TokenClaims } from "../../auth/tokens.js";
 import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSession, StreamSessions } from "../../realtime/stream-sessions.js";
 import type { Messages } from "../../services/messages.js";
-import type { RateLimiter } from "../rate-limit.js";
+import type { Admission } from "../admission.js";
 import { findCredentials } from "./credentials.js";
 import type { Credentials } from "./credentials.js";
 import type { StreamTickets } from "../../auth/stream-tickets.js";
@@ -26,10 +23,7 @@ export type StreamTarget = { readonly kind: "room"; readonly roomId: string } | 
 
 /** The checks and the subscription source a stream opener uses. */
 export interface StreamOpenerDeps {
-  readonly limiter: RateLimiter;
-  readonly tokens: TokenIssuer;
-  readonly revocations: RevocationCache;
-  readonly users: UserDirectory;
+  readonly admission: Admission;
   readonly sessions: StreamSessions;
   readonly messages: Messages;
   readonly validator: Validator;
@@ -62,41 +56,35 @@ export class StreamOpener {
   constructor(private readonly deps: StreamOpenerDeps) {}
 
   /**
-   * Rate limits and authentication for a stream request; throws the error to answer with. The
-   * flood ceiling counts every request of `ip`, the per-address limit only those that fail to
-   * authenticate, the per-user limit the rest.
+   * Admission for a browser stream (SSE, WebSocket): credentials from the Authorization header,
+   * the session cookie or a ?ticket= (redeemed only once the flood ceiling let the request
+   * through). Throws the error to answer with.
    */
   async authenticate(req: IncomingMessage, query: URLSearchParams, ip: string): Promise<StreamCaller> {
-    await this.deps.limiter.checkFlood(ip);
-    const caller = await this.#anonymousOnFailure(ip, async () => {
-      const credentials = await findCredentials(req, query, this.deps.tickets);
-      if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
-      return { claims: await authenticate(credentials.authorization, this.deps), credentials };
+    let credentials: Credentials | undefined;
+    const { caller } = await this.deps.admission.admit({
+      ip,
+      authorization: async () => {
+        credentials = await findCredentials(req, query, this.deps.tickets);
+        if (!credentials) throw new UnauthenticatedError("sign in first: send Authorization: Bearer <token>, the session cookie, or ?ticket=");
+        return credentials.authorization;
+      },
     });
-    await this.deps.limiter.checkUser(caller.claims.userId);
-    return caller;
+    return { claims: caller!, credentials: credentials! };
   }
 
   /**
-   * The same checks for a Connect/gRPC subscribe request, which — as the auth interceptor reads
-   * it — authenticates with its Authorization header only (no ticket, no cookie).
+   * Admission for a Connect/gRPC subscribe request, which — as the interceptors read it —
+   * authenticates with its Authorization header only (no ticket, no cookie).
    */
-  async authenticateHeader(authorization: string | undefined, ip: string): Promise<StreamCaller> {
-    await this.deps.limiter.checkFlood(ip);
-    // No header: authenticate() refuses it ("missing Authorization header").
-    const claims = await this.#anonymousOnFailure(ip, () => authenticate(authorization ?? null, this.deps));
-    await this.deps.limiter.checkUser(claims.userId);
-    return { claims, credentials: { authorization: authorization ?? "", source: "header" } };
+  async authenticateHeader(procedure: string, authorization: string | undefined, ip: string): Promise<StreamCaller> {
+    const { caller } = await this.deps.admission.admit({ procedure, ip, authorization: () => authorization ?? null });
+    return { claims: caller!, credentials: { authorization: authorization ?? "", source: "header" } };
   }
 
-  /** Runs an authentication; when it fails, the attempt counts against the address as an anonymous call. */
-  async #anonymousOnFailure<T>(ip: string, attempt: () => Promise<T>): Promise<T> {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (error instanceof UnauthenticatedError) await this.deps.limiter.checkAnonymous(ip);
-      throw error;
-    }
+  /** A further stream for a caller already admitted on this connection (a subscribe frame on /ws). */
+  admitAgain(caller: StreamCaller, ip: string): Promise<void> {
+    return this.deps.admission.admitAgain(caller.claims, ip);
   }
 
   /** Checks a subscribe request message against the proto's rules; throws InvalidArgumentError. */

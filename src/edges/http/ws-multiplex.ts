@@ -26,12 +26,11 @@ import { pumpToSocket, sendText, type SocketOptions } from "./ws-socket.js";
 /** Most subscriptions one socket may hold at once. */
 export const MAX_SUBSCRIPTIONS = 100;
 
-/** What the /ws protocol needs: the stream opener, the in-process transport for posts, sessions and limits. */
+/** What the /ws protocol needs: the stream opener (admission included), the in-process transport for posts, sessions. */
 export interface MultiplexDeps extends SocketOptions {
   readonly opener: StreamOpener;
   readonly transport: Transport;
   readonly sessions: StreamSessions;
-  readonly limiter: RateLimiter;
   readonly shutdownSignal: AbortSignal;
 }
 
@@ -120,8 +119,7 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
     const mine = new AbortController();
     subscriptions.set(key, mine);
     try {
-      await deps.limiter.checkFlood(ip);
-      await deps.limiter.checkUser(caller.claims.userId);
+      await deps.opener.admitAgain(caller, ip);
     } catch (error) {
       subscriptions.delete(key);
       throw error;

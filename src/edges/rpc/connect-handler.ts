@@ -11,7 +11,7 @@
  * (an HTTP/1.0 request without Host; the front door, edges.ts, answers that and a Host that is
  * no URL authority with 400 before any handler).
  */
-import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { type ConnectNodeAdapterOptions, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -20,6 +20,7 @@ import type { Logger } from "../../observability/logger.js";
 import { sendError } from "../http/respond.js";
 import { checkRequestMessage, type RequestCheckOptions } from "./request-check.js";
 import { type BufferedBody, readBody } from "./stream-fast-path/request-body.js";
+import { type AdmissionDecision, admissionDecisionKey } from "../admission.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -28,7 +29,7 @@ type NodeResponse = ServerResponse | Http2ServerResponse;
  * Serves a request whose body was (partly) read already, through connect-node's handler for
  * `procedure`: the fast paths' handover. The body is checked first, then replayed.
  */
-export type RpcFallback = (req: NodeRequest, res: NodeResponse, procedure: string, body: BufferedBody) => void;
+export type RpcFallback = (req: NodeRequest, res: NodeResponse, procedure: string, body: BufferedBody, decision?: AdmissionDecision) => void;
 
 /** The handlers as edges.ts mounts them. */
 export interface ConnectHandler {
@@ -50,17 +51,19 @@ export function createConnectHandler(options: ConnectHandlerOptions, required: r
   }
 
   /** Calls the handler with `body` (or a body that fails with the check's error) and writes its answer. */
-  async function dispatch(req: NodeRequest, res: NodeResponse, handler: UniversalHandler, body: BufferedBody | undefined): Promise<void> {
+  async function dispatch(req: NodeRequest, res: NodeResponse, handler: UniversalHandler, body: BufferedBody | undefined, decision?: AdmissionDecision): Promise<void> {
     const refused = body && (await checkRequestMessage(handler.method, req, body, options));
     if (refused) logger.info({ procedure: handler.requestPath, reason: refused.rawMessage }, "rpc request refused");
-    const request = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    const contextValues = options.contextValues?.(req) ?? (decision ? createContextValues() : undefined);
+    if (decision) contextValues?.set(admissionDecisionKey, decision);
+    const request = universalRequestFromNodeRequest(req, res, undefined, contextValues);
     const response = await handler(body ? { ...request, body: refused ? failing(refused) : body.replay() } : request);
     await universalResponseToNodeResponse(response, res);
   }
 
-  function run(req: NodeRequest, res: NodeResponse, handler: UniversalHandler, body: Promise<BufferedBody | undefined>): void {
+  function run(req: NodeRequest, res: NodeResponse, handler: UniversalHandler, body: Promise<BufferedBody | undefined>, decision?: AdmissionDecision): void {
     body
-      .then((read) => dispatch(req, res, handler, read))
+      .then((read) => dispatch(req, res, handler, read, decision))
       .catch((reason: unknown) => {
         // As connect-node's adapter: a client that left (mid-body or mid-answer) is not worth a log line.
         const error = ConnectError.from(reason);
@@ -85,8 +88,8 @@ export function createConnectHandler(options: ConnectHandlerOptions, required: r
       const single = handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming";
       run(req, res, handler, req.method === "POST" && single ? readBody(req, options.readMaxBytes) : Promise.resolve(undefined));
     },
-    handOver(req, res, procedure, body) {
-      run(req, res, handlers.get(procedure)!, Promise.resolve(body));
+    handOver(req, res, procedure, body, decision) {
+      run(req, res, handlers.get(procedure)!, Promise.resolve(body), decision);
     },
   };
 }

@@ -36,14 +36,9 @@ export function chatRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
 }
 
 /**
- * Order matters: observe (log, metrics, error mapping) → per-IP limit → auth → per-user and
- * sign-in limits → validation → handler.
+ * Order matters: observe (log, metrics, error mapping) → admission (limits and authentication,
+ * edges/admission.ts) → validation → handler.
  */
-export function chatInterceptors(parts: {
-  observe: Interceptor;
-  ipLimit: Interceptor;
-  auth: Interceptor;
-  userLimit: Interceptor;
-}): Interceptor[] {
-  return [parts.observe, parts.ipLimit, parts.auth, parts.userLimit, createValidateInterceptor()];
+export function chatInterceptors(parts: { observe: Interceptor; admission: Interceptor }): Interceptor[] {
+  return [parts.observe, parts.admission, createValidateInterceptor()];
 }

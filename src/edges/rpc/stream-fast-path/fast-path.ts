@@ -15,7 +15,9 @@ import type { Logger } from "../../../observability/logger.js";
 import type { Metrics } from "../../../observability/metrics.js";
 import { clientAddress } from "../../client-address.js";
 import type { AnyResponse } from "../../http/respond.js";
-import type { OpenStream, StreamOpener } from "../../http/stream-open.js";
+import type { OpenStream, StreamCaller, StreamOpener } from "../../http/stream-open.js";
+import type { AdmissionDecision } from "../../admission.js";
+import { bearerToken } from "../../../auth/authenticate.js";
 import { rpcMessageEncodings } from "./frame-envelopes.js";
 import { readBody, singleEnvelope } from "./request-body.js";
 import type { RpcFallback } from "../connect-handler.js";
@@ -59,17 +61,26 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     res.once("close", () => gone.abort());
     const body = await readBody(req, deps.maxBodyBytes);
     let stream: OpenStream;
+    // Once admission has decided, connect-node applies the decision rather than charging again.
+    let decision: AdmissionDecision | undefined;
     try {
       const payload = singleEnvelope(body);
       if (!payload) throw new Error("not a single uncompressed envelope");
       const intent = decodeSubscribe(request, payload, deps.opener);
       const ip = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies);
       const authorization = req.headers.authorization;
-      const caller = await deps.opener.authenticateHeader(typeof authorization === "string" ? authorization : undefined, ip);
+      let caller: StreamCaller;
+      try {
+        caller = await deps.opener.authenticateHeader(request.procedure, typeof authorization === "string" ? authorization : undefined, ip);
+      } catch (refused) {
+        decision = { refused };
+        throw refused;
+      }
+      decision = { admitted: { caller: caller.claims, token: bearerTokenOf(caller), release: () => undefined } };
       stream = await deps.opener.open(caller, intent.target, intent.since, AbortSignal.any([gone.signal, deps.drainSignal]));
     } catch {
       // Nothing is sent yet: connect-node answers with today's error, in the request's protocol.
-      deps.fallback(req, res, request.procedure, body);
+      deps.fallback(req, res, request.procedure, body, decision);
       return;
     }
     // HTTP/2 compat responses offer HTTP/1.1's API (see respond.ts).
@@ -86,4 +97,9 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     });
     return true;
   };
+}
+
+/** The bearer token of a caller admitted by its Authorization header. */
+function bearerTokenOf(caller: StreamCaller): string {
+  return bearerToken(caller.credentials.authorization);
 }

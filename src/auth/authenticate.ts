@@ -1,13 +1,9 @@
 /**
- * One interceptor authenticates every RPC: it reads "Authorization: Bearer <token>", verifies the
- * PASETO signature, expiry and lifetime, checks revocation, looks the user up (cached), and puts
- * the caller in callerKey. Procedures in PUBLIC_PROCEDURES (sign-up, sign-in, health,
- * reflection) are let through without a token.
+ * Authentication of a request, for every edge (edges/admission.ts runs it): "Authorization:
+ * Bearer <token>", the PASETO signature, expiry and lifetime, revocation, and the user (cached).
+ * Procedures in PUBLIC_PROCEDURES (sign-up, sign-in, health, reflection) need no token.
  */
-import type { DescMethod } from "@bufbuild/protobuf";
-import type { Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../domain/errors.js";
-import { bearerTokenKey, callerKey } from "./auth-context.js";
 import type { RevocationCache } from "./revocations.js";
 import type { TokenClaims, TokenIssuer } from "./tokens.js";
 import type { UserDirectory } from "./user-directory.js";
@@ -51,26 +47,4 @@ export async function authenticateToken(token: string, auth: AuthPorts): Promise
   const user = auth.users.cached(claims.userId) ?? (await auth.users.find(claims.userId));
   if (!user) throw new UnauthenticatedError("the token's user does not exist: sign in again");
   return user.username === claims.username ? claims : { ...claims, username: user.username };
-}
-
-/** Authenticates every non-public RPC and puts the caller in callerKey (see the file comment). */
-export function authInterceptor(auth: AuthPorts): Interceptor {
-  // Whether a method is public is decided once per method, not per call.
-  const publicMethods = new WeakMap<DescMethod, boolean>();
-  const isPublic = (method: DescMethod): boolean => {
-    let open = publicMethods.get(method);
-    if (open === undefined) {
-      open = isPublicProcedure(`/${method.parent.typeName}/${method.name}`);
-      publicMethods.set(method, open);
-    }
-    return open;
-  };
-  return (next) => async (req) => {
-    if (isPublic(req.method)) return next(req);
-    const token = bearerToken(req.header.get("authorization"));
-    const claims = await authenticateToken(token, auth);
-    req.contextValues.set(callerKey, claims);
-    req.contextValues.set(bearerTokenKey, token);
-    return next(req);
-  };
 }
