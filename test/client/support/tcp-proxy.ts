@@ -18,6 +18,12 @@ export interface TcpProxy {
   stall(): void;
   /** New connections are forwarded again (after refuse). */
   accept(): void;
+  /**
+   * The next `n` chunks from the server that `match` are never delivered: their connection is cut
+   * instead — the server did the work, the client never hears the answer. Returns how many were dropped so far.
+   */
+  dropAnswers(n: number, match: (chunk: Buffer) => boolean): void;
+  readonly droppedAnswers: () => number;
   close(): Promise<void>;
 }
 
@@ -27,6 +33,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const stalled = new Set<{ client: Socket; upstream: Socket }>();
   let refusing = false;
   let accepted = 0;
+  let toDrop = 0;
+  let dropped = 0;
+  let dropMatch: (chunk: Buffer) => boolean = () => false;
   const server: Server = createServer((client) => {
     if (refusing) return void client.resetAndDestroy();
     accepted++;
@@ -42,7 +51,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on("data", (chunk: Buffer) => {
+      if (toDrop > 0 && dropMatch(chunk)) {
+        toDrop--;
+        dropped++;
+        return end();
+      }
+      if (!client.write(chunk)) {
+        upstream.pause();
+        client.once("drain", () => upstream.resume());
+      }
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
@@ -65,7 +84,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     stall() {
       for (const pair of open) {
         pair.client.unpipe(pair.upstream);
-        pair.upstream.unpipe(pair.client);
+        pair.upstream.removeAllListeners("data");
         pair.client.pause();
         pair.upstream.pause();
         stalled.add(pair);
@@ -76,6 +95,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     accept() {
       refusing = false;
     },
+    dropAnswers(n, match) {
+      toDrop = n;
+      dropMatch = match;
+    },
+    droppedAnswers: () => dropped,
     close: () =>
       new Promise<void>((resolve) => {
         cut();
