@@ -84,7 +84,7 @@ export class Outbox {
     if (this.#closer.signal.aborted) return;
     if (this.#running) return this.#wake?.();
     this.#running = true;
-    void this.#run().finally(() => (this.#running = false));
+    void this.#run();
   }
 
   /** Stops sending; items stay in `storage`, and the promises of this run reject with CANCELED. */
@@ -114,28 +114,33 @@ export class Outbox {
   async #run(): Promise<void> {
     const signal = this.#closer.signal;
     let attempt = 0;
-    for (let item = this.#items[0]; item && !signal.aborted; item = this.#items[0]) {
-      try {
-        const once = { clientMessageId: item.clientMessageId, maxAttempts: 1, signal };
-        const message = item.kind === "post" ? await this.client.post(item.roomId, item.text, once) : await this.client.sendDirect(item.to, item.text, once);
-        attempt = 0;
-        this.#settle(item, (w) => w.resolve(message));
-        this.options.onSent?.(item, message);
-      } catch (err) {
-        if (signal.aborted) return;
-        const error = ConnectError.from(err);
-        if (error.code === Code.Unauthenticated) return this.options.onBlocked?.(error);
-        if (!isRetryable(error)) {
-          this.#settle(item, (w) => w.reject(error));
-          this.options.onFailed?.(item, error);
-          continue;
+    try {
+      for (let item = this.#items[0]; item && !signal.aborted; item = this.#items[0]) {
+        try {
+          const once = { clientMessageId: item.clientMessageId, maxAttempts: 1, signal };
+          const message = item.kind === "post" ? await this.client.post(item.roomId, item.text, once) : await this.client.sendDirect(item.to, item.text, once);
+          attempt = 0;
+          this.#settle(item, (w) => w.resolve(message));
+          this.options.onSent?.(item, message);
+        } catch (err) {
+          if (signal.aborted) return;
+          const error = ConnectError.from(err);
+          if (error.code === Code.Unauthenticated) return this.options.onBlocked?.(error);
+          if (!isRetryable(error)) {
+            this.#settle(item, (w) => w.reject(error));
+            this.options.onFailed?.(item, error);
+            continue;
+          }
+          // Unreachable or overloaded: wait (a live stream of the client ends the wait early).
+          const pause = wait(Math.max(retryAfterMs(error) ?? 0, backoffDelay(attempt++, this.deps.backoff)), signal);
+          this.#wake = pause.wake;
+          await pause.done;
+          this.#wake = undefined;
         }
-        // Unreachable or overloaded: wait (a live stream of the client ends the wait early).
-        const pause = wait(Math.max(retryAfterMs(error) ?? 0, backoffDelay(attempt++, this.deps.backoff)), signal);
-        this.#wake = pause.wake;
-        await pause.done;
-        this.#wake = undefined;
       }
+    } finally {
+      // In the same turn as the last look at the queue: an item queued from now on starts a new run.
+      this.#running = false;
     }
   }
 

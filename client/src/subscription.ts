@@ -117,7 +117,6 @@ class ResumingSubscription implements Subscription {
   #position: string;
   #state: SubscriptionState = { status: "connecting" };
   #stopper = new AbortController();
-  #running = false;
   #wakeWait: (() => void) | undefined;
   #heartbeatMs: number;
 
@@ -149,15 +148,16 @@ class ResumingSubscription implements Subscription {
   resume(): void {
     if (this.options.signal?.aborted) return;
     if (this.#state.status === "reconnecting") return this.#wakeWait?.();
-    if (this.#state.status !== "closed" || this.#running) return;
+    if (this.#state.status !== "closed") return;
+    // A loop that is still winding down (closed from an onState callback) ends without a word.
+    this.#stopper.abort();
     this.#stopper = new AbortController();
     this.#start();
   }
 
   #start(): void {
-    this.#running = true;
     this.#setState({ status: "connecting" });
-    void this.#loop(this.#stopper.signal).finally(() => (this.#running = false));
+    void this.#loop(this.#stopper.signal);
   }
 
   #setState(state: SubscriptionState): void {

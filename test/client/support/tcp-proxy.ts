@@ -22,7 +22,7 @@ export interface TcpProxy {
    * The next `n` chunks from the server that `match` are never delivered: their connection is cut
    * instead — the server did the work, the client never hears the answer. Returns how many were dropped so far.
    */
-  dropAnswers(n: number, match: (chunk: Buffer) => boolean): void;
+  dropAnswers(n: number, match: (chunk: Buffer) => boolean, onDrop?: () => void): void;
   readonly droppedAnswers: () => number;
   close(): Promise<void>;
 }
@@ -36,6 +36,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let toDrop = 0;
   let dropped = 0;
   let dropMatch: (chunk: Buffer) => boolean = () => false;
+  let onDropped: (() => void) | undefined;
   const server: Server = createServer((client) => {
     if (refusing) return void client.resetAndDestroy();
     accepted++;
@@ -55,7 +56,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       if (toDrop > 0 && dropMatch(chunk)) {
         toDrop--;
         dropped++;
-        return end();
+        end();
+        return onDropped?.();
       }
       if (!client.write(chunk)) {
         upstream.pause();
@@ -95,9 +97,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     accept() {
       refusing = false;
     },
-    dropAnswers(n, match) {
+    dropAnswers(n, match, onDrop) {
       toDrop = n;
       dropMatch = match;
+      onDropped = onDrop;
     },
     droppedAnswers: () => dropped,
     close: () =>
