@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { type Harness, startHarness } from "./harness.js";
 import * as scenario from "./scenarios.js";
 
-/** Makes the transport's app factory for a harness (its proxy URL); `ready` runs once before the suite. */
+/** Makes the transport's app factory for a harness (its proxy URL); `setUp` runs once before the suite. */
 export interface Transport {
   readonly label: string;
   appFor(h: Harness): scenario.AppFactory;
   setUp?(): Promise<void>;
+  /** Env the transport needs on every server of the suite (read after setUp). */
+  serverEnv?(): Record<string, string>;
   tearDown?(): Promise<void>;
 }
 
@@ -25,7 +27,7 @@ export function faultSuite(transport: Transport): void {
     describe(`a server with a 1 s heartbeat and REPLAY_LIMIT=${REPLAY_LIMIT}`, () => {
       let h: Harness;
       beforeAll(async () => {
-        h = await startHarness({ REPLAY_LIMIT: String(REPLAY_LIMIT) });
+        h = await startHarness({ REPLAY_LIMIT: String(REPLAY_LIMIT), ...transport.serverEnv?.() });
       });
       afterAll(async () => h?.close());
 
@@ -39,7 +41,7 @@ export function faultSuite(transport: Transport): void {
     describe("a server that ends slow streams quickly", () => {
       let h: Harness;
       beforeAll(async () => {
-        h = await startHarness({ SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5" });
+        h = await startHarness({ SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5", ...transport.serverEnv?.() });
       });
       afterAll(async () => h?.close());
       it("through RESOURCE_EXHAUSTED for a slow consumer", async () => log("slow", await scenario.slowConsumer(h, transport.appFor(h))), 120_000);
@@ -48,7 +50,7 @@ export function faultSuite(transport: Transport): void {
     describe("a server with a tight per-user rate limit", () => {
       let h: Harness;
       beforeAll(async () => {
-        h = await startHarness({ USER_RATE_LIMIT_PER_SECOND: "1", USER_RATE_LIMIT_BURST: "3" });
+        h = await startHarness({ USER_RATE_LIMIT_PER_SECOND: "1", USER_RATE_LIMIT_BURST: "3", ...transport.serverEnv?.() });
       });
       afterAll(async () => h?.close());
       it("through refused reconnects, honouring Retry-After", async () => log("rate limit", await scenario.rateLimited(h, transport.appFor(h))), 60_000);

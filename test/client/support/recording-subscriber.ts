@@ -1,8 +1,8 @@
-/** The suite's app in this Node process, over a @parley/client/node client. */
+/** The suite's app over any ParleyClient: in this Node process, or bundled into the Chromium page. */
 import type { ParleyClient, Subscription } from "@parley/client";
 import { type Condition, holds, record, type RecordedState, type SubscriberApp } from "./subscriber-app.js";
 
-export class NodeSubscriber implements SubscriberApp {
+export class RecordingSubscriber implements SubscriberApp {
   readonly #seen: string[] = [];
   readonly #states: RecordedState[] = [];
   readonly #gaps: { after: string; before: string }[] = [];
