@@ -122,8 +122,20 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     },
     ...(options.onDeadConnection ? { onDeadConnection: options.onDeadConnection } : {}),
   };
-  const track = (sub: Subscription): Subscription => {
-    subscriptions.add(sub);
+  /** Starts a subscription that client.close() reaches, forgotten once the app closes it. */
+  const track = (source: ChannelSource, subscribeOptions: SubscribeOptions): Subscription => {
+    const sub: Subscription = subscribe(
+      source,
+      {
+        ...subscribeOptions,
+        onState: (state) => {
+          if (state.status === "closed" && state.reason === "closed") subscriptions.delete(sub);
+          subscribeOptions.onState?.(state);
+        },
+      },
+      deps,
+    );
+    if (sub.state.status !== "closed") subscriptions.add(sub);
     return sub;
   };
 
@@ -188,14 +200,14 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
         open: (since, call) => rpc.messages.subscribeRoom({ roomId, since }, call),
         list: async (page, call) => (await rpc.messages.listMessages({ roomId, ...page }, call)).messages,
       };
-      return track(subscribe(source, subscribeOptions, deps));
+      return track(source, subscribeOptions);
     },
     subscribeDirectMessages(subscribeOptions) {
       const source: ChannelSource = {
         open: (since, call) => rpc.messages.subscribeDirectMessages({ since }, call),
         list: async (page, call) => (await rpc.messages.listDirectMessages(page, call)).messages,
       };
-      return track(subscribe(source, subscribeOptions, deps));
+      return track(source, subscribeOptions);
     },
     outbox(outboxOptions = {}) {
       const outbox = new Outbox(client, outboxOptions, { backoff, onLive: (wake) => addRemove(live, wake) });
