@@ -178,6 +178,31 @@ describe("a subscription", () => {
   });
 });
 
+describe("a subscription with gaps: \"surface\"", () => {
+  it("tells the app about the gap and goes on with the stream, paging nothing", async () => {
+    let listed = 0;
+    const { client } = scripted(
+      async function* (_n, since, signal) {
+        yield ready(since);
+        yield { frame: { case: "gap", value: { after: since, before: "130" } } };
+        yield frame("130");
+        await untilAborted(signal);
+      },
+      () => {
+        listed++;
+        return [];
+      },
+    );
+    const r = recorder();
+    const gaps: unknown[] = [];
+    const sub = client.subscribeRoom("1", { since: "104", gaps: "surface", onMessage: r.onMessage, onState: r.onState, onGap: (g) => gaps.push(g) });
+    await expect.poll(() => r.seen).toEqual(["130"]);
+    expect(gaps).toEqual([{ after: "104", before: "130" }]);
+    expect(listed).toBe(0);
+    sub.close();
+  });
+});
+
 describe("pagesOldestFirst", () => {
   const ids = Array.from({ length: 23 }, (_, i) => String(1000 + i * 3));
   const page = async ({ after, before, pageSize }: { after: string; before: string; pageSize: number }) =>
