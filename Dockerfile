@@ -9,6 +9,8 @@ USER node
 
 # Dependencies first, so code changes do not reinstall them.
 COPY --chown=node:node package.json package-lock.json .npmrc ./
+# The client library is an npm workspace of the repository (the page is built on it).
+COPY --chown=node:node client/package.json client/
 RUN npm ci --no-audit --no-fund
 
 # The server compiled to dist/ and the page to web/dist; then only what runs is kept.

@@ -21,7 +21,7 @@ type Server = Awaited<ReturnType<typeof startServer>>;
 /** Builds web/ into web/dist unless the build is newer than every source it comes from. */
 async function buildWebIfStale(): Promise<void> {
   const out = join(repo, "web/dist/index.html");
-  const sources = ["web/index.html", "web/vite.config.ts", "web/src", "gen/chat"].map((p) => join(repo, p));
+  const sources = ["web/index.html", "web/vite.config.ts", "web/src", "client/src", "gen/chat"].map((p) => join(repo, p));
   if (existsSync(out) && newestMtime(sources) < statSync(out).mtimeMs) return;
   await build({ root: join(repo, "web"), logLevel: "warn" });
 }

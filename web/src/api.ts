@@ -1,8 +1,4 @@
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
-import { AuthService } from "../../gen/chat/v1/auth_pb.js";
-import { MessageService } from "../../gen/chat/v1/message_pb.js";
-import { RoomService } from "../../gen/chat/v1/room_pb.js";
+import { Code, ConnectError, createParleyClient } from "@parley/client/web";
 
 const tokenKey = "parley.accessToken";
 
@@ -19,25 +15,16 @@ export const session = {
   },
 };
 
-/** Adds `Authorization: Bearer <token>` to every call while a token is held. */
-const bearer: Interceptor = (next) => (req) => {
-  const token = session.token;
-  if (token) req.header.set("Authorization", `Bearer ${token}`);
-  return next(req);
-};
-
-const transport = createConnectTransport({
+/**
+ * The page's Parley client (@parley/client): Connect with JSON, so the network panel stays
+ * readable; every call carries the tab's token while it has one.
+ */
+export const client = createParleyClient({
   baseUrl: location.origin,
-  useBinaryFormat: false,
-  interceptors: [bearer],
+  transport: "connect",
+  binary: false,
+  getToken: () => session.token ?? undefined,
 });
-
-/** Typed clients for the chat.v1 services, all sharing one authenticated transport. */
-export const api = {
-  auth: createClient(AuthService, transport),
-  rooms: createClient(RoomService, transport),
-  messages: createClient(MessageService, transport),
-};
 
 /** True when the error means the token is missing, expired or revoked. */
 export function isAuthError(err: unknown): boolean {

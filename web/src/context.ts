@@ -1,5 +1,5 @@
-import type { User } from "../../gen/chat/v1/types_pb.js";
-import type { ConnectionIndicator } from "./conn-state.js";
+import type { User } from "@parley/client/web";
+import type { ConnectionIndicator } from "./connection-indicator.js";
 import type { DmFeed } from "./dm-feed.js";
 
 /** What every signed-in view gets from the shell. */

@@ -1,10 +1,9 @@
-import type { User } from "../../gen/chat/v1/types_pb.js";
-import { api, isAuthError, session } from "./api.js";
-import { ConnectionIndicator } from "./conn-state.js";
+import { backoffDelay, type User } from "@parley/client/web";
+import { client, isAuthError, session } from "./api.js";
+import { ConnectionIndicator } from "./connection-indicator.js";
 import type { AppContext } from "./context.js";
 import { DmFeed } from "./dm-feed.js";
 import { h, type View } from "./dom.js";
-import { backoffDelay } from "./live-stream.js";
 import { authView } from "./views/auth-view.js";
 import { dmConversationView } from "./views/dm-conversation-view.js";
 import { dmInboxView } from "./views/dm-inbox-view.js";
@@ -71,7 +70,7 @@ function signedIn(me: User): void {
     // Stop the streams first so the revoked token ends nothing we still want.
     const token = session.token;
     endSession("");
-    if (token) void api.auth.signOut({}, { headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+    if (token) void client.rpc.auth.signOut({}, { headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
   });
   route();
 }
@@ -91,14 +90,12 @@ function endSession(notice: string): void {
 async function boot(): Promise<void> {
   for (let attempt = 0; session.token; attempt++) {
     try {
-      const res = await api.auth.getMe({});
-      if (res.user) return signedIn(res.user);
-      break;
+      return signedIn(await client.getMe());
     } catch (err) {
       if (isAuthError(err)) break;
       main.textContent = "Can't reach the server. Retrying…";
       app.replaceChildren(main);
-      await new Promise((r) => setTimeout(r, backoffDelay(attempt)));
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, { maxMs: 5_000 })));
     }
   }
   session.clear();

@@ -1,6 +1,5 @@
-import type { Message } from "../../gen/chat/v1/types_pb.js";
+import { compareIds, type Message } from "@parley/client/web";
 import { h, timeElement } from "./dom.js";
-import { compareIds } from "./ids.js";
 
 /** How close to the bottom (px) still counts as "reading the newest messages". */
 const pinSlackPx = 48;

@@ -1,6 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { User } from "../../../gen/chat/v1/types_pb.js";
-import { api, describeError, session } from "../api.js";
+import { Code, ConnectError, type User } from "@parley/client/web";
+import { client, describeError, session } from "../api.js";
 import { busy, h, type View } from "../dom.js";
 
 /**
@@ -59,8 +58,8 @@ export function authView(onSignedIn: (user: User) => void): View {
     error.textContent = "";
     void busy(form, async () => {
       try {
-        if (creating) await api.auth.signUp(credentials);
-        const res = await api.auth.signIn(credentials);
+        if (creating) await client.signUp(credentials.username, credentials.password);
+        const res = await client.signIn(credentials.username, credentials.password);
         if (!res.user) throw new Error("sign-in response without a user");
         session.set(res.accessToken);
         onSignedIn(res.user);

@@ -1,9 +1,9 @@
-import type { Message } from "../../../gen/chat/v1/types_pb.js";
-import { api, describeError, isAuthError } from "../api.js";
+import type { Message } from "@parley/client/web";
+import { client, describeError, isAuthError } from "../api.js";
 import { createComposer } from "../composer.js";
 import type { AppContext } from "../context.js";
 import { h, type View } from "../dom.js";
-import { HistoryPane } from "../history.js";
+import { HistoryPane } from "../history-pane.js";
 import { usernames } from "../names.js";
 
 /**
@@ -16,15 +16,10 @@ export function dmConversationView(ctx: AppContext, otherId: string): View {
   const title = h("h1", { tabindex: -1, "data-testid": "dm-title" }, name());
   const status = h("p", { class: "error", role: "alert" });
   const history = new HistoryPane(ctx.me.userId, `Conversation with ${name()}`, async (req) => {
-    return (await api.messages.listDirectMessages({ withUserId: otherId, ...req })).messages;
+    return client.listDirectMessages({ withUserId: otherId, ...req });
   });
   const composer = createComposer(`Message to ${name()}`, async (text, clientMessageId) => {
-    const res = await api.messages.sendDirectMessage({
-      recipient: { case: "recipientUserId", value: otherId },
-      text,
-      clientMessageId,
-    });
-    if (res.message) history.add([res.message]);
+    history.add([await client.sendDirect({ userId: otherId }, text, { clientMessageId, maxAttempts: 4 })]);
   });
   const element = h(
     "section",
@@ -54,7 +49,6 @@ export function dmConversationView(ctx: AppContext, otherId: string): View {
       learnName([m]);
       history.add([m]);
     },
-    onGap: (gap) => void history.fillGap(gap),
   });
   let disposed = false;
   document.title = `${name()} · Parley`;

@@ -1,8 +1,7 @@
-import type { Message } from "../../../gen/chat/v1/types_pb.js";
-import { api, describeError, isAuthError } from "../api.js";
+import { compareIds, type Message } from "@parley/client/web";
+import { client, describeError, isAuthError } from "../api.js";
 import type { AppContext } from "../context.js";
 import { busy, h, timeElement, type View } from "../dom.js";
-import { compareIds } from "../ids.js";
 import { usernames } from "../names.js";
 
 /** Link to my conversation with a user. */
@@ -59,8 +58,8 @@ export function dmInboxView(ctx: AppContext): View {
 
   const unlisten = ctx.dms.listen({ onMessage: (m) => show([m]) });
   let disposed = false;
-  api.messages.listDirectMessages({ pageSize: 200 }).then(
-    (res) => !disposed && show(res.messages),
+  client.listDirectMessages({ pageSize: 200 }).then(
+    (messages) => !disposed && show(messages),
     (err: unknown) => {
       if (disposed) return;
       if (isAuthError(err)) return ctx.onAuthLost();
@@ -79,13 +78,9 @@ export function dmInboxView(ctx: AppContext): View {
     const clientMessageId = pending.key;
     void busy(form, async () => {
       try {
-        const res = await api.messages.sendDirectMessage({
-          recipient: { case: "recipientUsername", value: username },
-          text: text.value,
-          clientMessageId,
-        });
+        const message = await client.sendDirect({ username }, text.value, { clientMessageId, maxAttempts: 4 });
         pending = undefined;
-        const to = res.message?.target;
+        const to = message.target;
         if (to?.case === "recipientUserId") {
           usernames.remember(to.value, username);
           location.hash = conversationHref(to.value);

@@ -1,24 +1,21 @@
-import { api, describeError, isAuthError } from "../api.js";
+import type { Subscription } from "@parley/client/web";
+import { client, describeError, isAuthError } from "../api.js";
 import { createComposer } from "../composer.js";
 import type { AppContext } from "../context.js";
 import { h, type View } from "../dom.js";
-import { HistoryPane } from "../history.js";
-import { startLiveStream, type LiveStream } from "../live-stream.js";
+import { HistoryPane } from "../history-pane.js";
 
 /**
- * One room: its history, its live messages, and the composer. History is
- * loaded before the live stream opens with `since` = the newest message shown,
- * so nothing falls between the two; the list shows each message id once.
+ * One room: its history, its live messages, and the composer. History is loaded before the
+ * subscription opens with `since` = the newest message shown, so nothing falls between the two;
+ * the subscription (@parley/client) delivers the rest once each, in order, across reconnects.
  */
 export function roomView(ctx: AppContext, roomId: string): View {
   const title = h("h1", { tabindex: -1, "data-testid": "room-title" }, "Room");
   const status = h("p", { class: "error", role: "alert" });
-  const history = new HistoryPane(ctx.me.userId, "Messages", async (req) => {
-    return (await api.messages.listMessages({ roomId, ...req })).messages;
-  });
+  const history = new HistoryPane(ctx.me.userId, "Messages", (req) => client.listMessages(roomId, req));
   const composer = createComposer("Message", async (text, clientMessageId) => {
-    const res = await api.messages.postMessage({ roomId, text, clientMessageId });
-    if (res.message) history.add([res.message]);
+    history.add([await client.post(roomId, text, { clientMessageId, maxAttempts: 4 })]);
   });
   const element = h(
     "section",
@@ -30,14 +27,14 @@ export function roomView(ctx: AppContext, roomId: string): View {
   );
 
   const { report, release } = ctx.indicator.reporter(`room ${roomId}`);
-  let stream: LiveStream | undefined;
+  let subscription: Subscription | undefined;
   let disposed = false;
 
   async function open(): Promise<void> {
     try {
-      const [res] = await Promise.all([api.rooms.getRoom({ roomId }), history.loadLatest()]);
+      const [room] = await Promise.all([client.getRoom(roomId), history.loadLatest()]);
       if (disposed) return;
-      title.textContent = res.room?.name ?? "Room";
+      title.textContent = room.name;
       document.title = `${title.textContent} · Parley`;
     } catch (err) {
       if (disposed) return;
@@ -46,14 +43,14 @@ export function roomView(ctx: AppContext, roomId: string): View {
       composer.element.hidden = true;
       return;
     }
-    stream = startLiveStream({
+    subscription = client.subscribeRoom(roomId, {
       // "0" on an empty room: replay anything posted between the history call and now.
       since: history.list.newestId || "0",
-      open: (since, signal) => api.messages.subscribeRoom({ roomId, since }, { signal }),
       onMessage: (m) => history.add([m]),
-      onGap: (gap) => void history.fillGap(gap),
-      onState: report,
-      onAuthLost: ctx.onAuthLost,
+      onState: (state) => {
+        report(state);
+        if (state.status === "closed" && state.reason === "unauthenticated") ctx.onAuthLost();
+      },
     });
   }
   void open();
@@ -62,7 +59,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
     element,
     dispose() {
       disposed = true;
-      stream?.stop();
+      subscription?.close();
       release();
     },
   };

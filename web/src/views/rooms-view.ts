@@ -1,5 +1,5 @@
-import type { Room } from "../../../gen/chat/v1/types_pb.js";
-import { api, describeError } from "../api.js";
+import type { Room } from "@parley/client/web";
+import { client, describeError } from "../api.js";
 import { busy, h, timeElement, type View } from "../dom.js";
 
 /** Link to a room's view. */
@@ -47,7 +47,7 @@ export function roomsView(): View {
   async function load(): Promise<void> {
     more.disabled = true;
     try {
-      const res = await api.rooms.listRooms({ pageToken: nextPageToken });
+      const res = await client.listRooms({ pageToken: nextPageToken });
       if (disposed) return;
       for (const room of res.rooms) list.append(roomItem(room));
       nextPageToken = res.nextPageToken;
@@ -67,8 +67,8 @@ export function roomsView(): View {
     name.removeAttribute("aria-invalid");
     void busy(form, async () => {
       try {
-        const res = await api.rooms.createRoom({ name: name.value.trim() });
-        if (res.room) location.hash = roomHref(res.room.roomId);
+        const room = await client.createRoom(name.value.trim());
+        location.hash = roomHref(room.roomId);
       } catch (err) {
         error.textContent = describeError(err, { taken: "A room with that name already exists." });
         name.setAttribute("aria-invalid", "true");

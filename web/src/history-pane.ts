@@ -1,4 +1,4 @@
-import type { Message } from "../../gen/chat/v1/types_pb.js";
+import type { Message } from "@parley/client/web";
 import { describeError } from "./api.js";
 import { h } from "./dom.js";
 import { MessageList } from "./message-list.js";
@@ -8,13 +8,13 @@ export const pageSize = 50;
 /** Within this many pixels of the top, scrolling loads the next older page. */
 const loadOlderAtPx = 80;
 
-/** Fetches one page, newest first: ids < `before` (if set) and > `after` (if set), at most `pageSize`. */
-export type PageFn = (req: { before: string; after: string; pageSize: number }) => Promise<Message[]>;
+/** Fetches one page, newest first: ids < `before` (if set), at most `pageSize`. */
+export type PageFn = (page: { before: string; pageSize: number }) => Promise<Message[]>;
 
 /**
- * A message list backed by a List RPC: the newest page first, older pages when
- * the reader scrolls to the top (or presses "Load older messages"), and the
- * stretch a stream Gap frame reports as skipped. Live messages go through `add`.
+ * A message list backed by a List RPC: the newest page first, older pages when the reader
+ * scrolls to the top (or presses "Load older messages"). Live messages — and any gap the
+ * subscription paged for us — go through `add`.
  */
 export class HistoryPane {
   readonly list: MessageList;
@@ -42,7 +42,7 @@ export class HistoryPane {
 
   /** Loads the newest page, scrolls to it and returns it. Rejects when the page can't be loaded. */
   async loadLatest(): Promise<Message[]> {
-    const page = await this.fetchPage({ before: "", after: "", pageSize });
+    const page = await this.fetchPage({ before: "", pageSize });
     this.showPage(page);
     this.list.scrollToEnd();
     return page;
@@ -51,18 +51,6 @@ export class HistoryPane {
   /** Shows messages (live, sent or replayed); ones already shown are ignored. */
   add(messages: Iterable<Message>): void {
     this.list.add(messages);
-  }
-
-  /** Loads the messages with after < id < before, page by page from `before` down (at most 20 pages). */
-  async fillGap(gap: { after: string; before: string }): Promise<void> {
-    let before = gap.before;
-    for (let i = 0; i < 20; i++) {
-      const page = await this.fetchPage({ before, after: gap.after, pageSize: 200 });
-      this.list.add(page);
-      const oldest = page.at(-1);
-      if (page.length < 200 || !oldest) return;
-      before = oldest.messageId;
-    }
   }
 
   private showPage(page: Message[]): void {
@@ -78,7 +66,7 @@ export class HistoryPane {
     this.older.disabled = true;
     this.status.textContent = "";
     try {
-      this.showPage(await this.fetchPage({ before: this.list.oldestId, after: "", pageSize }));
+      this.showPage(await this.fetchPage({ before: this.list.oldestId, pageSize }));
     } catch (err) {
       this.status.textContent = `Couldn't load older messages. ${describeError(err)}`;
     } finally {

@@ -1,0 +1,94 @@
+/**
+ * What a subscription promises and needs: the app's options, the handle it gets back, the states
+ * it reports, and the channel it reads from. The loop that keeps the promise is subscription.ts.
+ */
+import type { CallOptions } from "@connectrpc/connect";
+import type { BackoffOptions } from "./backoff.js";
+import type { CloseReason, ConnectError, DisconnectReason } from "./errors.js";
+import type { PageFn } from "./gap-fill.js";
+import type { Message, SubscribeRoomResponse } from "./gen.js";
+
+/** One frame of SubscribeRoom or SubscribeDirectMessages (the two share the oneof). */
+export type StreamFrame = Pick<SubscribeRoomResponse, "frame">;
+
+/** Where a subscription reads from: a stream that resumes after an id, and the history to page gaps from. */
+export interface ChannelSource {
+  /** Opens the stream of everything after `since` ("" = from now). */
+  open(since: string, options: CallOptions): AsyncIterable<StreamFrame>;
+  /** One page of the channel's history, newest first. */
+  list(page: Parameters<PageFn>[0], options: CallOptions): Promise<Message[]>;
+}
+
+/** What the subscription is doing, as the app should see it. */
+export type SubscriptionState =
+  | { readonly status: "connecting" }
+  | { readonly status: "live"; readonly position: string }
+  | {
+      readonly status: "reconnecting";
+      readonly reason: DisconnectReason;
+      readonly error?: ConnectError;
+      /** The wait before the next attempt (Retry-After when the server sent one, else the backoff). */
+      readonly retryInMs: number;
+      /** Failed attempts since the stream was last live. */
+      readonly attempt: number;
+    }
+  | { readonly status: "closed"; readonly reason: CloseReason; readonly error?: unknown };
+
+/** The app's side of a subscription. */
+export interface SubscribeOptions {
+  /**
+   * Deliver everything after this message id (a saved `position`); "0" = the whole history;
+   * omitted or "" = from now on.
+   */
+  since?: string;
+  /**
+   * Called once for every message, in the server's order. A returned promise is awaited before the
+   * next message (and before `position` moves past this one), so a slow handler slows the stream
+   * instead of losing messages. If it throws, the subscription closes with `handler-error`.
+   */
+  onMessage(message: Message): void | Promise<void>;
+  /** Called on every change of state. */
+  onState?(state: SubscriptionState): void;
+  /**
+   * `fill` (default): a gap is paged from the history and delivered in order before the stream
+   * goes on. `surface`: `onGap` is called and the messages of the gap are not delivered.
+   */
+  gaps?: "fill" | "surface";
+  /** Called for every gap frame (with `fill`, before it is filled). */
+  onGap?(gap: { after: string; before: string }): void;
+  /** Stops the subscription, as `close()` does. */
+  signal?: AbortSignal;
+  /** Messages per List call when filling a gap (default 1000, the most the server allows). */
+  gapPageSize?: number;
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /**
+   * The id of the last message delivered (or, before any, the position the stream started from):
+   * pass it as `since` to resume exactly after it — after a page reload or a process restart.
+   * "" until the first stream is open when started without `since`.
+   */
+  readonly position: string;
+  readonly state: SubscriptionState;
+  /** Stops for good: no more messages, no reconnects, no resume; the state becomes `closed` (`closed`). */
+  close(): void;
+  /**
+   * Starts again from `position` after the subscription closed (e.g. `unauthenticated`, once the
+   * app has a new token), or reconnects at once while it waits to reconnect.
+   */
+  resume(): void;
+}
+
+/** What a subscription gets from its client. */
+export interface SubscriptionDeps {
+  /** The server's heartbeat interval, when it does not announce one. */
+  readonly heartbeatIntervalMs: number;
+  readonly backoff: BackoffOptions;
+  /** Deadline of each List call made to fill a gap. */
+  readonly callTimeoutMs: number;
+  /** A stream of this client turned live: the server is reachable again. */
+  onLive(): void;
+  /** A stream went silent for two heartbeats: drop any connection it shares with other calls. */
+  onDeadConnection?(): void;
+}
