@@ -201,12 +201,11 @@ class ResumingSubscription implements Subscription {
 }
 
 /**
- * The heartbeat interval the server announces in Ready, if it does. The proto has no such field
- * yet (see the report on issue #15: `google.protobuf.Duration heartbeat_interval = 2` on Ready);
- * until it does, this reads nothing and the client's `heartbeatIntervalMs` applies.
+ * The heartbeat interval the server announces in Ready (`heartbeat_interval`); a server from
+ * before it announced nothing, and then the client's `heartbeatIntervalMs` applies.
  */
 function announcedHeartbeatMs(ready: Ready): number | undefined {
-  const interval = (ready as Ready & { heartbeatInterval?: { seconds: bigint; nanos: number } }).heartbeatInterval;
+  const interval = ready.heartbeatInterval;
   if (!interval) return undefined;
   const ms = Number(interval.seconds) * 1000 + Math.floor(interval.nanos / 1e6);
   return ms > 0 ? ms : undefined;

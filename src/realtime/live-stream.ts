@@ -122,7 +122,7 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     try {
       const { position, gap, replay } = await startingPoint(this.request, this.limits.replayLimit, this.hub.recent);
       this.#position = position;
-      const preamble: Frame[] = [{ kind: "ready", position }];
+      const preamble: Frame[] = [{ kind: "ready", position, heartbeatMs: this.limits.heartbeatMs }];
       if (gap) preamble.push(gap);
       for (const message of replay) preamble.push({ kind: "message", message });
       this.#preamble = preamble;

@@ -6,7 +6,12 @@
 import type { Channel, ChatMessage, MessagePage } from "../domain/model.js";
 
 export type Frame =
-  | { readonly kind: "ready"; readonly position: string }
+  | {
+      readonly kind: "ready";
+      readonly position: string;
+      /** The stream sends a frame at least this often (a heartbeat when idle): clients tell a dead connection by it. */
+      readonly heartbeatMs: number;
+    }
   | { readonly kind: "message"; readonly message: ChatMessage }
   | { readonly kind: "heartbeat"; readonly atMs: number }
   | { readonly kind: "gap"; readonly after: string; readonly before: string };

@@ -121,7 +121,7 @@ describe("SSE", () => {
     const roomId = await roomOf(server.url, a.token);
     const s = openSource(`${server.url}/room/${roomId}/subscribe`, { authorization: `Bearer ${a.token}` });
     await until(() => s.events.some((e) => e.type === "ready"), "ready");
-    expect(s.events[0]).toEqual({ type: "ready", id: "0", data: '{"position":"0"}' });
+    expect(s.events[0]).toEqual({ type: "ready", id: "0", data: '{"position":"0","heartbeatInterval":"1s"}' });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await post(server.url, a.token, roomId, `m${i}`));
     await until(() => s.texts().length >= 5, "5 messages");
@@ -202,7 +202,7 @@ describe("SSE", () => {
     const reader = res.body!.getReader();
     let text = "";
     while (!/\n: heartbeat \S+\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
-    expect(text).toMatch(/^retry: \d+\n\nid: 0\nevent: ready\ndata: \{"position":"0"\}\n\n/);
+    expect(text).toMatch(/^retry: \d+\n\nid: 0\nevent: ready\ndata: \{"position":"0","heartbeatInterval":"1s"\}\n\n/);
     await reader.cancel();
   });
 

@@ -116,7 +116,7 @@ describe("WebSocket on the subscribe paths", () => {
     const { room } = await a.clients.rooms.createRoom({ name: uniqueName("ws") });
     const roomId = room!.roomId;
     const c = await connect(wsUrl(server.url, `/room/${roomId}/subscribe`), bearer(a.token));
-    expect(await c.next((f) => f["type"] === "ready", "ready")).toEqual({ type: "ready", room_id: roomId, position: "0" });
+    expect(await c.next((f) => f["type"] === "ready", "ready")).toEqual({ type: "ready", room_id: roomId, position: "0", heartbeat_interval: "1s" });
     for (let i = 0; i < 5; i++) await a.clients.messages.postMessage({ roomId, text: `w${i}` });
     await until(() => c.messages().length >= 5, "5 messages");
     expect(c.messages().map((m) => m.text)).toEqual(["w0", "w1", "w2", "w3", "w4"]);

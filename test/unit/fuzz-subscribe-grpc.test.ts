@@ -203,7 +203,7 @@ describe("the RPC subscribe fast path (property-based)", () => {
   });
   const frame: fc.Arbitrary<Frame> = fc.oneof(
     message.map((m) => ({ kind: "message" as const, message: m })),
-    canonicalId.map((position) => ({ kind: "ready" as const, position })),
+    canonicalId.map((position) => ({ kind: "ready" as const, position, heartbeatMs: 15_000 })),
     fc.tuple(canonicalId, canonicalId).map(([after, before]) => ({ kind: "gap" as const, after, before })),
     fc.integer({ min: 1_735_689_600_000, max: 4_102_444_800_000 }).map((atMs) => ({ kind: "heartbeat" as const, atMs })),
   );

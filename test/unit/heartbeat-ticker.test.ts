@@ -68,7 +68,7 @@ describe("subscribe() on the shared ticker", () => {
       history: async () => [],
       signal: new AbortController().signal,
     });
-    expect((await stream.next()).value).toEqual({ kind: "ready", position: "0" });
+    expect((await stream.next()).value).toEqual({ kind: "ready", position: "0", heartbeatMs: expect.any(Number) });
     const timers = vi.getTimerCount();
     const waiting = stream.next();
     expect(vi.getTimerCount()).toBe(timers);

@@ -13,7 +13,7 @@ const message = (): ChatMessage => ({ id: String(n++), channel, senderId: "2", s
 async function started(signal = new AbortController().signal) {
   const hub = new Hub();
   const stream = subscribe(hub, limits, { channel, since: undefined, history: async () => [], signal });
-  expect((await stream.next()).value).toEqual({ kind: "ready", position: "0" });
+  expect((await stream.next()).value).toEqual({ kind: "ready", position: "0", heartbeatMs: expect.any(Number) });
   return { hub, stream };
 }
 

@@ -90,7 +90,7 @@ describe("a stream on a log-first bus", () => {
     hub.dispatch({ type: "message", message: m1 });
     const stream = subscribe(hub, limits, { channel, since: undefined, history: historyOf([m0]), signal: new AbortController().signal });
     const ready = take(stream, 1);
-    expect(await ready).toEqual([{ kind: "ready", position: m1.id }]);
+    expect(await ready).toEqual([{ kind: "ready", position: m1.id, heartbeatMs: expect.any(Number) }]);
     hub.dispatch({ type: "message", message: m2 });
     expect(texts(await take(stream, 1))).toEqual(["m2"]);
     await stream.return(undefined);

@@ -105,8 +105,8 @@ describe("frame envelopes", () => {
   });
 
   it("encode Ready like connect-node would (toBinary of the response)", () => {
-    const expected = toBinary(SubscribeRoomResponseSchema, create(SubscribeRoomResponseSchema, { frame: { case: "ready", value: { position: "42" } } }));
-    expect([...frameEnvelope({ kind: "ready", position: "42" }, "binary").subarray(5)]).toEqual([...expected]);
+    const expected = toBinary(SubscribeRoomResponseSchema, create(SubscribeRoomResponseSchema, { frame: { case: "ready", value: { position: "42", heartbeatInterval: { seconds: 15n } } } }));
+    expect([...frameEnvelope({ kind: "ready", position: "42", heartbeatMs: 15_000 }, "binary").subarray(5)]).toEqual([...expected]);
   });
 });
 

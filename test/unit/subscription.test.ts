@@ -57,7 +57,7 @@ describe("subscribe", () => {
     stored.push(later);
     hub.dispatch({ type: "message", message: later });
     frames.push(...(await take(gen, 1)));
-    expect(frames[0]).toEqual({ kind: "ready", position: stored[0]!.id });
+    expect(frames[0]).toEqual({ kind: "ready", position: stored[0]!.id, heartbeatMs: expect.any(Number) });
     expect(texts(frames)).toEqual(["m1", "m2", "m3", "m4"]);
     await gen.return(undefined);
     expect(hub.subscriberCount(channel)).toBe(0);

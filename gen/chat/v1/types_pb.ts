@@ -4,15 +4,15 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message as Message$1 } from "@bufbuild/protobuf";
 
 /**
  * Describes the file chat/v1/types.proto.
  */
 export const file_chat_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiGQoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkiPAoJSGVhcnRiZWF0Ei8KC3NlcnZlcl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIkCgNHYXASDQoFYWZ0ZXIYASABKAkSDgoGYmVmb3JlGAIgASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiUAoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoDR2FwEg0KBWFmdGVyGAEgASgJEg4KBmJlZm9yZRgCIAEoCWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A registered user. Usernames are unique regardless of case.
@@ -188,6 +188,15 @@ export type Ready = Message$1<"chat.v1.Ready"> & {
    * @generated from field: string position = 1;
    */
   position: string;
+
+  /**
+   * The stream sends a frame (a message, or a Heartbeat when idle) at least
+   * this often. A client that sees nothing for two of these may treat the
+   * connection as dead and resume with `since`.
+   *
+   * @generated from field: google.protobuf.Duration heartbeat_interval = 2;
+   */
+  heartbeatInterval?: Duration | undefined;
 };
 
 /**

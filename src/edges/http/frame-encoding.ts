@@ -50,3 +50,10 @@ export function wsMessageFrame(message: ChatMessage): Buffer {
 export function messageEncodings(): number {
   return encodings;
 }
+
+/** Milliseconds as protobuf JSON writes a google.protobuf.Duration: "15s", "1.500s". */
+export function durationJson(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const millis = ms % 1000;
+  return millis === 0 ? `${seconds}s` : `${seconds}.${String(millis).padStart(3, "0")}s`;
+}

@@ -11,7 +11,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "./http-failure.js";
-import { sseMessageEvent } from "./frame-encoding.js";
+import { durationJson, sseMessageEvent } from "./frame-encoding.js";
 import type { AnyResponse } from "./respond.js";
 import type { OpenStream } from "./stream-open.js";
 import { pumpFrames, writeBuffered } from "./stream-pump.js";
@@ -56,7 +56,7 @@ function sseEvent(frame: Frame): Buffer | string {
     case "message":
       return sseMessageEvent(frame.message);
     case "ready":
-      return `id: ${frame.position}\nevent: ready\ndata: ${JSON.stringify({ position: frame.position })}\n\n`;
+      return `id: ${frame.position}\nevent: ready\ndata: ${JSON.stringify({ position: frame.position, heartbeatInterval: durationJson(frame.heartbeatMs) })}\n\n`;
     case "gap":
       return `event: gap\ndata: ${JSON.stringify({ after: frame.after, before: frame.before })}\n\n`;
     case "heartbeat":

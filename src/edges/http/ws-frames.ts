@@ -8,13 +8,13 @@
  *   {"type":"post", "room_id":"…", "text":"…", "client_message_id"?:"…", "ref"?}
  *   {"type":"dm", "to_username":"…" | "to_user_id":"…", "text":"…", "client_message_id"?, "ref"?}
  * Server → client:
- *   {"type":"ready", "room_id"|"dms", "position"}   {"type":"message", "message":{chat.v1.Message JSON}}
+ *   {"type":"ready", "room_id"|"dms", "position", "heartbeat_interval":"15s"}   {"type":"message", "message":{chat.v1.Message JSON}}
  *   {"type":"gap", "room_id"|"dms", "after", "before"}   {"type":"heartbeat", "server_time"}
  *   {"type":"ack", "ref"?, "message"?|"room_id"?|"dms"?}   {"type":"error", "code", "message", "ref"?, "room_id"?|"dms"?}
  */
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "./http-failure.js";
-import { wsMessageFrame } from "./frame-encoding.js";
+import { durationJson, wsMessageFrame } from "./frame-encoding.js";
 import type { StreamTarget } from "./stream-open.js";
 
 /**
@@ -63,7 +63,7 @@ export function serverFrame(frame: Frame, target: StreamTarget): Buffer | string
     case "message":
       return wsMessageFrame(frame.message);
     case "ready":
-      return JSON.stringify({ type: "ready", ...targetFields(target), position: frame.position });
+      return JSON.stringify({ type: "ready", ...targetFields(target), position: frame.position, heartbeat_interval: durationJson(frame.heartbeatMs) });
     case "gap":
       return JSON.stringify({ type: "gap", ...targetFields(target), after: frame.after, before: frame.before });
     case "heartbeat":

@@ -46,10 +46,15 @@ export function frameToProto(frame: Frame): FrameInit {
     case "message":
       return { case: "message", value: messageToProto(frame.message) };
     case "ready":
-      return { case: "ready", value: { position: frame.position } };
+      return { case: "ready", value: { position: frame.position, heartbeatInterval: durationFromMs(frame.heartbeatMs) } };
     case "heartbeat":
       return { case: "heartbeat", value: { serverTime: timestampFromMs(frame.atMs) } };
     case "gap":
       return { case: "gap", value: { after: frame.after, before: frame.before } };
   }
+}
+
+/** A whole number of milliseconds as a google.protobuf.Duration. */
+function durationFromMs(ms: number): { seconds: bigint; nanos: number } {
+  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
