@@ -35,20 +35,25 @@ export interface SendLimits {
 
 /**
  * Writes one chunk of a streamed response (a SendFrame's body). Returns true while the unsent
- * bytes stay within `sendBufferBytes`; above, a promise of true when the client drains them
+ * bytes stay within `sendBufferBytes`; above, a promise of true when the client takes them
  * within `slowClientMs`, false when it does not. A response that has ended or closed is not
  * written to.
+ *
+ * Above the budget it waits for this chunk's write callback — the chunk, and so everything
+ * before it, handed to the connection — not for 'drain': Node emits 'drain' only after a write
+ * that returned false, which never happens while the budget is below the response's own
+ * high-water mark (64 KiB since Node 22), so a reader that kept up was ended as too slow.
  */
 export function writeBuffered(res: AnyResponse, chunk: Uint8Array | string, limits: SendLimits): boolean | Promise<boolean> {
   if (res.destroyed || res.writableEnded) return true;
-  res.write(chunk);
-  if ((res.writableLength ?? 0) <= limits.sendBufferBytes) return true;
+  const size = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
+  if ((res.writableLength ?? 0) + size <= limits.sendBufferBytes) {
+    res.write(chunk);
+    return true;
+  }
   return within(limits.slowClientMs, (done) => {
-    res.on("drain", done);
+    res.write(chunk, () => done());
     res.on("close", done);
-    return () => {
-      res.off("drain", done);
-      res.off("close", done);
-    };
+    return () => res.off("close", done);
   });
 }
