@@ -1,6 +1,6 @@
 /**
  * Builders for the store contract: users, rooms and messages with snowflake ids, from the live
- * clock or from a fake clock that can be moved across 10-day buckets.
+ * clock or from a fake clock that can be moved across day buckets.
  */
 import { BUCKET_MS, idTimeMs, PARLEY_EPOCH_MS, SnowflakeGenerator } from "../../src/domain/ids.js";
 import type { Channel, ChatMessage, RoomRecord, UserCredentials } from "../../src/domain/model.js";

@@ -1,5 +1,5 @@
 /**
- * Pages over a channel whose messages are spread across 10-day bucket partitions: newest first,
+ * Pages over a channel whose messages are spread across one-day bucket partitions: newest first,
  * strictly between the cursors, walking buckets backwards from the cursor's (or the present's)
  * bucket until the page is full or the channel's first bucket is passed.
  */

@@ -4,7 +4,7 @@
  * that dies half-way through a migration simply re-runs it. On a brand-new cluster start one
  * node first: Cassandra 5.0 does not serialise concurrent DDL from different coordinators.
  *
- * Ids are `bigint` (snowflakes). Message tables are partitioned by channel and 10-day bucket
+ * Ids are `bigint` (snowflakes). Message tables are partitioned by channel and one-day bucket
  * (domain/ids.ts bucketOf), newest first inside a partition, as in Discord's store.
  */
 import type cassandra from "cassandra-driver";
