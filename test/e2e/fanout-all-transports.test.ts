@@ -28,7 +28,7 @@ async function encodings(url: string): Promise<number> {
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ oneProcess: "counts encodings per process: the node's sum over N workers is 1 to N per message" });
 });
 afterAll(async () => {
   await server?.stop();

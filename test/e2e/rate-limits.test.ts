@@ -13,7 +13,7 @@ import { hashPassword } from "../../src/auth/passwords.js";
 import { SnowflakeGenerator } from "../../src/domain/ids.js";
 import { uniquenessKey } from "../../src/domain/names.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { DEFAULT_LIMITS_ENV, startServer, tempDir, type TestServer } from "../support/server.js";
+import { startServer, tempDir, type TestServer } from "../support/server.js";
 import { agentFrom, send } from "../support/loopback.js";
 import { newUser } from "../support/clients.js";
 import { subscribe } from "../support/stream-subscribers.js";
@@ -72,7 +72,7 @@ describe("200 users behind one address, default limits", () => {
   beforeAll(async () => {
     const dataDir = tempDir();
     users = await seedUsers(dataDir, 200);
-    server = await startServer({ dataDir, env: DEFAULT_LIMITS_ENV });
+    server = await startServer({ dataDir });
   });
   afterAll(async () => {
     await server?.stop();
@@ -98,6 +98,7 @@ describe("200 users behind one address, default limits", () => {
 });
 
 describe("each limit on its own", () => {
+  const PER_PROCESS = "per-process buckets until node-wide (main agent)";
   const statusesOf = async (from: string, url: string, count: number, init: Parameters<typeof send>[2]) => {
     const agent = agentFrom(from, 1);
     try {
@@ -111,7 +112,7 @@ describe("each limit on its own", () => {
   const me = (token: string) => ({ path: "/me", headers: { authorization: `Bearer ${token}` } });
 
   it("per user: a signed-in user is limited, another user on the same address is not", async () => {
-    const server = await startServer({ env: { USER_RATE_LIMIT_PER_SECOND: "1", USER_RATE_LIMIT_BURST: "5" } });
+    const server = await startServer({ env: { USER_RATE_LIMIT_PER_SECOND: "1", USER_RATE_LIMIT_BURST: "5" }, oneProcess: PER_PROCESS });
     try {
       const [a, b] = [await newUser(server.url), await newUser(server.url)];
       const first = await statusesOf("127.0.0.11", server.url, 8, me(a.token));
@@ -126,7 +127,7 @@ describe("each limit on its own", () => {
   });
 
   it("per address: calls without valid credentials are limited, signed-in calls from that address are not", async () => {
-    const server = await startServer({ env: { ADDRESS_RATE_LIMIT_PER_SECOND: "1", ADDRESS_RATE_LIMIT_BURST: "5" } });
+    const server = await startServer({ env: { ADDRESS_RATE_LIMIT_PER_SECOND: "1", ADDRESS_RATE_LIMIT_BURST: "5" }, oneProcess: PER_PROCESS });
     try {
       const user = await newUser(server.url);
       const anonymous = [
@@ -151,7 +152,7 @@ describe("each limit on its own", () => {
   });
 
   it("the flood ceiling: every call of an address counts, signed in or not", async () => {
-    const server = await startServer({ env: { FLOOD_LIMIT_PER_SECOND: "1", FLOOD_LIMIT_BURST: "20" } });
+    const server = await startServer({ env: { FLOOD_LIMIT_PER_SECOND: "1", FLOOD_LIMIT_BURST: "20" }, oneProcess: PER_PROCESS });
     try {
       const [a, b] = [await newUser(server.url), await newUser(server.url)];
       const statuses = [

