@@ -140,6 +140,7 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
     });
 
     it("delivers every event published on any node to every listener exactly once", async () => {
+      expect.assertions(5 * nodes);
       const { buses, received } = await started();
       const room = { kind: "room", id: unique() } as const;
       const inbox = { kind: "user", id: unique() } as const;
@@ -166,6 +167,7 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
 
     for (const kind of ["room", "user"] as const) {
       it(`keeps publish order per ${kind === "room" ? "room" : "inbox"} for 200 rapid, interleaved publishes`, async () => {
+        expect.assertions(2 * nodes);
         const { buses, received } = await started();
         const a = { kind, id: unique() };
         const b = { kind, id: unique() };
@@ -187,6 +189,7 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
     }
 
     it("delivers an event published immediately after start() resolved", async () => {
+      expect.assertions(2 * nodes);
       const fixture = await makeBuses(nodes);
       fixtures.push(fixture);
       const room = { kind: "room", id: unique() } as const;
@@ -207,6 +210,7 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
     });
 
     it("delivers nothing after close()", async () => {
+      expect.assertions(nodes);
       const { buses, received } = await started();
       const room = { kind: "room", id: unique() } as const;
       await buses[0]!.publish(message(room, "before"));

@@ -105,6 +105,8 @@ function endings(output: string, code: string): { streamPids: number[]; rpcProce
 
 describe.each([1, 2])("a node of %i worker(s) on SIGTERM", (workers) => {
   it("drains: Health says NOT_SERVING, streams end UNAVAILABLE, new streams are refused, unary calls still work", async () => {
+    // Every check below runs, loops included (a loop over nothing would check nothing).
+    expect.assertions(workers > 1 ? 30 : 29);
     // A grace period far longer than the test: the second SIGTERM ends it.
     const server = await startServer({ workers, env: { SHUTDOWN_GRACE_SECONDS: "300" } });
     try {

@@ -49,6 +49,15 @@ describe.each([1, 2])("a node of %i worker(s)", (workers) => {
     expect(await meOnFreshConnections(signedIn.accessToken, 4)).toEqual([200, 200, 200, 200]);
 
     await chatClients(server.url, signedIn.accessToken).auth.signOut({});
+    if (workers > 1) {
+      // Reported in #17: sign-out returns before the other workers know (the revocation reaches
+      // them over the primary's relay, "within the bus latency", DESIGN.md Auth), and a worker
+      // that checked the token in the last 10 s answers from its cache: right after sign-out a
+      // request on another worker was seen to pass ([200, 401, 401, 401]). A poll with a
+      // deadline: the relay's delivery is no event a client can see.
+      const deadline = Date.now() + 2_000;
+      while ((await meOnFreshConnections(signedIn.accessToken, 2)).includes(200) && Date.now() < deadline);
+    }
     expect(await meOnFreshConnections(signedIn.accessToken, 4)).toEqual([401, 401, 401, 401]);
     await expect(chatClients(server.url, signedIn.accessToken, "grpc").rooms.listRooms({})).rejects.toMatchObject({ code: Code.Unauthenticated });
   });
@@ -61,6 +70,7 @@ describe.each([1, 2])("a node of %i worker(s)", (workers) => {
    * and in letter-case variants.
    */
   it("answers at most SIGNIN_LIMIT_PER_MINUTE sign-in attempts on one username", async () => {
+    expect.assertions(workers === 1 ? 2 : 3);
     const user = await newUser(server.url);
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 24; attempt++) {
@@ -104,6 +114,7 @@ describe.each([1, 2])("a node of %i worker(s)", (workers) => {
   }
 
   it("opens one stream per ticket, however many workers the attempts reach", async () => {
+    expect.assertions(3 * 3);
     const user = await newUser(server.url);
     for (let round = 0; round < 3; round++) {
       const res = await fetch(`${server.url}/auth/ticket`, { method: "POST", headers: { authorization: `Bearer ${user.token}` } });
@@ -130,15 +141,27 @@ describe.each([1, 2])("a node of %i worker(s)", (workers) => {
     // A poster keeps posting throughout: posts land during the replays, the switches to live and the reconnect.
     let posting = true;
     let n = 10;
-    let underway!: () => void;
-    const posterUnderway = new Promise<void>((resolve) => (underway = resolve));
+    /** How many posts (m0, m1, …) are acknowledged: the poster posts one at a time. */
+    let acknowledged = 10;
+    const waits = new Set<() => void>();
+    const untilAcknowledged = (count: number) =>
+      new Promise<void>((resolve) => {
+        const wake = () => {
+          if (acknowledged < count) return;
+          waits.delete(wake);
+          resolve();
+        };
+        waits.add(wake);
+        wake();
+      });
     const poster = (async () => {
       while (posting) {
         await b.clients.messages.postMessage({ roomId, text: `m${n++}` });
-        if (n === 13) underway();
+        acknowledged = n;
+        for (const wake of [...waits]) wake();
       }
     })();
-    await posterUnderway;
+    await untilAcknowledged(13);
     const last = (c: { texts: string[] }) => Number(c.texts.at(-1)?.slice(1) ?? -1);
 
     // The first connection reads past what was posted when it opened, then drops.
@@ -146,7 +169,10 @@ describe.each([1, 2])("a node of %i worker(s)", (workers) => {
     const one = new AbortController();
     const before = await collect(a.clients.messages.subscribeRoom({ roomId, since: first.message!.messageId }, { signal: one.signal })[Symbol.asyncIterator](), (c) => last(c) >= firstOpen + 5, 20_000);
     one.abort();
-    // A new connection (another worker, with two) resumes after the last id it saw.
+    // Posts sent after it dropped are the replay's; once two are acknowledged, a new connection
+    // (another worker, with two) resumes after the last id it saw.
+    const away = n;
+    await untilAcknowledged(away + 2);
     const secondOpen = n;
     const two = new AbortController();
     const after = await collect(a.clients.messages.subscribeRoom({ roomId, since: before.ids.at(-1)! }, { signal: two.signal })[Symbol.asyncIterator](), (c) => last(c) >= secondOpen + 10, 20_000);
@@ -160,12 +186,13 @@ describe.each([1, 2])("a node of %i worker(s)", (workers) => {
     expect(texts).toEqual([...Array(texts.length).keys()].map((i) => `m${i + 1}`));
     const ids = [...before.ids, ...after.ids];
     expect(new Set(ids).size).toBe(ids.length);
-    // Both sides of each race were exercised: replayed messages and live ones.
-    expect(after.texts).toContain(`m${secondOpen - 1}`);
+    // Both sides of the resume were exercised: replayed messages and live ones.
+    expect(after.texts).toEqual(expect.arrayContaining([`m${away}`, `m${away + 1}`]));
     expect(last(after)).toBeGreaterThanOrEqual(secondOpen + 10);
   });
 
   it("ends the token's open streams on sign-out — gRPC with UNAUTHENTICATED, SSE with event: end, WebSocket with 4401 — and refuses new ones", async () => {
+    expect.assertions(9);
     const a = await newUser(server.url);
     const { room } = await a.clients.rooms.createRoom({ name: uniqueName("bye") });
     const bearer = { authorization: `Bearer ${a.token}` };
