@@ -8,6 +8,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Rng } from "../support/fuzz-random.js";
 import { chatClients, type ChatClients, type Protocol } from "../support/clients.js";
+import { nextLoopbackAddress } from "../support/loopback.js";
 import { check, type StoredMessage, type Verdict } from "./checker.js";
 import { measure, probeClockOffsetMs, type FaultWindow, type Measures } from "./measures.js";
 import { NODE_NAMES, Nodes, type Deployment, type NodeName, type NodeOptions } from "./nodes.js";
@@ -186,7 +187,8 @@ interface ChaosUser {
 
 /** Signs a user up and in on its home node (so a skewed node issues the tokens of its users). */
 async function newUser(nodes: Nodes, name: string, home: NodeName, protocol: Protocol): Promise<ChaosUser> {
-  const anon = chatClients(nodes.url(home));
+  // From an address of its own, as users come (the per-address sign-in budget is the server's default).
+  const anon = chatClients(nodes.url(home), undefined, "connect-json", nextLoopbackAddress());
   const password = "correct horse battery";
   // A sign-up whose answer was lost and is retried finds the name taken: that is its success.
   await retrying(() => anon.auth.signUp({ username: name, password }).catch((error: unknown) => {

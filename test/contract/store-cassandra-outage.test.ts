@@ -102,11 +102,14 @@ if (contactPoints.length > 0) {
       }
     }, 60_000);
 
-    /** Reads until the store answers again (after a release or a reconnection). */
+    /**
+     * Reads until the store answers again (after a release or a reconnection). A poll: the
+     * driver's reconnection is no event the store exposes, and a read is the question asked.
+     */
     async function answersAgain(): Promise<void> {
-      for (;;) {
-        const answered = await store.findUserById("1").then(() => true, () => false);
-        if (answered) return;
+      const deadline = Date.now() + 30_000;
+      while (!(await store.findUserById("1").then(() => true, () => false))) {
+        if (Date.now() > deadline) throw new Error("the store did not answer again within 30 s");
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }

@@ -8,7 +8,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS_ENV, startServer, type TestServer } from "../support/server.js";
+import { startServer, type TestServer } from "../support/server.js";
 import { chatClients, type Protocol } from "../support/clients.js";
 
 const BURST = 12;
@@ -16,10 +16,8 @@ const BURST = 12;
 /** A server of its own for each protocol: each exhausts the address's budget. */
 async function limitedServer(): Promise<TestServer> {
   return startServer({
+    oneProcess: "counts tokens exactly; with workers a lease may stay unspent on the other (rate-limit-workers.test.ts)",
     env: {
-      ...DEFAULT_LIMITS_ENV,
-      // One process: the count is exact (with workers it is the node's within a lease; rate-limit-workers.test.ts).
-      WORKERS: "1",
       ADDRESS_RATE_LIMIT_PER_SECOND: "1",
       ADDRESS_RATE_LIMIT_BURST: String(BURST),
       FLOOD_LIMIT_PER_SECOND: "1000000",

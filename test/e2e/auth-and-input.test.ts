@@ -14,7 +14,8 @@ afterAll(async () => {
 });
 
 describe("authentication", () => {
-  it("rejects a missing, garbage, foreign-key, expired and revoked token with UNAUTHENTICATED", async () => {
+  // A token revoked by sign-out: worker-counts.test.ts, under each worker count.
+  it("rejects a missing, garbage, truncated, foreign-key and expired token with UNAUTHENTICATED", async () => {
     const alice = await newUser(server.url);
     const claims = { sub: alice.user.userId, name: alice.user.username, jti: "forged-1" };
     const tokens = {
@@ -32,9 +33,6 @@ describe("authentication", () => {
     // A token signed by the server's own key and not expired is accepted: the checks above are real.
     const valid = await forgeToken(serverKey(server.dataDir), claims, 60);
     expect((await chatClients(server.url, valid).auth.getMe({})).user?.userId).toBe(alice.user.userId);
-
-    await alice.clients.auth.signOut({});
-    await expect(alice.clients.rooms.listRooms({})).rejects.toMatchObject({ code: Code.Unauthenticated });
   });
 
   it("does not tell a wrong password from an unknown user", async () => {

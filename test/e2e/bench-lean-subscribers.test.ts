@@ -16,11 +16,49 @@ import { startServer, type TestServer } from "../support/server.js";
 
 const TRANSPORTS: Record<string, Transport> = { grpc: grpcTransport, connect: connectTransport };
 
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
+/** Receipts that say when they change (a stream opens or ends, a marker or an error is counted), so tests wait for that. */
+class WatchedReceipts extends Receipts {
+  readonly #waits = new Set<() => void>();
+  constructor() {
+    super();
+    // `open` is a plain field the clients count up and down: an accessor over it wakes the waits.
+    let open = 0;
+    Object.defineProperty(this, "open", {
+      get: () => open,
+      set: (value: number) => {
+        open = value;
+        this.#changed();
+      },
+    });
+  }
+  override bytes(frame: Buffer, start?: number, end?: number): number {
+    const found = super.bytes(frame, start, end);
+    this.#changed();
+    return found;
+  }
+  override error(kind: string, detail?: unknown): void {
+    super.error(kind, detail);
+    this.#changed();
+  }
+  #changed(): void {
+    for (const wake of [...this.#waits]) wake();
+  }
+  /** Resolves once `check()` holds, re-checked on each change; fails after 10 s. */
+  until(check: () => boolean, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waits.delete(wake);
+        reject(new Error(`timed out waiting for ${what}; ${JSON.stringify(this.stats(1))}`));
+      }, 10_000);
+      const wake = () => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.#waits.delete(wake);
+        resolve();
+      };
+      this.#waits.add(wake);
+      wake();
+    });
   }
 }
 
@@ -49,30 +87,31 @@ describe.each(Object.keys(TRANSPORTS))("lean %s subscribers", (via) => {
     });
 
   it("counts each marker once per stream, and closing on purpose is no error", async () => {
-    const receipts = new Receipts();
+    const receipts = new WatchedReceipts();
     const connection = await open(receipts);
     expect(receipts.open).toBe(connection.streams);
-    await post(markerText(1, 0, nowUs(), 64));
-    await post(markerText(1, 1, nowUs(), 64));
-    await until(() => receipts.received === 2);
+    for (let seq = 0; seq < 3; seq++) await post(markerText(1, seq, nowUs(), 64));
+    // The room is one stream, in order: once the last marker is counted, a duplicate of an earlier one would have been too.
+    await receipts.until(() => receipts.received >= 3, "three markers");
     connection.close();
-    await until(() => receipts.open === 0);
+    await receipts.until(() => receipts.open === 0, "the streams closed");
     const stats = receipts.stats(1);
-    expect(stats.byOrigin).toEqual({ 1: { count: 2, checksum: 1 } });
+    expect(stats.byOrigin).toEqual({ 1: { count: 3, checksum: 0 + 1 + 2 } });
+    expect(stats.received).toBe(3);
     expect(stats.errors).toEqual({});
   });
 
   it("rejects open() when the server refuses the subscription", async () => {
-    const receipts = new Receipts();
+    const receipts = new WatchedReceipts();
     await expect(open(receipts, "not-a-token")).rejects.toThrow(/unauthenticated|grpc-status 16/i);
     expect(receipts.open).toBe(0);
   });
 
   it("counts the server ending the stream as stream_ended", async () => {
-    const receipts = new Receipts();
+    const receipts = new WatchedReceipts();
     const connection = await open(receipts);
     await server.stop();
-    await until(() => receipts.open === 0);
+    await receipts.until(() => receipts.open === 0, "the streams ended");
     expect(receipts.stats(undefined).errors).toEqual({ stream_ended: connection.streams });
   });
 });

@@ -28,7 +28,10 @@ describe("per-address connection cap", () => {
   const CAP = 3;
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer({ env: { MAX_CONNECTIONS_PER_ADDRESS: String(CAP), TRUSTED_PROXIES: "127.0.0.2" } });
+    server = await startServer({
+      env: { MAX_CONNECTIONS_PER_ADDRESS: String(CAP), TRUSTED_PROXIES: "127.0.0.2" },
+      oneProcess: "the cap is per process by design (DESIGN.md, Connection timeouts and caps): N workers admit about N × CAP",
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -69,7 +72,7 @@ describe("per-user stream cap", () => {
   const open: { close(): void }[] = [];
 
   beforeAll(async () => {
-    server = await startServer({ env: { MAX_STREAMS_PER_USER: String(CAP) } });
+    server = await startServer({ env: { MAX_STREAMS_PER_USER: String(CAP) }, oneProcess: "the cap is per process by design (DESIGN.md, Connection timeouts and caps)" });
     a = await newUser(server.url);
     b = await newUser(server.url);
     const { room } = await a.clients.rooms.createRoom({ name: uniqueName("capped") });

@@ -13,12 +13,28 @@ import { bearer, grpcJsClient, serverStream } from "../support/grpc-js-client.js
 
 const COUNT = 20;
 
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Every subscriber calls arrived() when it records something: waits re-check then, no polling. */
+const waits = new Set<() => void>();
+const arrived = (): void => {
+  for (const wake of [...waits]) wake();
+};
+
+/** Resolves once `check()` holds, re-checked on each arrival; fails after `timeoutMs`. */
+function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      waits.delete(wake);
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+    const wake = () => {
+      if (!check()) return;
+      clearTimeout(timer);
+      waits.delete(wake);
+      resolve();
+    };
+    waits.add(wake);
+    wake();
+  });
 }
 
 async function encodings(url: string): Promise<number> {
@@ -28,7 +44,7 @@ async function encodings(url: string): Promise<number> {
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ oneProcess: "counts encodings per process: the node's sum over N workers is 1 to N per message" });
 });
 afterAll(async () => {
   await server?.stop();
@@ -45,7 +61,11 @@ describe("fan-out to every transport", () => {
 
     const grpc = grpcJsClient(MessageService, `127.0.0.1:${server.port}`);
     const grpcStream = serverStream<{ frame: { case: string; value: { messageId?: string } } }>(grpc, "subscribeRoom", { roomId }, bearer(reader.token));
-    grpcStream.on("data", (res) => (res.frame.case === "ready" ? (ready.grpc = true) : res.frame.case === "message" && got.grpc.push(res.frame.value.messageId!)));
+    grpcStream.on("data", (res) => {
+      if (res.frame.case === "ready") ready.grpc = true;
+      if (res.frame.case === "message") got.grpc.push(res.frame.value.messageId!);
+      arrived();
+    });
     grpcStream.on("error", () => undefined);
 
     const connectAbort = new AbortController();
@@ -53,6 +73,7 @@ describe("fan-out to every transport", () => {
       for await (const res of reader.clients.messages.subscribeRoom({ roomId }, { signal: connectAbort.signal })) {
         if (res.frame.case === "ready") ready.connect = true;
         if (res.frame.case === "message") got.connect.push(res.frame.value.messageId);
+        arrived();
       }
     })().catch(() => undefined);
 
@@ -64,23 +85,26 @@ describe("fan-out to every transport", () => {
       const es = new EventSource(`${server.url}/room/${roomId}/subscribe`, {
         fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${reader.token}` } }),
       });
-      es.addEventListener("ready", () => browserReady++);
+      es.addEventListener("ready", () => {
+        browserReady++;
+        if (i === 0) ready.sse = true;
+        arrived();
+      });
       if (i === 0) {
-        es.addEventListener("ready", () => (ready.sse = true));
-        es.addEventListener("message", (e) => got.sse.push((e as MessageEvent).lastEventId));
+        es.addEventListener("message", (e) => {
+          got.sse.push((e as MessageEvent).lastEventId);
+          arrived();
+        });
       }
       sources.push(es);
       const ws = new WebSocket(`${server.url.replace("http", "ws")}/room/${roomId}/subscribe`, { headers: { authorization: `Bearer ${reader.token}` } });
       ws.on("message", (data) => {
-        if ((JSON.parse(data.toString()) as { type: string }).type === "ready") browserReady++;
+        const frame = JSON.parse(data.toString()) as { type: string; message?: { messageId: string } };
+        if (frame.type === "ready") browserReady++;
+        if (i === 0 && frame.type === "ready") ready.ws = true;
+        if (i === 0 && frame.type === "message") got.ws.push(frame.message!.messageId);
+        arrived();
       });
-      if (i === 0) {
-        ws.on("message", (data) => {
-          const frame = JSON.parse(data.toString()) as { type: string; message?: { messageId: string } };
-          if (frame.type === "ready") ready.ws = true;
-          if (frame.type === "message") got.ws.push(frame.message!.messageId);
-        });
-      }
       sockets.push(ws);
     }
     await until(() => Object.values(ready).every(Boolean), "every subscriber ready");

@@ -39,7 +39,7 @@ async function scrapes(url: string, count: number): Promise<Array<Map<string, nu
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ env: { WORKERS: "2", WORKER_ID: "60" } });
+  server = await startServer({ workers: 2, env: { WORKER_ID: "60" } });
   await server.printed((output) => output.includes('"msg":"parley cluster listening"'), 30_000);
 });
 afterAll(async () => {
@@ -86,7 +86,7 @@ describe("/metrics of a node of two workers", () => {
 
 describe("/metrics of a single process", () => {
   it("labels its runtime metrics with its WORKER_ID", async () => {
-    const single = await startServer({ env: { WORKER_ID: "7" } });
+    const single = await startServer({ env: { WORKER_ID: "7" }, oneProcess: "the single-process case of /metrics" });
     try {
       const [scrape] = await scrapes(single.url, 1);
       expect([...series(scrape!, "process_cpu_user_seconds_total").keys()]).toEqual(['process_cpu_user_seconds_total{worker="7"}']);

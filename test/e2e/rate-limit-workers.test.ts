@@ -11,7 +11,7 @@
  */
 import { Agent } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS_ENV, startServer, type TestServer } from "../support/server.js";
+import { startServer, type TestServer } from "../support/server.js";
 import { send } from "../support/loopback.js";
 import { uniqueName } from "../support/clients.js";
 
@@ -43,9 +43,8 @@ describe.each([1, 2])("rate limits on a node of %i worker(s)", (workers) => {
   let token: string;
   beforeAll(async () => {
     server = await startServer({
+      workers,
       env: {
-        ...DEFAULT_LIMITS_ENV,
-        WORKERS: String(workers),
         // The limit under test in each case is set with its own variables below; these are the defaults' ceiling.
         USER_RATE_LIMIT_PER_SECOND: "1",
         USER_RATE_LIMIT_BURST: String(BURST),
@@ -89,9 +88,8 @@ describe.each([1, 2])("the flood ceiling on a node of %i worker(s)", (workers) =
   let server: TestServer;
   beforeAll(async () => {
     server = await startServer({
+      workers,
       env: {
-        ...DEFAULT_LIMITS_ENV,
-        WORKERS: String(workers),
         FLOOD_LIMIT_PER_SECOND: "1",
         FLOOD_LIMIT_BURST: String(BURST),
         RATE_LIMIT_PER_SECOND: FAR,

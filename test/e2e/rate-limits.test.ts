@@ -13,7 +13,7 @@ import { hashPassword } from "../../src/auth/passwords.js";
 import { SnowflakeGenerator } from "../../src/domain/ids.js";
 import { uniquenessKey } from "../../src/domain/names.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { DEFAULT_LIMITS_ENV, startServer, tempDir, type TestServer } from "../support/server.js";
+import { startServer, tempDir, type TestServer } from "../support/server.js";
 import { agentFrom, send } from "../support/loopback.js";
 import { newUser } from "../support/clients.js";
 import { subscribe } from "../support/stream-subscribers.js";
@@ -72,7 +72,7 @@ describe("200 users behind one address, default limits", () => {
   beforeAll(async () => {
     const dataDir = tempDir();
     users = await seedUsers(dataDir, 200);
-    server = await startServer({ dataDir, env: DEFAULT_LIMITS_ENV });
+    server = await startServer({ dataDir });
   });
   afterAll(async () => {
     await server?.stop();

@@ -49,7 +49,7 @@ async function roomWithUser(url: string) {
 describe("subscribe fast path", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ oneProcess: "counts encodings per process: the node's sum over N workers is 1 to N per format" });
   });
   afterAll(async () => {
     await server.stop();

@@ -1,8 +1,8 @@
 /**
  * SSE on the subscribe routes with a real EventSource-compatible client (the `eventsource`
  * package): events and ids, resume after a dropped connection and after a server restart with no
- * gap and no duplicate, heartbeats, browser credentials (cookie, single-use ticket), sign-out,
- * a slow reader, and graceful shutdown.
+ * gap and no duplicate, heartbeats, browser credentials (cookie, single-use ticket), a slow
+ * reader, and graceful shutdown (sign-out: worker-counts.test.ts).
  */
 import { EventEmitter } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
@@ -238,17 +238,6 @@ describe("SSE", () => {
     expect(server.output()).not.toContain(a.token);
     byCookie.es.close();
     byTicket.es.close();
-  });
-
-  it("ends the session's streams on sign-out, and the reconnect is refused", async () => {
-    const a = await newUser(server.url);
-    const s = openSource(`${server.url}/me/subscribe`, { authorization: `Bearer ${a.token}` });
-    await until(() => s.events.some((e) => e.type === "ready"), "ready");
-    const out = await fetch(`${server.url}/auth/signout`, { method: "POST", headers: { authorization: `Bearer ${a.token}` } });
-    expect(out.status).toBe(204);
-    await until(() => s.es.readyState === EventSource.CLOSED, "the source closed");
-    expect(JSON.parse(s.events.find((e) => e.type === "end")!.data)).toEqual({ code: "unauthenticated", message: expect.any(String) });
-    expect(s.errors).toContain(401);
   });
 
   it("counts open SSE streams and delivered messages in /metrics", async () => {

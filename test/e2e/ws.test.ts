@@ -1,7 +1,8 @@
 /**
  * WebSocket with the `ws` client: the subscribe paths and the multiplexed /ws socket — frames,
- * posting, per-request errors, close codes (4400, 4401, 4408, 1001), Origin checks, tickets,
- * ping/pong liveness, resume after a dropped connection, and a slow reader.
+ * posting, per-request errors, close codes (4400, 4408, 1001; 4401 on sign-out:
+ * worker-counts.test.ts), Origin checks, tickets, ping/pong liveness, resume after a dropped
+ * connection, and a slow reader.
  */
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
@@ -226,17 +227,6 @@ describe("the multiplexed /ws socket", () => {
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
     c.send("this is not json");
     expect(await c.closed).toEqual({ code: 4400, reason: "frame is not valid JSON" });
-  });
-
-  it("closes 4401 on sign-out, on both kinds of socket", async () => {
-    const a = await newUser(server.url);
-    const mx = await connect(wsUrl(server.url, "/ws"), bearer(a.token));
-    const single = await connect(wsUrl(server.url, "/me/subscribe"), bearer(a.token));
-    await single.next((f) => f["type"] === "ready", "ready");
-    await a.clients.auth.signOut({});
-    expect((await mx.closed).code).toBe(4401);
-    expect((await single.closed).code).toBe(4401);
-    expect((await refusal(wsUrl(server.url, "/ws"), bearer(a.token))).status).toBe(401);
   });
 
   it("accepts a single-use ticket and refuses it the second time", async () => {

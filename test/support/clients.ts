@@ -4,6 +4,8 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService } from "../../gen/chat/v1/room_pb.js";
+import { connect } from "node:net";
+import { nextLoopbackAddress } from "./loopback.js";
 
 export type Protocol = "connect-json" | "grpc" | "grpc-web";
 
@@ -13,19 +15,27 @@ export interface ChatClients {
   readonly messages: Client<typeof MessageService>;
 }
 
-/** Clients that send `Authorization: Bearer <token>` when a token is given. */
-export function chatClients(baseUrl: string, token?: string, protocol: Protocol = "connect-json"): ChatClients {
+/**
+ * Clients that send `Authorization: Bearer <token>` when a token is given; `from` is the loopback
+ * address their connections come from (default: the system's choice, 127.0.0.1).
+ */
+export function chatClients(baseUrl: string, token?: string, protocol: Protocol = "connect-json", from?: string): ChatClients {
   const auth: Interceptor = (next) => (req) => {
     if (token) req.header.set("authorization", `Bearer ${token}`);
     return next(req);
   };
   const options = { baseUrl, interceptors: [auth] };
+  const h1 = from === undefined ? {} : { nodeOptions: { localAddress: from } };
+  const h2 =
+    from === undefined
+      ? {}
+      : { nodeOptions: { createConnection: (authority: URL) => connect({ host: authority.hostname, port: Number(authority.port), localAddress: from }) } };
   const transport =
     protocol === "grpc"
-      ? createGrpcTransport({ ...options })
+      ? createGrpcTransport({ ...options, ...h2 })
       : protocol === "grpc-web"
-        ? createGrpcWebTransport({ ...options, httpVersion: "1.1" })
-        : createConnectTransport({ ...options, httpVersion: "1.1", useBinaryFormat: false });
+        ? createGrpcWebTransport({ ...options, ...h1, httpVersion: "1.1" })
+        : createConnectTransport({ ...options, ...h1, httpVersion: "1.1", useBinaryFormat: false });
   return {
     auth: createClient(AuthService, transport),
     rooms: createClient(RoomService, transport),
@@ -39,9 +49,13 @@ export function uniqueName(prefix = "user"): string {
   return `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`;
 }
 
-/** Signs a new user up and in; returns the token, the user and clients bound to the token. */
+/**
+ * Signs a new user up and in; returns the token, the user and clients bound to the token. Each
+ * user signs up from a loopback address of its own, as users of a real node come from theirs:
+ * a test's users do not share one address's sign-in budget (DESIGN.md, "Sign-in, rate limits").
+ */
 export async function newUser(baseUrl: string, protocol: Protocol = "connect-json", name = uniqueName()) {
-  const anon = chatClients(baseUrl, undefined, protocol);
+  const anon = chatClients(baseUrl, undefined, protocol, nextLoopbackAddress());
   const password = "correct horse battery";
   await anon.auth.signUp({ username: name, password });
   const signedIn = await anon.auth.signIn({ username: name, password });

@@ -78,8 +78,10 @@ async function survives(env: Environment): Promise<boolean> {
     () => false,
   );
   if (answered) return env.server.alive();
-  // Refused or reset: the process is going down; wait for its exit (and its last words).
-  for (let i = 0; i < 50 && env.server.alive(); i++) await new Promise((r) => setTimeout(r, 100));
+  // Refused or reset: the process is going down; wait (up to 5 s) for its exit and its last words.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([env.server.exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+  clearTimeout(timer);
   return false;
 }
 

@@ -11,6 +11,17 @@ export interface LoopbackResponse {
   readonly body: string;
 }
 
+let assigned = 0;
+/**
+ * A loopback address no other caller in this process got: 127.77.0.1, 127.77.0.2, … (a range
+ * the tests do not otherwise use), for a client the server must tell apart by its address.
+ */
+export function nextLoopbackAddress(): string {
+  assigned++;
+  if (assigned >= 65_536) throw new Error("out of loopback addresses");
+  return `127.77.${assigned >> 8}.${assigned & 255}`;
+}
+
 /** A keep-alive agent whose connections all come from `localAddress`. */
 export function agentFrom(localAddress: string, maxSockets = 64): Agent {
   return new Agent({ keepAlive: true, maxSockets, localAddress });
