@@ -111,11 +111,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   metrics.readDeliveries = () => hub.deliveries;
 
   const edges = createEdges({ config, logger, metrics, services, sessions, tokens, revocations, tickets, users, rateBuckets });
-  const metricsListener = config.metrics && (await listenForMetrics(config.metrics, metrics, logger));
   await new Promise<void>((resolve, reject) => {
     edges.listener.tcp.once("error", (error) => reject(listenFailure(error, config)));
     edges.listener.tcp.listen(config.port, config.host, () => resolve());
   });
+  // After the node's port: a cluster primary takes a worker's first listening address as the node's.
+  const metricsListener = config.metrics && (await listenForMetrics(config.metrics, metrics, logger));
   const { port } = edges.listener.tcp.address() as AddressInfo;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   logger.info({ port, host: config.host, store: config.store, bus: config.bus, dataDir: config.dataDir }, "parley listening");

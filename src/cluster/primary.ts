@@ -81,6 +81,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null) => reject(new StartupError(failure ?? `worker ${index} exited with ${code} before listening`));
       worker.once("exit", onExit);
+      // A worker's first listening address is the node's port (app.ts opens METRICS_PORT's after it).
       worker.once("listening", (address) => {
         listening.add(worker);
         worker.off("message", onMessage);

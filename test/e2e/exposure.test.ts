@@ -189,7 +189,6 @@ describe("METRICS_PORT", () => {
   it("serves /metrics on its own listener and no longer on the public port", async () => {
     const server = await startServer({
       env: { METRICS_PORT: "0", METRICS_HOST: "127.0.0.1" },
-      oneProcess: "a cluster primary reports the metrics listener's port as the node's (its first 'listening'): reported in #17",
     });
     try {
       const line = server.output().split("\n").find((l) => l.includes('"msg":"metrics listening"'));
