@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createRouterTransport, type ServiceImpl } from "@connectrpc/connect";
 import { backoffDelay, compareIds, createParleyClient, maxId, type Message, type SubscriptionState } from "@parley/client";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { MessageSchema } from "../../gen/chat/v1/types_pb.js";
 import { pagesOldestFirst } from "../../client/src/gap-fill.js";
@@ -96,6 +96,9 @@ describe("a subscription", () => {
   });
 
   it("stops for good on UNAUTHENTICATED, and resume() starts again from its position", async () => {
+    // Fake timers: once closed, running every timer there is shows that no reconnect was scheduled.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    onTestFinished(() => void vi.useRealTimers());
     const { client, sinces } = scripted(async function* (n, since, signal) {
       if (n === 1) throw new ConnectError("token revoked", Code.Unauthenticated);
       yield ready(since);
@@ -105,7 +108,7 @@ describe("a subscription", () => {
     const sub = client.subscribeRoom("1", { since: "5", onMessage: r.onMessage, onState: r.onState });
     await r.until((s) => s.status === "closed");
     expect(sub.state).toMatchObject({ status: "closed", reason: "unauthenticated" });
-    await new Promise((resolve) => setTimeout(resolve, 100)); // time for any (wrong) reconnect
+    await vi.runAllTimersAsync();
     expect(sinces).toEqual(["5"]);
     client.setToken("new");
     sub.resume();
