@@ -1,7 +1,7 @@
 /**
  * Batched hand-over: live messages reach their readers once the current burst of dispatches is
  * over, and one microtask runs every hand-over due (a fan-out to 10,000 streams schedules one
- * job, not 10,000).
+ * job, not 10,000). One batch per Hub (hub.ts owns it), so two apps in one process keep apart.
  */
 
 /** A stream with messages to hand over to its reader. */
@@ -10,20 +10,22 @@ export interface HandOver {
   handOver(): void;
 }
 
-/** Hand-overs due after the current burst of dispatches. */
-let due: HandOver[] = [];
+export class HandOverBatch {
+  /** Hand-overs due after the current burst of dispatches. */
+  #due: HandOver[] = [];
 
-function runHandOvers(): void {
-  const batch = due;
-  due = [];
-  for (const stream of batch) stream.handOver();
-}
+  readonly #run = (): void => {
+    const batch = this.#due;
+    this.#due = [];
+    for (const stream of batch) stream.handOver();
+  };
 
-/**
- * Calls `stream.handOver()` once the current burst of dispatches is over (a microtask later),
- * in the order streams were scheduled. The caller schedules a stream at most once until it runs.
- */
-export function scheduleHandOver(stream: HandOver): void {
-  if (due.length === 0) queueMicrotask(runHandOvers);
-  due.push(stream);
+  /**
+   * Calls `stream.handOver()` once the current burst of dispatches is over (a microtask later),
+   * in the order streams were scheduled. The caller schedules a stream at most once until it runs.
+   */
+  schedule(stream: HandOver): void {
+    if (this.#due.length === 0) queueMicrotask(this.#run);
+    this.#due.push(stream);
+  }
 }

@@ -3,7 +3,8 @@
  * cleared on every wait: a stream registers once for its lifetime, marks itself idle while it
  * waits (two field writes), and the ticker wakes each stream that has been idle for at least the
  * period — at most 1.5 periods after it went idle. The timer runs only while streams are
- * registered and never keeps the process alive.
+ * registered and never keeps the process alive. The tickers of one Hub (hub.ts owns them) are
+ * shared by its streams, per period.
  */
 
 /** What the ticker watches: since when a stream has been idle, and how to wake it. */
@@ -17,20 +18,23 @@ export interface Idler {
 /** Timer jitter tolerated when deciding that a stream has been idle for a whole period. */
 export const HEARTBEAT_SLACK_MS = 5;
 
-export class HeartbeatTicker {
-  static readonly #byPeriod = new Map<number, HeartbeatTicker>();
+/** The tickers of one Hub, one per heartbeat period. */
+export class HeartbeatTickers {
+  readonly #byPeriod = new Map<number, HeartbeatTicker>();
 
-  /** The ticker shared by every stream with this heartbeat period. */
-  static for(periodMs: number): HeartbeatTicker {
-    let ticker = HeartbeatTicker.#byPeriod.get(periodMs);
-    if (!ticker) HeartbeatTicker.#byPeriod.set(periodMs, (ticker = new HeartbeatTicker(periodMs)));
+  /** The ticker shared by every stream of this hub with this heartbeat period. */
+  for(periodMs: number): HeartbeatTicker {
+    let ticker = this.#byPeriod.get(periodMs);
+    if (!ticker) this.#byPeriod.set(periodMs, (ticker = new HeartbeatTicker(periodMs)));
     return ticker;
   }
+}
 
+export class HeartbeatTicker {
   readonly #idlers = new Set<Idler>();
   #timer: NodeJS.Timeout | undefined;
 
-  private constructor(readonly periodMs: number) {}
+  constructor(readonly periodMs: number) {}
 
   /** Watches a stream until remove(); wakes it whenever it has been idle for a period. */
   add(idler: Idler): void {

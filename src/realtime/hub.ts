@@ -6,6 +6,8 @@
  * Registrations are the subscribers and sessions themselves (no per-registration closure):
  * the hub is on the path of every idle stream, so what it keeps per stream is one set entry.
  */
+import { HandOverBatch } from "./hand-over-batch.js";
+import { HeartbeatTickers } from "./heartbeat-ticker.js";
 import type { BusEvent } from "../bus/bus.js";
 import { type Channel, type ChatMessage, channelKey } from "../domain/model.js";
 import type { RecentMessages } from "./recent-messages.js";
@@ -26,6 +28,11 @@ export class Hub {
    * starts from the store merges it in. Undefined with a store-first bus (stored before published).
    */
   constructor(readonly recent?: RecentMessages) {}
+
+  /** The heartbeat timers its streams share, one per period. */
+  readonly heartbeats = new HeartbeatTickers();
+  /** The hand-overs of a burst of dispatches, run in one microtask. */
+  readonly handOvers = new HandOverBatch();
 
   readonly #byChannel = new Map<string, Set<Subscriber>>();
   /** Most tokens have one stream: it is kept as is, a set only from the second one. */

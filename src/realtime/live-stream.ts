@@ -3,8 +3,8 @@
  * algorithm and its guarantees). It is what an async generator would be, minus the generator:
  * a live message reaches a waiting reader by settling its pending next() one microtask after the
  * hub's dispatch — one promise per message and subscriber, no generator resumption, no timer
- * (idle heartbeats come from the shared HeartbeatTicker; the hand-overs of a burst are batched
- * in hand-over-batch.ts). Messages wait in a bounded buffer (message-buffer.ts) until read;
+ * (idle heartbeats come from the hub's shared HeartbeatTicker; the hand-overs of a burst are
+ * batched by the hub's HandOverBatch). Messages wait in a bounded buffer (message-buffer.ts) until read;
  * past its capacity the stream ends with ResourceExhaustedError before anything else is read.
  *
  * Push mode (frame-receiver.ts, push-mode.ts): a consumer that keeps up registers a receiver
@@ -21,8 +21,8 @@ import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
 import type { ChatMessage } from "../domain/model.js";
 import type { FrameReceiver, PushableFrames } from "./frame-receiver.js";
-import { type HandOver, scheduleHandOver } from "./hand-over-batch.js";
-import { HeartbeatTicker, type Idler } from "./heartbeat-ticker.js";
+import type { HandOver } from "./hand-over-batch.js";
+import type { HeartbeatTicker, Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
 import { PushMode } from "./push-mode.js";
 import { ReplayedIds } from "./replayed-ids.js";
@@ -57,7 +57,7 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     private readonly request: SubscriptionRequest,
   ) {
     super();
-    this.#ticker = HeartbeatTicker.for(limits.heartbeatMs);
+    this.#ticker = hub.heartbeats.for(limits.heartbeatMs);
   }
 
   [Symbol.asyncIterator](): this {
@@ -182,7 +182,7 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     // so a burst that overflows the buffer ends the stream before any of it is handed over.
     if ((this.#resolve || this.pushing) && !this.#handOverScheduled) {
       this.#handOverScheduled = true;
-      scheduleHandOver(this);
+      this.hub.handOvers.schedule(this);
     }
   }
 

@@ -1,6 +1,6 @@
 /** The shared heartbeat ticker and the streams' waits on it: no timer per wait, woken after a period of idleness. */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { HeartbeatTicker, type Idler } from "../../src/realtime/heartbeat-ticker.js";
+import { HeartbeatTickers, type Idler } from "../../src/realtime/heartbeat-ticker.js";
 import { Hub } from "../../src/realtime/hub.js";
 import { subscribe } from "../../src/realtime/subscription.js";
 import type { ChatMessage } from "../../src/domain/model.js";
@@ -22,7 +22,7 @@ afterEach(() => {
 describe("HeartbeatTicker", () => {
   it("wakes an idle stream after one to one and a half periods, and a busy one never", () => {
     vi.useFakeTimers({ now: 0 });
-    const ticker = HeartbeatTicker.for(1000);
+    const ticker = new HeartbeatTickers().for(1000);
     const woken: string[] = [];
     // Like FrameQueue: waking ends the wait, so the stream is no longer idle.
     const idle: Idler & { idleSinceMs: number | undefined } = {
@@ -46,9 +46,11 @@ describe("HeartbeatTicker", () => {
 
   it("is shared per period and stops its timer when nothing is watched", () => {
     vi.useFakeTimers({ now: 0 });
-    expect(HeartbeatTicker.for(5000)).toBe(HeartbeatTicker.for(5000));
-    expect(HeartbeatTicker.for(5000)).not.toBe(HeartbeatTicker.for(6000));
-    const ticker = HeartbeatTicker.for(5000);
+    const tickers = new HeartbeatTickers();
+    expect(tickers.for(5000)).toBe(tickers.for(5000));
+    expect(tickers.for(5000)).not.toBe(tickers.for(6000));
+    expect(new HeartbeatTickers().for(5000)).not.toBe(tickers.for(5000));
+    const ticker = tickers.for(5000);
     const idler: Idler = { idleSinceMs: undefined, wake: () => undefined };
     ticker.add(idler);
     expect(vi.getTimerCount()).toBe(1);
