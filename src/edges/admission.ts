@@ -70,30 +70,36 @@ export class Admission {
 
   /** Admits `request` or throws the error to answer it with (see the file comment for the order). */
   async admit(request: AdmissionRequest): Promise<Admitted> {
-    await this.limiter.checkFlood(request.ip);
+    const flood = this.limiter.checkFlood(request.ip);
+    if (flood) await flood; // most checks decide at once: no promise, no turn, for them
     if (request.procedure !== undefined && isPublicProcedure(request.procedure)) return this.#admitPublic(request, request.procedure);
     let caller: TokenClaims;
     let token: string;
     try {
-      token = bearerToken(await request.authorization());
+      const authorization = request.authorization();
+      token = bearerToken(authorization instanceof Promise ? await authorization : authorization);
       caller = await authenticateToken(token, this.auth);
     } catch (error) {
       // Refused credentials make it an anonymous call: a flood of bad tokens is an anonymous flood.
       if (error instanceof UnauthenticatedError) await this.limiter.checkAnonymous(request.ip);
       throw error;
     }
-    await this.limiter.checkUser(caller.userId);
+    const user = this.limiter.checkUser(caller.userId);
+    if (user) await user;
     return { caller, token, release: NOTHING_TO_RELEASE };
   }
 
   /** A signed-in caller's further request on a connection admitted before (a subscribe frame on /ws). */
   async admitAgain(caller: TokenClaims, ip: string | undefined): Promise<void> {
-    await this.limiter.checkFlood(ip);
-    await this.limiter.checkUser(caller.userId);
+    const flood = this.limiter.checkFlood(ip);
+    if (flood) await flood;
+    const user = this.limiter.checkUser(caller.userId);
+    if (user) await user;
   }
 
   async #admitPublic(request: AdmissionRequest, procedure: string): Promise<Admitted> {
-    await this.limiter.checkAnonymous(request.ip);
+    const anonymous = this.limiter.checkAnonymous(request.ip);
+    if (anonymous) await anonymous;
     if (!PASSWORD_PROCEDURES.has(procedure)) return OPEN;
     // In progress first: a call refused for that spends none of the address's budget.
     const release = this.limiter.beginPasswordCall(request.ip);
