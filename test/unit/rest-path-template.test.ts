@@ -70,6 +70,7 @@ describe("path templates", () => {
     ["/{a=**}/x", "** must be the last segment"],
     ["/{1x}", 'bad field path "1x"'],
     ["/{a.1b}", 'bad field path "a.1b"'],
+    ["/{=a}", 'bad field path ""'],
     ["/x/{a:b}", 'bad field path "a:b"'],
     ["/{a}/{a}", "a field is bound twice"],
     ["/a b", 'bad segment "a b"'],
@@ -89,6 +90,12 @@ describe("path templates", () => {
     expect(matchPathTemplate(t, [])).toBeUndefined();
     expect(matchPathTemplate(t, ["other", "a"])).toBeUndefined();
     expect(matchPathTemplate(parsePathTemplate("/v1/{name=rooms/**}"), ["v1", "rooms", "a", "b"])).toEqual({ name: "rooms/a/b" });
+  });
+
+  it("refuses a path too short for the segments before **, even when only variables come first", () => {
+    const t = parsePathTemplate("/{a}/{b}/**");
+    expect(matchPathTemplate(t, ["x"])).toBeUndefined();
+    expect(matchPathTemplate(t, ["x", "y"])).toEqual({ a: "x", b: "y" });
   });
 
   it("binds a variable before ** to its own segments only", () => {
