@@ -44,7 +44,7 @@ function flipByte(ticket: string, index: number): string {
 describe("StreamTickets", () => {
   it("wants a 32-byte key", () => {
     const { redeemOnce } = fakeStore();
-    expect(() => new StreamTickets(Buffer.alloc(31), redeemOnce)).toThrow(RangeError);
+    expect(() => new StreamTickets(Buffer.alloc(31), redeemOnce)).toThrow(new RangeError("a stream-ticket key is 32 bytes"));
     expect(() => new StreamTickets(Buffer.alloc(33), redeemOnce)).toThrow(RangeError);
     expect(() => new StreamTickets(Buffer.alloc(32), redeemOnce)).not.toThrow();
   });
@@ -171,6 +171,10 @@ describe("StreamTickets", () => {
     const fits = tickets.issue("x".repeat(2900), NOW).ticket;
     expect(fits.length).toBeLessThanOrEqual(4096);
     expect(await tickets.redeem(fits, NOW + 1)).toBe("x".repeat(2900));
+    // The limit itself is allowed: 3018 characters of token seal to exactly 4096 (3072 bytes).
+    const exact = tickets.issue("x".repeat(3018), NOW).ticket;
+    expect(exact.length).toBe(4096);
+    expect(await tickets.redeem(exact, NOW + 1)).toBe("x".repeat(3018));
   });
 
   it("refuses a sealed payload of the wrong shape", async () => {
