@@ -146,7 +146,14 @@ fetch_one() { # fetch_one kafka|cassandra
 # ---------------------------------------------------------------- Kafka
 
 random_cluster_id() { # 16 random bytes, URL-safe base64 without padding (Kafka Uuid format)
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # Never one that starts with "-": the storage tool would read it as an option (1 time in 64;
+  # Kafka's own Uuid.randomUuid() skips those for the same reason).
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    [[ "$id" == -* ]] || break
+  done
+  printf '%s' "$id"
 }
 
 launch_kafka() {
