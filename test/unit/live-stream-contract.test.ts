@@ -33,12 +33,6 @@ const DONE = { done: true, value: undefined };
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** The promise's result if it settled by the next macrotask, else "pending". */
 const settled = async <T,>(promise: Promise<T>): Promise<T | "pending"> => Promise.race([promise, tick().then(() => "pending" as const)]);
-/** The promise's outcome, which must be there by the next macrotask: a stream that hangs fails at once. */
-async function soon<T>(promise: Promise<T>): Promise<T> {
-  const outcome = await settled(promise);
-  if (outcome === "pending") throw new Error("still pending after the hand-overs ran");
-  return outcome;
-}
 
 interface Options {
   since?: string;
@@ -73,7 +67,7 @@ function open(options: Options = {}) {
 /** An open stream whose Ready frame has been read. */
 async function live(options: Options = {}) {
   const opened = open(options);
-  const ready = await soon(opened.stream.next());
+  const ready = await opened.stream.next();
   expect(ready).toMatchObject({ done: false, value: { kind: "ready" } });
   return opened;
 }
@@ -110,21 +104,21 @@ describe("which live messages a stream wants", () => {
     const { stream } = await live({ since: "99999999999999990" });
     const waiting = stream.next();
     for (const id of ["99999999999999989", "99999999999999990", "100000000000000000"]) stream.deliver(msg(id));
-    expect(await settled(waiting)).toEqual(frame(msg("100000000000000000")));
+    expect(await waiting).toEqual(frame(msg("100000000000000000")));
   });
 
   it("takes its position from the newest stored id when not resuming, whatever its length", async () => {
     const { stream } = open({ stored: [msg("99999999999999998"), msg("99999999999999999")] });
-    expect(await soon(stream.next())).toEqual({ done: false, value: { kind: "ready", position: "99999999999999999" } });
+    expect(await stream.next()).toEqual({ done: false, value: { kind: "ready", position: "99999999999999999" } });
     const waiting = stream.next();
     stream.deliver(msg("99999999999999999"));
     stream.deliver(msg("100000000000000001"));
-    expect(await settled(waiting)).toEqual(frame(msg("100000000000000001")));
+    expect(await waiting).toEqual(frame(msg("100000000000000001")));
   });
 
   it("drops the live copy of a replayed message, and nothing else", async () => {
     const { stream } = open({ since: "99999999999999990", stored: [msg("99999999999999995"), msg("100000000000000000")] });
-    const frames = [await soon(stream.next()), await soon(stream.next()), await soon(stream.next())];
+    const frames = [await stream.next(), await stream.next(), await stream.next()];
     expect(frames.map((f) => f.value)).toEqual([
       { kind: "ready", position: "99999999999999990" },
       { kind: "message", message: msg("99999999999999995") },
@@ -133,7 +127,7 @@ describe("which live messages a stream wants", () => {
     const waiting = stream.next();
     stream.deliver(msg("100000000000000000"));
     stream.deliver(msg("100000000000000002"));
-    expect(await settled(waiting)).toEqual(frame(msg("100000000000000002")));
+    expect(await waiting).toEqual(frame(msg("100000000000000002")));
   });
 
   it("pushes only wanted messages too", async () => {
@@ -151,7 +145,7 @@ describe("the preamble", () => {
     const stored = ["101", "102", "103", "104", "105"].map(msg);
     const { stream } = open({ since: "100", stored, replayLimit: 3 });
     const frames: unknown[] = [];
-    for (let i = 0; i < 5; i++) frames.push(await soon(stream.next()));
+    for (let i = 0; i < 5; i++) frames.push(await stream.next());
     expect(frames).toEqual([
       { done: false, value: { kind: "ready", position: "100" } },
       { done: false, value: { kind: "gap", after: "100", before: "103" } },
@@ -163,11 +157,11 @@ describe("the preamble", () => {
 
   it("refuses push mode until every preamble frame is read", async () => {
     const { stream } = open({ since: "100", stored: [msg("101"), msg("102")] });
-    await soon(stream.next());
+    await stream.next();
     expect(stream.pushTo(new Receiver())).toBe(false);
-    await soon(stream.next());
+    await stream.next();
     expect(stream.pushTo(new Receiver())).toBe(false);
-    await soon(stream.next());
+    await stream.next();
     expect(stream.pushTo(new Receiver())).toBe(true);
   });
 });
@@ -177,10 +171,10 @@ describe("starting", () => {
     const { stream } = open();
     const first = stream.next();
     const second = stream.next();
-    expect(await settled(first)).toEqual({ done: false, value: { kind: "ready", position: "0" } });
+    expect(await first).toEqual({ done: false, value: { kind: "ready", position: "0" } });
     expect(await settled(second)).toBe("pending");
     stream.deliver(msg("7"));
-    expect(await settled(second)).toEqual(frame(msg("7")));
+    expect(await second).toEqual(frame(msg("7")));
   });
 
   it("stays ended when return() comes while the store is read", async () => {
@@ -188,9 +182,9 @@ describe("starting", () => {
     const { stream, hub } = open({ history: () => new Promise((resolve) => (answer = resolve)) });
     const first = stream.next();
     await tick();
-    expect(await soon(stream.return(undefined))).toEqual(DONE);
+    expect(await stream.return(undefined)).toEqual(DONE);
     answer([]);
-    expect(await settled(first)).toEqual(DONE);
+    expect(await first).toEqual(DONE);
     expect(hub.subscriberCount(channel)).toBe(0);
     expect(stream.pushTo(new Receiver())).toBe(false);
   });
@@ -199,18 +193,18 @@ describe("starting", () => {
     const failure = new Error("store down");
     const signal = new AbortController().signal;
     const { stream, hub } = open({ history: async () => Promise.reject(failure), signal });
-    await expect(soon(stream.next())).rejects.toBe(failure);
+    await expect(stream.next()).rejects.toBe(failure);
     expect(hub.subscriberCount(channel)).toBe(0);
     expect(HeartbeatTicker.for(HEARTBEAT_MS).size).toBe(0);
     expect(getEventListeners(signal, "abort")).toHaveLength(0);
-    expect(await soon(stream.next())).toEqual(DONE);
+    expect(await stream.next()).toEqual(DONE);
   });
 
   it("registers nothing before the first next(), and refuses push mode then", async () => {
     const { stream, hub } = open();
     expect(stream.pushTo(new Receiver())).toBe(false);
     expect(hub.subscriberCount(channel)).toBe(0);
-    await soon(stream.next());
+    await stream.next();
     expect(hub.subscriberCount(channel)).toBe(1);
     expect(HeartbeatTicker.for(HEARTBEAT_MS).size).toBe(1);
     await stream.return(undefined);
@@ -225,7 +219,7 @@ describe("a waiting reader", () => {
     const waiting = stream.next();
     expect(stream.idleSinceMs).toBe(T0 + 100);
     stream.deliver(msg("1"));
-    expect(await settled(waiting)).toEqual(frame(msg("1")));
+    expect(await waiting).toEqual(frame(msg("1")));
     expect(stream.idleSinceMs).toBeUndefined();
   });
 
@@ -234,7 +228,7 @@ describe("a waiting reader", () => {
     const waiting = stream.next();
     vi.setSystemTime(T0 + 5000);
     stream.wake();
-    expect(await settled(waiting)).toEqual({ done: false, value: { kind: "heartbeat", atMs: T0 + 5000 } });
+    expect(await waiting).toEqual({ done: false, value: { kind: "heartbeat", atMs: T0 + 5000 } });
     expect(stream.idleSinceMs).toBeUndefined();
   });
 
@@ -243,7 +237,7 @@ describe("a waiting reader", () => {
     const waiting = stream.next();
     stream.deliver(msg("1"));
     stream.wake();
-    expect(await settled(waiting)).toEqual(frame(msg("1")));
+    expect(await waiting).toEqual(frame(msg("1")));
   });
 
   it("a wake while nobody waits is ignored", async () => {
@@ -252,7 +246,7 @@ describe("a waiting reader", () => {
     const waiting = stream.next();
     expect(await settled(waiting)).toBe("pending");
     stream.deliver(msg("1"));
-    expect(await settled(waiting)).toEqual(frame(msg("1")));
+    expect(await waiting).toEqual(frame(msg("1")));
   });
 
   it("a reader that asks again before its last next() settled queues behind it", async () => {
@@ -261,7 +255,7 @@ describe("a waiting reader", () => {
     const second = stream.next();
     stream.deliver(msg("1"));
     stream.deliver(msg("2"));
-    expect([await settled(first), await settled(second)]).toEqual([frame(msg("1")), frame(msg("2"))]);
+    expect([await first, await second]).toEqual([frame(msg("1")), frame(msg("2"))]);
   });
 });
 
@@ -275,10 +269,10 @@ describe("overflow", () => {
     for (const id of ["5", "6", "7", "8"]) stream.deliver(msg(id));
     expect(overflows.count).toBe(1);
     stream.wake();
-    await expect(soon(stream.next())).rejects.toEqual(
+    await expect(stream.next()).rejects.toEqual(
       new ResourceExhaustedError("subscriber fell too far behind; resume with `since` set to the last message id received"),
     );
-    expect(await soon(stream.next())).toEqual(DONE);
+    expect(await stream.next()).toEqual(DONE);
     for (const id of ["9", "10", "11", "12", "13"]) stream.deliver(msg(id));
     expect(overflows.count).toBe(1);
   });
@@ -288,7 +282,7 @@ describe("overflow", () => {
     await stream.return(undefined);
     for (const id of ["1", "2", "3", "4"]) stream.deliver(msg(id));
     expect(overflows.count).toBe(0);
-    expect(await soon(stream.next())).toEqual(DONE);
+    expect(await stream.next()).toEqual(DONE);
   });
 });
 
@@ -298,8 +292,8 @@ describe("abort", () => {
     const { stream } = await live({ signal: controller.signal });
     controller.abort(new UnauthenticatedError("signed out"));
     expect(stream.pushTo(new Receiver())).toBe(false);
-    await expect(soon(stream.next())).rejects.toBeInstanceOf(UnauthenticatedError);
-    expect(await soon(stream.next())).toEqual(DONE);
+    await expect(stream.next()).rejects.toBeInstanceOf(UnauthenticatedError);
+    expect(await stream.next()).toEqual(DONE);
   });
 });
 
@@ -309,14 +303,14 @@ describe("push mode", () => {
     const pending = stream.next();
     expect(stream.pushTo(new Receiver())).toBe(false);
     stream.deliver(msg("1"));
-    expect(await settled(pending)).toEqual(frame(msg("1")));
+    expect(await pending).toEqual(frame(msg("1")));
 
     const receiver = new Receiver();
     expect(stream.pushTo(receiver)).toBe(true);
     expect(stream.pushTo(new Receiver())).toBe(false);
     const pulled = stream.next();
     stream.deliver(msg("2"));
-    expect(await settled(pulled!)).toEqual(frame(msg("2")));
+    expect(await pulled).toEqual(frame(msg("2")));
     expect(receiver.frames).toEqual([]);
   });
 
@@ -355,7 +349,7 @@ describe("push mode", () => {
     stream.deliver(msg("2"));
     await tick();
     expect(first.messages).toEqual(["1"]);
-    expect(await settled(pulled!)).toEqual(frame(msg("2")));
+    expect(await pulled).toEqual(frame(msg("2")));
     stream.deliver(msg("3"));
     await tick();
     expect(second.messages).toEqual(["3"]);
@@ -372,8 +366,8 @@ describe("push mode", () => {
     for (const id of ["1", "2", "3"]) stream.deliver(msg(id));
     await tick();
     expect(receiver.messages).toEqual(["1"]);
-    expect(await settled(pulled!)).toEqual(frame(msg("2")));
-    expect(await soon(stream.next())).toEqual(frame(msg("3")));
+    expect(await pulled).toEqual(frame(msg("2")));
+    expect(await stream.next()).toEqual(frame(msg("3")));
   });
 
   it("a stream ended from inside a pushed heartbeat is not idle", async () => {
@@ -395,7 +389,7 @@ describe("push mode", () => {
     stream.deliver(msg("1"));
     stream.deliver(msg("2"));
     // The consumer pulls before the hand-over runs: it reads the first at once.
-    expect(await soon(stream.next())).toEqual(frame(msg("1")));
+    expect(await stream.next()).toEqual(frame(msg("1")));
     await tick();
     expect(await settled(stream.next())).toEqual(frame(msg("2")));
     expect(receiver.frames).toEqual([]);
@@ -424,14 +418,14 @@ describe("ending", () => {
       expect(HeartbeatTicker.for(HEARTBEAT_MS).size).toBe(1);
       const waiting = stream.next();
       const failure = new Error("consumer gave up");
-      if (end === "return") expect(await soon(stream.return(undefined))).toEqual(DONE);
-      if (end === "throw") await expect(soon(stream.throw(failure))).rejects.toBe(failure);
+      if (end === "return") expect(await stream.return(undefined)).toEqual(DONE);
+      if (end === "throw") await expect(stream.throw(failure)).rejects.toBe(failure);
       if (end === "dispose") await stream[Symbol.asyncDispose]();
-      expect(await settled(waiting), end).toEqual(DONE);
+      expect(await waiting, end).toEqual(DONE);
       expect(hub.subscriberCount(channel), end).toBe(0);
       expect(HeartbeatTicker.for(HEARTBEAT_MS).size, end).toBe(0);
       expect(getEventListeners(signal, "abort"), end).toHaveLength(0);
-      expect(await soon(stream.next()), end).toEqual(DONE);
+      expect(await stream.next(), end).toEqual(DONE);
     }
   });
 
