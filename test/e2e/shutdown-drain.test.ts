@@ -73,8 +73,20 @@ function record<T>(call: grpc.ClientReadableStream<T>): Recorded<T> {
       items.some(test)
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
-            waiting.push({ test, resolve });
-            void status.then((s) => reject(new Error(`stream ended (${s.code} ${s.details}) before the awaited item; got ${JSON.stringify(items)}`)));
+            let settled = false;
+            waiting.push({
+              test,
+              resolve: () => {
+                settled = true;
+                resolve();
+              },
+            });
+            void status.then((s) => {
+              if (settled) return;
+              // Frames hold bigints (Ready's heartbeat interval is a Duration).
+              const got = JSON.stringify(items, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
+              reject(new Error(`stream ended (${s.code} ${s.details}) before the awaited item; got ${got}`));
+            });
           }),
   };
 }
