@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { createParleyClient } from "@parley/client/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "../support/server.js";
-import { BASE_ENV, PASSWORD } from "./support/harness.js";
+import { PASSWORD, SUITE_ENV, SUITE_SERVER } from "./support/harness.js";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -50,7 +50,7 @@ describe("the packed @parley/client", () => {
   let app = "";
 
   beforeAll(async () => {
-    server = await startServer({ env: { ...BASE_ENV } });
+    server = await startServer({ ...SUITE_SERVER, env: { ...SUITE_ENV } });
     const dir = mkdtempSync(join(tmpdir(), "parley-pack-"));
     execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: join(repo, "client"), stdio: ["ignore", "pipe", "inherit"] });
     const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));

@@ -6,19 +6,14 @@ import { createParleyClient, type ParleyClient } from "@parley/client/node";
 import { startServer, type TestServer } from "../../support/server.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
-/** The env every suite server gets, whatever test/support/server.ts defaults to. */
-export const BASE_ENV: Readonly<Record<string, string>> = {
-  WORKERS: "1",
-  SHUTDOWN_GRACE_SECONDS: "0",
-  RATE_LIMIT_PER_SECOND: "100000",
-  RATE_LIMIT_BURST: "100000",
-  FLOOD_LIMIT_PER_SECOND: "100000",
-  FLOOD_LIMIT_BURST: "100000",
-  SIGNIN_LIMIT_PER_MINUTE: "100000",
-  SIGNIN_ADDRESS_LIMIT_PER_MINUTE: "1000000",
-  SIGNIN_ADDRESS_BURST: "100000",
-  SIGNIN_ADDRESS_CONCURRENCY: "100000",
-};
+/** How every suite server departs from a user's node (test/support/server.ts), and why. */
+export const SUITE_SERVER = {
+  oneProcess: "the fault suite restarts and kills the node mid-stream; written against one process, not yet run with workers",
+  raisedLimits: "the suite signs up and posts as many users from a few loopback addresses",
+} as const;
+
+/** Settings every suite server gets: streams stop at once on SIGTERM (the restarts test the client, not the drain). */
+export const SUITE_ENV: Readonly<Record<string, string>> = { SHUTDOWN_GRACE_SECONDS: "0" };
 
 /** Client settings of the suite: quick backoff, the server's 1 s heartbeat. */
 export const SUITE_CLIENT = { heartbeatIntervalMs: 1_000, backoff: { initialMs: 50, maxMs: 1_000 } } as const;
@@ -42,8 +37,8 @@ export interface Harness {
 let users = 0;
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const fullEnv = { ...BASE_ENV, HEARTBEAT_SECONDS: "1", ...env };
-  let server = await startServer({ env: fullEnv });
+  const fullEnv = { ...SUITE_ENV, HEARTBEAT_SECONDS: "1", ...env };
+  let server = await startServer({ ...SUITE_SERVER, env: fullEnv });
   const proxy = await startTcpProxy(server.port);
   const clients: ParleyClient[] = [];
   const harness: Harness = {
@@ -58,7 +53,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       const { dataDir, port } = server;
       if (signal === "SIGTERM") await server.stop();
       else await server.kill();
-      server = await startServer({ dataDir, port, env: fullEnv });
+      server = await startServer({ ...SUITE_SERVER, dataDir, port, env: fullEnv });
     },
     direct(token) {
       const client = createParleyClient({ baseUrl: server.url, transport: "connect", ...(token ? { token } : {}), backoff: SUITE_CLIENT.backoff });
