@@ -1,14 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createParleyClient, type ParleyClient } from "@parley/client/node";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthService } from "../../gen/chat/v1/auth_pb.js";
-import { MessageService } from "../../gen/chat/v1/message_pb.js";
-import { RoomService } from "../../gen/chat/v1/room_pb.js";
 import { startServer } from "../support/server.js";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -37,21 +33,19 @@ function newestMtime(paths: string[]): number {
 }
 
 /** A Node client for seeding data as `username`, signing up on first use. */
-async function apiAs(baseUrl: string, username: string) {
-  let token = "";
-  const bearer: Interceptor = (next) => (req) => {
-    if (token) req.header.set("Authorization", `Bearer ${token}`);
-    return next(req);
-  };
-  const transport = createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [bearer] });
-  const auth = createClient(AuthService, transport);
+/**
+ * A user seeding data through @parley/client, as a real program would: its sends honour the
+ * server's Retry-After, so 120 posts in a row meet the default per-user rate limit and wait.
+ */
+async function apiAs(baseUrl: string, username: string): Promise<ParleyClient> {
+  const client = createParleyClient({ baseUrl, httpVersion: "1.1" });
   try {
-    await auth.signUp({ username, password });
+    await client.signUp(username, password);
   } catch (err) {
     if (ConnectError.from(err).code !== Code.AlreadyExists) throw err;
   }
-  token = (await auth.signIn({ username, password })).accessToken;
-  return { rooms: createClient(RoomService, transport), messages: createClient(MessageService, transport) };
+  await client.signIn(username, password);
+  return client;
 }
 
 /** A fresh browser context whose page fails the test on any dialog (alert), uncaught error or CSP violation. */
@@ -211,7 +205,7 @@ describe("the chat page in Chromium against the real server", () => {
 
     // Posted while the pages are still backing off: the resumed streams replay it.
     const seeded = await apiAs(server.url, alice);
-    await seeded.messages.postMessage({ roomId, text: "Sent during the restart" });
+    await seeded.post(roomId, "Sent during the restart");
     await connState(a, "connected");
     await connState(b, "connected");
     await a.getByTestId("composer-input").fill("After the restart");
@@ -233,9 +227,8 @@ describe("the chat page in Chromium against the real server", () => {
   it("loads older pages on scrolling up, works by keyboard, and fits a phone", async () => {
     const carol = `carol_${suffix}`;
     const seeded = await apiAs(server.url, carol);
-    const { room } = await seeded.rooms.createRoom({ name: `History ${suffix}` });
-    const roomId = room!.roomId;
-    for (let i = 0; i < 120; i++) await seeded.messages.postMessage({ roomId, text: `message ${i}` });
+    const { roomId } = await seeded.createRoom(`History ${suffix}`);
+    for (let i = 0; i < 120; i++) await seeded.post(roomId, `message ${i}`);
 
     const page = await openPage(browser, problems, { width: 390, height: 844 });
     await page.goto(server.url);
