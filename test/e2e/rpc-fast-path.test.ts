@@ -214,7 +214,7 @@ describe("subscribe fast path on shutdown", () => {
 
 describe("subscribe fast path with a slow reader", () => {
   it("ends each protocol's stream with RESOURCE_EXHAUSTED after the messages it could send, in id order", async () => {
-    const slow = await startServer({ env: { STREAM_SEND_BUFFER_BYTES: "1024", SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5" } });
+    const slow = await startServer({ raisedLimits: "one user posts hundreds of 16 KB messages as fast as the node takes them, to overflow a slow reader; the per-user limit would pace the poster instead", env: { STREAM_SEND_BUFFER_BYTES: "1024", SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5" } });
     try {
       const { user: a, roomId } = await roomWithUser(slow.url);
       const subs = STREAM_PROTOCOLS.map((p) => subscribe(p, slow.url, a.token, { roomId }));

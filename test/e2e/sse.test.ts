@@ -253,7 +253,7 @@ describe("SSE", () => {
 
 describe("SSE with a slow reader", () => {
   it("closes the stream cleanly once its buffer stays full, and the reader resumes from its last id", async () => {
-    const slow = await startServer({ env: { STREAM_SEND_BUFFER_BYTES: "1024", SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5" } });
+    const slow = await startServer({ raisedLimits: "one user posts hundreds of 16 KB messages as fast as the node takes them, to overflow a slow reader; the per-user limit would pace the poster instead", env: { STREAM_SEND_BUFFER_BYTES: "1024", SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5" } });
     try {
       const a = await newUser(slow.url);
       const roomId = await roomOf(slow.url, a.token);

@@ -282,7 +282,7 @@ describe("Origin checks on upgrades (cross-site WebSocket hijacking)", () => {
 
 describe("WebSocket with a slow reader, and on shutdown", () => {
   it("closes 4408 when the reader falls behind; it resumes from its last id", async () => {
-    const slow = await startServer({ env: { STREAM_SEND_BUFFER_BYTES: "1024", SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5" } });
+    const slow = await startServer({ raisedLimits: "one user posts hundreds of 16 KB messages as fast as the node takes them, to overflow a slow reader; the per-user limit would pace the poster instead", env: { STREAM_SEND_BUFFER_BYTES: "1024", SLOW_CLIENT_SECONDS: "1", STREAM_QUEUE_LIMIT: "5" } });
     try {
       const a = await newUser(slow.url);
       const { room } = await a.clients.rooms.createRoom({ name: uniqueName("wsslow") });

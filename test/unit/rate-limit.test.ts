@@ -166,3 +166,71 @@ describe("the address a limit sees", () => {
     expect(passes(1, () => l.checkAnonymous("2001:db8:5:7::1"))).toBe(1);
   });
 });
+
+describe("buckets kept elsewhere (a node's primary, which answers later)", () => {
+  /** A factory whose buckets record what they are asked and answer, as a promise, what the test sets. */
+  function remoteBuckets() {
+    const made: Array<[string, { perSecond: number; burst: number }]> = [];
+    const asked: Array<[string, string]> = [];
+    const answers = new Map<string, number>();
+    const factory = (limit: string, rate: { perSecond: number; burst: number }) => {
+      made.push([limit, rate]);
+      return { take: (key: string) => (asked.push([limit, key]), Promise.resolve(answers.get(limit) ?? 0)) };
+    };
+    return { factory, made, asked, answers };
+  }
+  const distinct: RateLimits = {
+    flood: { perSecond: 1, burst: 2 },
+    address: { perSecond: 3, burst: 4 },
+    user: { perSecond: 5, burst: 6 },
+    passwordAddress: { perSecond: 7, burst: 8 },
+    signInUsername: { perSecond: 9, burst: 10 },
+    passwordCallsPerAddress: 11,
+  };
+
+  it("asks for each limit's buckets by its name, with its rate", () => {
+    const remote = remoteBuckets();
+    new RateLimiter(distinct, new Metrics(), () => 0, remote.factory);
+    expect(remote.made).toEqual([
+      ["flood", distinct.flood],
+      ["address", distinct.address],
+      ["user", distinct.user],
+      ["passwordAddress", distinct.passwordAddress],
+      ["signInUsername", distinct.signInUsername],
+    ]);
+  });
+
+  it("awaits their answer: each check takes from its own limit's bucket, under the same key as in-process buckets", async () => {
+    const remote = remoteBuckets();
+    const l = new RateLimiter(distinct, new Metrics(), () => 0, remote.factory);
+    const checks = [l.checkFlood("2001:db8:1:2:3::9"), l.checkAnonymous("::ffff:192.0.2.1"), l.checkUser("u-1"), l.checkPasswordAttempt("192.0.2.9"), l.checkSignIn("Alice")];
+    for (const check of checks) expect(check).toBeInstanceOf(Promise);
+    await expect(Promise.all(checks)).resolves.toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(remote.asked).toEqual([
+      ["flood", "2001:db8:1:2::/64"],
+      ["address", "192.0.2.1"],
+      ["user", "u-1"],
+      ["passwordAddress", "192.0.2.9"],
+      ["signInUsername", "alice"],
+    ]);
+  });
+
+  it("refuses when the answer is a wait, with that wait, and counts the refusal under the limit's name", async () => {
+    const remote = remoteBuckets();
+    const metrics = new Metrics();
+    const l = new RateLimiter(distinct, metrics, () => 0, remote.factory);
+    remote.answers.set("user", 3);
+    remote.answers.set("signInUsername", 7);
+    const user = await Promise.resolve(l.checkUser("u-1")).catch((error: unknown) => error);
+    expect(user).toBeInstanceOf(ResourceExhaustedError);
+    expect((user as ResourceExhaustedError).message).toBe("rate limit exceeded: retry in 3s");
+    expect((user as ResourceExhaustedError).retryAfterSeconds).toBe(3);
+    await expect(Promise.resolve(l.checkSignIn("bob"))).rejects.toThrow("rate limit exceeded: retry in 7s");
+    await expect(Promise.resolve(l.checkAnonymous("192.0.2.1"))).resolves.toBeUndefined();
+    const refused = (await metrics.rateLimited.get()).values.map((v) => [v.labels.limit, v.value]);
+    expect(refused).toEqual([
+      ["user", 1],
+      ["sign_in", 1],
+    ]);
+  });
+});

@@ -286,7 +286,7 @@ describe("field paths", () => {
   it("isTextMessage knows the well-known types whose JSON is a string or a number", () => {
     const known = ["Timestamp", "Duration", "FieldMask", "StringValue", "BytesValue", "BoolValue", "Int32Value", "UInt32Value", "Int64Value", "UInt64Value", "FloatValue", "DoubleValue"];
     for (const name of known) expect(isTextMessage({ typeName: `google.protobuf.${name}` } as never), name).toBe(true);
-    for (const name of ["google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.Any", "codectest.Inner", "Timestamp"]) {
+    for (const name of ["google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.Any", "codectest.Inner", "Timestamp", "constructor", "toString"]) {
       expect(isTextMessage({ typeName: name } as never), name).toBe(false);
     }
   });

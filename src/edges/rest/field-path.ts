@@ -53,20 +53,20 @@ export function isTextField(field: DescField): boolean {
 
 /** The well-known message types whose proto JSON form is a string or number, so they fit in a URL. */
 export function isTextMessage(desc: DescMessage): boolean {
-  return desc.typeName in TEXT_MESSAGES;
+  return TEXT_MESSAGES.has(desc.typeName);
 }
 
-const TEXT_MESSAGES: Readonly<Record<string, true>> = {
-  "google.protobuf.Timestamp": true,
-  "google.protobuf.Duration": true,
-  "google.protobuf.FieldMask": true,
-  "google.protobuf.StringValue": true,
-  "google.protobuf.BytesValue": true,
-  "google.protobuf.BoolValue": true,
-  "google.protobuf.Int32Value": true,
-  "google.protobuf.UInt32Value": true,
-  "google.protobuf.Int64Value": true,
-  "google.protobuf.UInt64Value": true,
-  "google.protobuf.FloatValue": true,
-  "google.protobuf.DoubleValue": true,
-};
+const TEXT_MESSAGES: ReadonlySet<string> = new Set([
+  "google.protobuf.Timestamp",
+  "google.protobuf.Duration",
+  "google.protobuf.FieldMask",
+  "google.protobuf.StringValue",
+  "google.protobuf.BytesValue",
+  "google.protobuf.BoolValue",
+  "google.protobuf.Int32Value",
+  "google.protobuf.UInt32Value",
+  "google.protobuf.Int64Value",
+  "google.protobuf.UInt64Value",
+  "google.protobuf.FloatValue",
+  "google.protobuf.DoubleValue",
+]);
