@@ -10,7 +10,7 @@ import type { TokenIssuer } from "../auth/tokens.js";
 import type { RevocationCache } from "../auth/revocations.js";
 import type { StreamTickets } from "../auth/stream-tickets.js";
 import type { UserDirectory } from "../auth/user-directory.js";
-import type { BucketsFactory } from "./rate-limit.js";
+import type { BucketsFactory } from "./admission/rate-limit.js";
 
 export interface EdgeDeps {
   readonly config: Config;

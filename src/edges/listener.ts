@@ -16,8 +16,8 @@ import { createServer as createHttp2Server, type Http2ServerRequest, type Http2S
 import { createServer as createTcpServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionLimits } from "../config.js";
-import { AddressCap } from "./address-cap.js";
-import { H2Deadlines } from "./h2-deadlines.js";
+import { AddressCap } from "./connections/address-cap.js";
+import { H2Deadlines } from "./connections/h2-deadlines.js";
 
 export type RequestHandler = (
   req: IncomingMessage | Http2ServerRequest,

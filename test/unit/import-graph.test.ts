@@ -14,11 +14,7 @@ import { describe, expect, it } from "vitest";
 const SRC = resolve(import.meta.dirname, "../../src");
 
 const STILL_TWO_WAY = new Set([
-  "edges <=> edges/http",
-  "edges <=> edges/rpc",
-  "edges <=> edges/rpc/stream-fast-path",
-  "edges/http <=> edges/rpc",
-  "edges/rpc <=> edges/rpc/stream-fast-path",
+  "edges/rest <=> edges/sse",
 ]);
 
 /** Every .ts file under src/ and the files it imports by relative path (gen/'s too). */

@@ -11,9 +11,9 @@ import { describe, expect, it } from "vitest";
 import { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../gen/chat/v1/message_pb.js";
 import type { ChatMessage } from "../../src/domain/model.js";
 import { frameEnvelope, rpcMessageEncodings } from "../../src/edges/rpc/stream-fast-path/frame-envelopes.js";
-import { readBody, singleEnvelope } from "../../src/edges/rpc/stream-fast-path/request-body.js";
-import { streamEnd } from "../../src/edges/rpc/stream-fast-path/stream-end.js";
-import { matchFastStream } from "../../src/edges/rpc/stream-fast-path/wire-protocol.js";
+import { readBody, singleEnvelope } from "../../src/edges/rpc/request-body.js";
+import { streamEnd } from "../../src/edges/rpc/fast/stream-end.js";
+import { matchFastStream } from "../../src/edges/rpc/wire-protocol.js";
 
 const ROOM = "/chat.v1.MessageService/SubscribeRoom";
 const DMS = "/chat.v1.MessageService/SubscribeDirectMessages";

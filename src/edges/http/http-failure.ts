@@ -4,7 +4,7 @@
  * HttpError covers what fails before any RPC is reached (framing, media type, size, origin).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeName, httpStatusOf, toConnectError } from "../error-mapping.js";
+import { codeName, httpStatusOf, toConnectError } from "./error-mapping.js";
 
 /**
  * A failure of the HTTP layer itself. `code` is a Connect code name ("invalid_argument",

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { clientAddress } from "../client-address.js";
+import { clientAddress } from "../admission/client-address.js";
 
 /** The client and the server origin of one request, with proxy headers applied only when trusted. */
 export interface RequestSite {

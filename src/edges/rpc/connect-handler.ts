@@ -19,8 +19,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../observability/logger.js";
 import { sendError } from "../http/respond.js";
 import { checkRequestMessage, type RequestCheckOptions } from "./request-check.js";
-import { type BufferedBody, readBody } from "./stream-fast-path/request-body.js";
-import { type AdmissionDecision, admissionDecisionKey } from "../admission.js";
+import { type BufferedBody, readBody } from "./request-body.js";
+import { type AdmissionDecision, admissionDecisionKey } from "../admission/admission.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;

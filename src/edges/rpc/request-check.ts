@@ -21,9 +21,9 @@ import { type DescMethod, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
 import { parseConnectContentType as parseConnectType, parseGrpcContentType as parseGrpcType, parseGrpcWebContentType as parseGrpcWebType } from "./connect-private.js";
-import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../client-json.js";
-import type { BufferedBody } from "./stream-fast-path/request-body.js";
-import type { RequestHead } from "./stream-fast-path/wire-protocol.js";
+import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../http/client-json.js";
+import type { BufferedBody } from "./request-body.js";
+import type { RequestHead } from "./wire-protocol.js";
 
 /** What the check needs of the server's RPC options: the same as connect-node's. */
 export interface RequestCheckOptions {

@@ -13,9 +13,9 @@
  *   {"type":"ack", "ref"?, "message"?|"room_id"?|"dms"?}   {"type":"error", "code", "message", "ref"?, "room_id"?|"dms"?}
  */
 import type { Frame } from "../../realtime/stream-contract.js";
-import { describeFailure } from "./http-failure.js";
-import { durationJson, wsMessageFrame } from "./frame-encoding.js";
-import type { StreamTarget } from "./stream-open.js";
+import { describeFailure } from "../http/http-failure.js";
+import { durationJson, wsMessageFrame } from "../streams/message-encodings.js";
+import type { StreamTarget } from "../streams/stream-open.js";
 
 /**
  * Close codes: 1000 normal, 1001 server stopping, 1011 server error, and 44xx mirroring HTTP.

@@ -10,11 +10,11 @@
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/stream-contract.js";
-import { describeFailure } from "./http-failure.js";
-import { durationJson, sseMessageEvent } from "./frame-encoding.js";
-import type { AnyResponse } from "./respond.js";
-import type { OpenStream } from "./stream-open.js";
-import { pumpFrames, writeBuffered } from "./stream-pump.js";
+import { describeFailure } from "../http/http-failure.js";
+import { durationJson, sseMessageEvent } from "../streams/message-encodings.js";
+import type { AnyResponse } from "../http/respond.js";
+import type { OpenStream } from "../streams/stream-open.js";
+import { pumpFrames, writeBuffered } from "../streams/stream-pump.js";
 
 /** Limits and observers of SSE streams. */
 export interface SseOptions {

@@ -5,8 +5,8 @@
  * gRPC JSON, compressed requests, deadlines — stays with connect-node, which serves it as before.
  */
 import type { DescMethod } from "@bufbuild/protobuf";
-import { parseConnectContentType as parseConnectType, parseGrpcContentType as parseGrpcType, parseGrpcWebContentType as parseGrpcWebType } from "../connect-private.js";
-import { MessageService } from "../../../../gen/chat/v1/message_pb.js";
+import { parseConnectContentType as parseConnectType, parseGrpcContentType as parseGrpcType, parseGrpcWebContentType as parseGrpcWebType } from "./connect-private.js";
+import { MessageService } from "../../../gen/chat/v1/message_pb.js";
 
 /** The three streaming wire protocols connect-node serves. */
 export type WireProtocol = "grpc" | "grpc-web" | "connect";

@@ -23,17 +23,17 @@ import {
   parseGrpcContentType as parseContentType,
   parseGrpcTimeout as parseTimeout,
   setTrailerStatus,
-} from "./connect-private.js";
+} from "../connect-private.js";
 import type { IncomingHttpHeaders, Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { IncomingMessage } from "node:http";
-import type { Logger } from "../../observability/logger.js";
-import type { Metrics } from "../../observability/metrics.js";
-import { clientAddress, clientIpKey } from "../client-address.js";
-import type { FastPath } from "./stream-fast-path/fast-path.js";
-import { readBody, singleEnvelope } from "./stream-fast-path/request-body.js";
-import type { RpcFallback } from "./connect-handler.js";
-import { headerRecord } from "./stream-fast-path/stream-end.js";
-import type { UnaryCalls, UnarySpec } from "./unary-calls.js";
+import type { Logger } from "../../../observability/logger.js";
+import type { Metrics } from "../../../observability/metrics.js";
+import { clientAddress, clientIpKey } from "../../admission/client-address.js";
+import type { FastPath } from "./subscribe-stream.js";
+import { readBody, singleEnvelope } from "../request-body.js";
+import type { RpcFallback } from "../connect-handler.js";
+import { headerRecord } from "./stream-end.js";
+import type { UnaryCalls, UnarySpec } from "../unary-calls.js";
 
 export interface GrpcUnaryPathDeps {
   readonly calls: UnaryCalls;

@@ -6,9 +6,9 @@
  */
 import { type DescMessage, fromBinary, fromJsonString, type MessageShape } from "@bufbuild/protobuf";
 import { SubscribeDirectMessagesRequestSchema, SubscribeRoomRequestSchema } from "../../../../gen/chat/v1/message_pb.js";
-import type { StreamOpener, StreamTarget } from "../../http/stream-open.js";
-import { exceedsJsonDepth, tooDeepMessage } from "../../client-json.js";
-import type { FastStreamRequest } from "./wire-protocol.js";
+import type { StreamOpener, StreamTarget } from "../../streams/stream-open.js";
+import { exceedsJsonDepth, tooDeepMessage } from "../../http/client-json.js";
+import type { FastStreamRequest } from "../wire-protocol.js";
 
 /** What a valid subscribe request asks for: the target and the resume cursor ("" for "from now"). */
 export interface SubscribeIntent {

@@ -10,13 +10,13 @@ import type { ConnectError } from "@connectrpc/connect";
 import type { Metrics } from "../../../observability/metrics.js";
 import type { Logger } from "../../../observability/logger.js";
 import type { Frame } from "../../../realtime/stream-contract.js";
-import { codeName, toConnectError } from "../../error-mapping.js";
+import { codeName, toConnectError } from "../../http/error-mapping.js";
 import type { AnyResponse } from "../../http/respond.js";
-import type { OpenStream } from "../../http/stream-open.js";
-import { pumpFrames, type SendLimits, writeBuffered } from "../../http/stream-pump.js";
-import { frameEnvelope } from "./frame-envelopes.js";
+import type { OpenStream } from "../../streams/stream-open.js";
+import { pumpFrames, type SendLimits, writeBuffered } from "../../streams/stream-pump.js";
+import { frameEnvelope } from "../stream-fast-path/frame-envelopes.js";
 import { streamEnd } from "./stream-end.js";
-import type { FastStreamRequest } from "./wire-protocol.js";
+import type { FastStreamRequest } from "../wire-protocol.js";
 
 /** Limits and observers of fast-path streams. */
 export interface RpcStreamOptions extends SendLimits {

@@ -2,7 +2,7 @@
  * A streamed response's send buffer: writes that stay within a byte budget complete at once;
  * above it, the stream waits — for a bounded time — for its client to drain.
  */
-import type { AnyResponse } from "./respond.js";
+import type { AnyResponse } from "../http/respond.js";
 
 /**
  * Resolves true when `subscribe`'s callback fires within `ms`, false when the time runs out

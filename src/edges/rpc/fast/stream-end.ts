@@ -7,7 +7,7 @@
  */
 import type { ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope, endStreamFlag, endStreamToJson, setTrailerStatus, trailerFlag, trailerSerialize } from "../connect-private.js";
-import type { WireProtocol } from "./wire-protocol.js";
+import type { WireProtocol } from "../wire-protocol.js";
 
 /** What ends a stream on the wire: a last body chunk, HTTP trailers, or both absent. */
 export interface StreamEnd {

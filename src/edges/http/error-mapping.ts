@@ -4,7 +4,7 @@
  * the caller and never sent.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DomainError, type DomainErrorCode, ResourceExhaustedError } from "../domain/errors.js";
+import { DomainError, type DomainErrorCode, ResourceExhaustedError } from "../../domain/errors.js";
 
 const CODES: Record<DomainErrorCode, Code> = {
   unauthenticated: Code.Unauthenticated,

@@ -5,7 +5,7 @@
 import { ResourceExhaustedError } from "../../domain/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
-import { describeFailure } from "./http-failure.js";
+import { describeFailure } from "../http/http-failure.js";
 import type { OpenStream } from "./stream-open.js";
 
 /** Where a pump reports: metrics, and one log line per stream when it ends. */

@@ -3,8 +3,8 @@
  * Only the frame's shape is checked here; the values (id formats, text length) are checked by
  * the proto's validation rules where they are used, like on every other edge.
  */
-import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../client-json.js";
-import type { StreamTarget } from "./stream-open.js";
+import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../http/client-json.js";
+import type { StreamTarget } from "../streams/stream-open.js";
 import { CLOSE } from "./ws-frames.js";
 
 /** A well-formed client frame of the /ws protocol. */

@@ -4,9 +4,9 @@
  */
 import type { IncomingMessage } from "node:http";
 import { InvalidArgumentError } from "../../domain/errors.js";
-import { hasLoneSurrogate } from "../client-json.js";
-import { parseJsonBody } from "../rest/request-codec.js";
-import { HttpError } from "./http-failure.js";
+import { hasLoneSurrogate } from "../http/client-json.js";
+import { parseJsonBody } from "./request-codec.js";
+import { HttpError } from "../http/http-failure.js";
 
 /** Bounds on one request body. */
 export interface BodyLimits {

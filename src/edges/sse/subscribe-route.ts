@@ -7,12 +7,12 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { RestRoute } from "../rest/route-table.js";
-import type { RequestSite, RequestTarget } from "./request-site.js";
-import { type AnyResponse, sendJson } from "./respond.js";
+import type { RequestSite, RequestTarget } from "../http/request-site.js";
+import { type AnyResponse, sendJson } from "../http/respond.js";
 import { type SseOptions, serveSse } from "./sse.js";
-import type { StreamOpener, StreamTarget } from "./stream-open.js";
-import { decodeSubscribeRequest } from "./subscribe-request.js";
-import { MULTIPLEX_PATH } from "./ws-upgrade.js";
+import type { StreamOpener, StreamTarget } from "../streams/stream-open.js";
+import { decodeSubscribeRequest } from "../streams/subscribe-request.js";
+import { MULTIPLEX_PATH } from "../ws/ws-upgrade.js";
 
 /** What a subscribe route needs: the stream opener, SSE options, and the server's shutdown signal. */
 export interface SubscribeRouteDeps {

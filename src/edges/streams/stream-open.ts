@@ -13,9 +13,9 @@ import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from "..
 import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSession, StreamSessions } from "../../realtime/stream-sessions.js";
 import type { Messages } from "../../services/messages.js";
-import type { Admission } from "../admission.js";
-import { findCredentials } from "./credentials.js";
-import type { Credentials } from "./credentials.js";
+import type { Admission } from "../admission/admission.js";
+import { findCredentials } from "../http/credentials.js";
+import type { Credentials } from "../http/credentials.js";
 import type { StreamTickets } from "../../auth/stream-tickets.js";
 
 /** What a stream delivers: one room's messages, or the caller's direct messages. */

@@ -14,11 +14,11 @@ import { MessageService, SubscribeDirectMessagesRequestSchema, SubscribeRoomRequ
 import { MessageSchema } from "../../../gen/chat/v1/types_pb.js";
 import { AlreadyExistsError, InvalidArgumentError, ResourceExhaustedError, UnauthenticatedError } from "../../domain/errors.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
-import { INTERNAL_IP_HEADER } from "../client-address.js";
-import type { RateLimiter } from "../rate-limit.js";
-import type { StreamCaller, StreamOpener, StreamTarget } from "./stream-open.js";
+import { INTERNAL_IP_HEADER } from "../admission/client-address.js";
+import type { RateLimiter } from "../admission/rate-limit.js";
+import type { StreamCaller, StreamOpener, StreamTarget } from "../streams/stream-open.js";
 import { type ClientFrame, parseClientFrame } from "./ws-client-frames.js";
-import { describeFailure } from "./http-failure.js";
+import { describeFailure } from "../http/http-failure.js";
 import { CLOSE, closeFor, errorFrame, targetFields } from "./ws-frames.js";
 import type { SocketLiveness } from "./ws-liveness.js";
 import { pumpToSocket, sendText, type SocketOptions } from "./ws-socket.js";

@@ -20,10 +20,10 @@
  */
 import type { DescMethod } from "@bufbuild/protobuf";
 import { createContextKey, type Interceptor } from "@connectrpc/connect";
-import { bearerTokenKey, callerKey } from "../auth/auth-context.js";
-import { type AuthPorts, authenticateToken, bearerToken, isPublicProcedure } from "../auth/authenticate.js";
-import type { TokenClaims } from "../auth/tokens.js";
-import { UnauthenticatedError } from "../domain/errors.js";
+import { bearerTokenKey, callerKey } from "../../auth/auth-context.js";
+import { type AuthPorts, authenticateToken, bearerToken, isPublicProcedure } from "../../auth/authenticate.js";
+import type { TokenClaims } from "../../auth/tokens.js";
+import { UnauthenticatedError } from "../../domain/errors.js";
 import { clientIpKey, INTERNAL_IP_HEADER } from "./client-address.js";
 import type { RateLimiter } from "./rate-limit.js";
 

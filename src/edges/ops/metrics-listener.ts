@@ -4,9 +4,9 @@
  * or a private interface. The own listener answers nothing else.
  */
 import { createServer, type Server, type ServerResponse } from "node:http";
-import type { Logger } from "../observability/logger.js";
-import type { Metrics } from "../observability/metrics.js";
-import { sendError, setApiHeaders } from "./http/respond.js";
+import type { Logger } from "../../observability/logger.js";
+import type { Metrics } from "../../observability/metrics.js";
+import { sendError, setApiHeaders } from "../http/respond.js";
 
 /** Writes the registry's current text; the caller has checked the method and path. */
 export async function sendMetrics(res: ServerResponse, metrics: Metrics): Promise<void> {

@@ -17,9 +17,9 @@
  * whole node: a process of several workers leases tokens from the buckets its primary holds
  * (cluster/node-buckets.ts), so a check may wait for the primary's answer — callers await it.
  */
-import { ResourceExhaustedError } from "../domain/errors.js";
-import { uniquenessKey } from "../domain/names.js";
-import type { Metrics } from "../observability/metrics.js";
+import { ResourceExhaustedError } from "../../domain/errors.js";
+import { uniquenessKey } from "../../domain/names.js";
+import type { Metrics } from "../../observability/metrics.js";
 import { TokenBuckets, type Buckets, type Rate } from "./token-buckets.js";
 
 export type { Buckets, Rate } from "./token-buckets.js";

@@ -13,17 +13,17 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Gauge } from "prom-client";
 import type { Logger } from "../../../observability/logger.js";
 import type { Metrics } from "../../../observability/metrics.js";
-import { clientAddress } from "../../client-address.js";
+import { clientAddress } from "../../admission/client-address.js";
 import type { AnyResponse } from "../../http/respond.js";
-import type { OpenStream, StreamCaller, StreamOpener } from "../../http/stream-open.js";
-import type { AdmissionDecision } from "../../admission.js";
+import type { OpenStream, StreamCaller, StreamOpener } from "../../streams/stream-open.js";
+import type { AdmissionDecision } from "../../admission/admission.js";
 import { bearerToken } from "../../../auth/authenticate.js";
-import { rpcMessageEncodings } from "./frame-envelopes.js";
-import { readBody, singleEnvelope } from "./request-body.js";
+import { rpcMessageEncodings } from "../stream-fast-path/frame-envelopes.js";
+import { readBody, singleEnvelope } from "../request-body.js";
 import type { RpcFallback } from "../connect-handler.js";
 import { serveRpcStream } from "./serve-rpc-stream.js";
 import { decodeSubscribe } from "./subscribe-decoding.js";
-import { type FastStreamRequest, matchFastStream } from "./wire-protocol.js";
+import { type FastStreamRequest, matchFastStream } from "../wire-protocol.js";
 
 /** What the fast path needs: the stream opener, limits, observers, and where to hand requests back. */
 export interface FastPathDeps {

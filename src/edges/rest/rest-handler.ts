@@ -14,17 +14,17 @@ import type { DescMethod, DescMethodUnary } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
 import { AuthService, type SignInResponse } from "../../../gen/chat/v1/auth_pb.js";
 import type { Logger } from "../../observability/logger.js";
-import { INTERNAL_IP_HEADER } from "../client-address.js";
-import { decodeRestRequest, encodeRestResponse } from "../rest/request-codec.js";
-import type { RouteTable } from "../rest/route-table.js";
-import type { OriginPolicy } from "./cors.js";
-import { checkCookieWrite, findCredentials } from "./credentials.js";
-import { describeFailure } from "./http-failure.js";
+import { INTERNAL_IP_HEADER } from "../admission/client-address.js";
+import { decodeRestRequest, encodeRestResponse } from "./request-codec.js";
+import type { RouteTable } from "./route-table.js";
+import type { OriginPolicy } from "../http/cors.js";
+import { checkCookieWrite, findCredentials } from "../http/credentials.js";
+import { describeFailure } from "../http/http-failure.js";
 import { type BodyLimits, readJson } from "./request-body.js";
-import type { RequestSite, RequestTarget } from "./request-site.js";
-import { type AnyResponse, sendError, sendFailure, sendJson } from "./respond.js";
-import { clearedSessionCookie, sessionCookie } from "./session-cookie.js";
-import { type SubscribeRouteDeps, serveSubscribeRoute } from "./subscribe-route.js";
+import type { RequestSite, RequestTarget } from "../http/request-site.js";
+import { type AnyResponse, sendError, sendFailure, sendJson } from "../http/respond.js";
+import { clearedSessionCookie, sessionCookie } from "../http/session-cookie.js";
+import { type SubscribeRouteDeps, serveSubscribeRoute } from "../sse/subscribe-route.js";
 
 /** What the REST handler needs: the route table, the in-process transport, the origin policy and body limits. */
 export interface RestHandlerDeps extends SubscribeRouteDeps {

@@ -10,8 +10,8 @@ import { WebSocket } from "ws";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/stream-contract.js";
-import type { OpenStream, StreamTarget } from "./stream-open.js";
-import { type FrameSink, type PumpObserver, runPump, within } from "./stream-pump.js";
+import type { OpenStream, StreamTarget } from "../streams/stream-open.js";
+import { type FrameSink, type PumpObserver, runPump, within } from "../streams/stream-pump.js";
 import { CLOSE, closeFor, serverFrame } from "./ws-frames.js";
 
 /** Limits and observers shared by every WebSocket. */
