@@ -1,105 +1,133 @@
 /**
- * The browser edge, behind connect-node's fallback: REST routes generated from the proto's
- * google.api.http rules, SSE and WebSocket streams, /metrics (unless METRICS_PORT moves it), /healthz, the
- * OpenAPI document and docs, and the web page. Business logic stays in the services: REST calls
- * go through the in-process Connect transport (same interceptors), streams through the same
- * subscription code. Also provides the CORS layer edges.ts puts in front of every route.
+ * Every way into a node, in one table: the listener (listener.ts) hands each request to
+ * `serve`, which asks the rows below in order; the first row that claims the request answers it,
+ * and no other row sees it. A row either claims (true, or a promise of true once it has decided)
+ * or declines having touched nothing (false). WebSocket upgrades, which are no request/response
+ * pair, have their own entry (`upgrade`). Read the table to know which handler serves a request.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { createValidator } from "@bufbuild/protovalidate";
-import type { Transport } from "@connectrpc/connect";
-import { Gauge } from "prom-client";
-import type { EdgeDeps } from "./edge-deps.js";
-import type { RateLimiter } from "./admission/rate-limit.js";
-import { createDocsHandler } from "./rest/docs-page.js";
-import { buildOpenApi } from "./rest/openapi.js";
-import { loadProtoComments } from "./rest/proto-comments.js";
-import { buildRouteTable } from "./rest/route-table.js";
-import { CHAT_SERVICES } from "./rpc/routes.js";
-import { createCors, originPolicy } from "./http/cors.js";
-import { messageEncodings } from "./streams/message-encodings.js";
-import { requestSite, requestTarget } from "./http/request-site.js";
-import { sendError, sendFailure, sendJson } from "./http/respond.js";
-import { createRestHandler } from "./rest/rest-handler.js";
-import { SESSION_COOKIE } from "./http/session-cookie.js";
-import { createStaticFiles } from "./http/static-files.js";
-import { StreamOpener } from "./streams/stream-open.js";
-import { createWsEdge } from "./ws/ws-upgrade.js";
-import { isMetricsRequest, sendMetrics } from "./ops/metrics-listener.js";
+import type { Logger } from "../observability/logger.js";
+import { requestSite, requestTarget, authorityProblem, type RequestSite, type RequestTarget } from "./http/request-site.js";
+import { sendError, sendFailure, setApiHeaders } from "./http/respond.js";
+import type { StaticFiles } from "./http/static-files.js";
+import type { OpsRoutes } from "./ops/ops-routes.js";
+import type { RestHandler } from "./rest/rest-handler.js";
+import type { ConnectHandler } from "./rpc/connect-handler.js";
+import type { FastPath } from "./rpc/fast/fast-path.js";
+import type { SubscribeRoutes } from "./sse/subscribe-route.js";
+import type { RequestHandler, UpgradeHandler } from "./listener.js";
 
-/** What the browser edge needs beyond the edges' deps: the in-process transport, the node's one stream opener, the shutdown signal. */
-export interface HttpEdgeDeps extends EdgeDeps {
-  readonly transport: Transport;
-  readonly opener: StreamOpener;
-  readonly shutdownSignal: AbortSignal;
+/** The handlers the table routes to, built once per node (edges.ts). */
+export interface RouterHandlers {
+  /** CORS headers for an allowed cross-origin caller; true when it answered a preflight (http/cors.ts). */
+  readonly cors: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The subscribe-stream and gRPC unary fast paths, behind one claim (rpc/fast/). */
+  readonly fastPaths: FastPath;
+  /** connect-node's handlers of every procedure (rpc/connect-handler.ts). */
+  readonly rpc: ConnectHandler;
+  readonly ops: OpsRoutes;
+  readonly rest: RestHandler;
+  readonly sse: SubscribeRoutes;
+  readonly statics: StaticFiles;
+  /** WebSocket upgrades: /ws and the subscribe routes (ws/ws-upgrade.ts). */
+  readonly upgrade: UpgradeHandler;
+  readonly trustedProxies: readonly string[];
+  readonly logger: Logger;
 }
 
-/** The browser edge as edges.ts mounts it. */
-export interface HttpEdge {
-  /** Serves a request connect-node did not claim (both HTTP versions, see respond.ts). */
-  handle(req: IncomingMessage, res: ServerResponse): void;
-  /** CORS for any request, Connect's included; true when it answered the request (a preflight). */
-  cors(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Handles an HTTP/1.1 Upgrade request (WebSocket). */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Ends every WebSocket with 1001; SSE streams end through `shutdownSignal`. */
-  close(): void;
+/** One request on its way through the table; its target and site are worked out once, when a row first asks. */
+class EdgeRequest {
+  #target: RequestTarget | undefined;
+  #site: RequestSite | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly trustedProxies: readonly string[],
+  ) {}
+
+  /** The path and query (the "no path" row has made sure there is a path). */
+  get target(): RequestTarget {
+    return (this.#target ??= requestTarget(this.req.url ?? "/"));
+  }
+
+  get site(): RequestSite {
+    return (this.#site ??= requestSite(this.req, this.trustedProxies));
+  }
 }
 
-const OPENAPI_PATH = "/openapi.json";
-const BODY_TIMEOUT_MS = 30_000;
-const SSE_RETRY_MS = 2_000;
+/** A row of the table: its name says what it serves. */
+interface Row {
+  readonly name: string;
+  readonly claims: (request: EdgeRequest) => boolean | Promise<boolean>;
+}
 
-/** Builds the browser edge once per server: route table, OpenAPI document, stream opener, WebSocket server. */
-export function createHttpEdge(deps: HttpEdgeDeps): HttpEdge {
-  const { config, logger, metrics, shutdownSignal } = deps;
-  const table = buildRouteTable(CHAT_SERVICES);
-  const openapi = buildOpenApi(table, {
-    title: "Parley chat API",
-    version: "1.0.0",
-    description: "REST edge of Parley, generated from the chat.v1 protos. Realtime: SSE or WebSocket on the subscribe routes, or /ws.",
-    cookieName: SESSION_COOKIE,
-    comments: loadProtoComments(),
-  });
-  const docs = createDocsHandler(OPENAPI_PATH);
-  const policy = originPolicy(config.corsOrigins, config.publicOrigins);
-  const body = { maxBytes: config.maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS };
-  const opener = deps.opener;
-  const streams = { metrics, logger, heartbeatMs: config.heartbeatMs, sendBufferBytes: config.streamSendBufferBytes, slowClientMs: config.slowClientMs };
-  const rest = createRestHandler({ ...deps, table, policy, body, opener, sse: { ...streams, retryMs: SSE_RETRY_MS } });
-  const statics = createStaticFiles(config.webDir);
-  const ws = createWsEdge({ ...deps, ...streams, table, policy, opener, trustedProxies: config.trustedProxies, maxPayloadBytes: config.maxBodyBytes });
-  new Gauge({
-    name: "parley_edge_message_encodings",
-    help: "Messages encoded for SSE/WebSocket since start: once per message, not per subscriber",
-    registers: [metrics.registry],
-    collect() {
-      this.set(messageEncodings());
-    },
-  });
+/** The router as the listener mounts it. */
+export interface Router {
+  readonly serve: RequestHandler;
+  readonly upgrade: UpgradeHandler;
+}
 
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!req.url?.startsWith("/")) return sendError(res, 400, "invalid_argument", "request target must be a path");
-    const url = requestTarget(req.url);
-    const site = requestSite(req, config.trustedProxies);
-    // With METRICS_PORT, /metrics is on its own listener only (app.ts) and is not found here.
-    if (config.metrics === undefined && isMetricsRequest(req.method, req.url)) return sendMetrics(res, metrics);
-    // 503 while draining: an HTTP load balancer stops sending new requests here.
-    if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, shutdownSignal.aborted ? 503 : 200, { status: shutdownSignal.aborted ? "stopping" : "ok" });
-    if (req.method === "GET" && url.pathname === OPENAPI_PATH) return sendJson(res, 200, openapi);
-    if (docs(req, res)) return;
-    if (await rest(req, res, url, site)) return;
-    if (await statics(req, res, url)) return;
-    sendError(res, 404, "not_found", `no route for ${req.method} ${url.pathname}`);
+export function createRouter(handlers: RouterHandlers): Router {
+  const { cors, fastPaths, rpc, ops, rest, sse, statics, logger } = handlers;
+  const table: readonly Row[] = [
+    { name: "every request: API headers; no usable Host → 400", claims: ({ req, res }) => refuseBadAuthority(req, res) },
+    { name: "CORS: headers for allowed origins; preflights answered", claims: ({ req, res }) => cors(req, res) },
+    { name: "rpc fast paths: subscribe streams, gRPC unary", claims: ({ req, res }) => fastPaths(req, res) },
+    { name: "connect-node: Connect, gRPC, gRPC-Web on a procedure's path", claims: ({ req, res }) => rpc.claim(req, res) },
+    { name: "a request target that is no path → 400", claims: ({ req, res }) => refuseNoPath(req, res) },
+    { name: "ops: /metrics /healthz /openapi.json /docs", claims: ({ req, res, target }) => ops(req, res, target) },
+    { name: "REST: the proto's google.api.http routes (405 with Allow)", claims: ({ req, res, target, site }) => rest(req, res, target, site) },
+    { name: "SSE: GET on a subscribe route (else its 202)", claims: ({ req, res, target, site }) => sse(req, res, target, site) },
+    { name: "static web page", claims: ({ req, res, target }) => statics(req, res, target) },
+    { name: "nothing else: 404", claims: ({ req, res, target }) => notFound(req, res, target) },
+  ];
+
+  /** Asks the rows from `from` on; a row that decides later resumes the walk after itself. */
+  function serveFrom(from: number, request: EdgeRequest): void {
+    try {
+      for (let at = from; at < table.length; at++) {
+        const claimed = table[at]!.claims(request);
+        if (claimed === true) return;
+        if (claimed === false) continue;
+        claimed.then(
+          (taken) => taken || serveFrom(at + 1, request),
+          (error: unknown) => sendFailure(request.res, error, logger),
+        );
+        return;
+      }
+    } catch (error) {
+      sendFailure(request.res, error, logger);
+    }
   }
 
   return {
-    handle(req, res) {
-      serve(req, res).catch((error: unknown) => sendFailure(res, error, logger));
-    },
-    cors: createCors(policy, config.trustedProxies),
-    upgrade: (req, socket, head) => ws.upgrade(req, socket, head),
-    close: () => ws.close(),
+    // HTTP/2 compat objects offer HTTP/1.1's API; every row is written against that (see http/respond.ts).
+    serve: (req, res) => serveFrom(0, new EdgeRequest(req as IncomingMessage, res as unknown as ServerResponse, handlers.trustedProxies)),
+    upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => handlers.upgrade(req, socket, head),
   };
+}
+
+/**
+ * The API headers on every answer, Connect's, gRPC's and REST's alike; and 400 for a request
+ * whose authority cannot serve as a URL's, before any handler builds a URL from it.
+ */
+function refuseBadAuthority(req: IncomingMessage, res: ServerResponse): boolean {
+  setApiHeaders(res);
+  const badAuthority = authorityProblem(req);
+  if (!badAuthority) return false;
+  sendError(res, 400, "invalid_argument", badAuthority);
+  return true;
+}
+
+function refuseNoPath(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.url?.startsWith("/")) return false;
+  sendError(res, 400, "invalid_argument", "request target must be a path");
+  return true;
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse, target: RequestTarget): true {
+  sendError(res, 404, "not_found", `no route for ${req.method} ${target.pathname}`);
+  return true;
 }

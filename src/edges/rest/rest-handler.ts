@@ -7,7 +7,8 @@
  *
  * The edge adds only what is HTTP's: the body limits and media type, the session cookie (set by
  * POST /auth/signin, cleared by POST /auth/signout) with its CSRF rule, absolute Location URIs,
- * 405 with Allow, and the subscribe routes (subscribe-route.ts).
+ * 405 with Allow. The subscribe routes' GETs are not REST's: the router's SSE row serves them
+ * (sse/subscribe-route.ts); REST answers other methods on them with 405.
  */
 import type { IncomingMessage } from "node:http";
 import type { DescMethod, DescMethodUnary } from "@bufbuild/protobuf";
@@ -24,10 +25,9 @@ import { type BodyLimits, readJson } from "./request-body.js";
 import type { RequestSite, RequestTarget } from "../http/request-site.js";
 import { type AnyResponse, sendError, sendFailure, sendJson } from "../http/respond.js";
 import { clearedSessionCookie, sessionCookie } from "../http/session-cookie.js";
-import { type SubscribeRouteDeps, serveSubscribeRoute } from "../sse/subscribe-route.js";
 
 /** What the REST handler needs: the route table, the in-process transport, the origin policy and body limits. */
-export interface RestHandlerDeps extends SubscribeRouteDeps {
+export interface RestHandlerDeps {
   readonly table: RouteTable;
   readonly transport: Transport;
   readonly policy: OriginPolicy;
@@ -35,7 +35,7 @@ export interface RestHandlerDeps extends SubscribeRouteDeps {
   readonly logger: Logger;
 }
 
-/** Serves a request if a REST route matches its path; resolves false (touching nothing) otherwise. Never rejects. */
+/** Serves a request if a unary REST route matches its path (or answers 405); resolves false (touching nothing) otherwise. Never rejects. */
 export type RestHandler = (req: IncomingMessage, res: AnyResponse, url: RequestTarget, site: RequestSite) => Promise<boolean>;
 
 /** The REST handler over the route table; every route it serves comes from the proto. */
@@ -47,10 +47,10 @@ export function createRestHandler(deps: RestHandlerDeps): RestHandler {
       sendError(res, 405, "unimplemented", `${req.method} is not allowed on ${url.pathname}`, { allow: match.allow.join(", ") });
       return true;
     }
+    if (match.route.streaming) return false;
     const signOut = match.route.method === AuthService.method.signOut;
     try {
-      if (match.route.streaming) await serveSubscribeRoute(req, res, match, url, site, deps);
-      else await serveUnary(req, res, match, url, site);
+      await serveUnary(req, res, match, url, site);
     } catch (error) {
       const failure = describeFailure(error);
       const headers: Record<string, string> = {};

@@ -11,7 +11,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "../http/http-failure.js";
-import { durationJson, sseMessageEvent } from "../streams/message-encodings.js";
+import { durationJson, type MessageEncodings } from "../streams/message-encodings.js";
 import type { AnyResponse } from "../http/respond.js";
 import type { OpenStream } from "../streams/stream-open.js";
 import { pumpFrames, writeBuffered } from "../streams/stream-pump.js";
@@ -26,6 +26,8 @@ export interface SseOptions {
   readonly slowClientMs: number;
   /** Milliseconds EventSource should wait before reconnecting. */
   readonly retryMs: number;
+  /** The node's one encoding cache: a message's event is encoded once, whatever the fan-out. */
+  readonly encodings: MessageEncodings;
 }
 
 /** Serves an open stream as SSE until it ends, then ends the response. Never rejects. */
@@ -39,7 +41,7 @@ export async function serveSse(res: AnyResponse, stream: OpenStream, options: Ss
   });
   res.write(`retry: ${options.retryMs}\n\n`);
   options.metrics.openStreams.inc({ transport: "sse" });
-  const send = (frame: Frame): boolean | Promise<boolean> => writeBuffered(res, sseEvent(frame), options);
+  const send = (frame: Frame): boolean | Promise<boolean> => writeBuffered(res, sseEvent(frame, options.encodings), options);
   try {
     const ended = await pumpFrames(stream, send, { ...options, transport: "sse" });
     if (res.destroyed || res.writableEnded) return;
@@ -50,11 +52,11 @@ export async function serveSse(res: AnyResponse, stream: OpenStream, options: Ss
   }
 }
 
-/** The SSE text of one frame; messages come encoded once from frame-encoding.ts. */
-function sseEvent(frame: Frame): Buffer | string {
+/** The SSE text of one frame; messages come encoded once from the encoding cache. */
+function sseEvent(frame: Frame, encodings: MessageEncodings): Buffer | string {
   switch (frame.kind) {
     case "message":
-      return sseMessageEvent(frame.message);
+      return encodings.sseEvent(frame.message);
     case "ready":
       return `id: ${frame.position}\nevent: ready\ndata: ${JSON.stringify({ position: frame.position, heartbeatInterval: durationJson(frame.heartbeatMs) })}\n\n`;
     case "gap":

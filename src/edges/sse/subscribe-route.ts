@@ -6,9 +6,10 @@
  * so a client that connects next with `since=position` misses nothing.
  */
 import type { IncomingMessage } from "node:http";
-import type { RestRoute } from "../rest/route-table.js";
+import type { Logger } from "../../observability/logger.js";
+import type { RestRoute, RouteTable } from "../rest/route-table.js";
 import type { RequestSite, RequestTarget } from "../http/request-site.js";
-import { type AnyResponse, sendJson } from "../http/respond.js";
+import { type AnyResponse, sendFailure, sendJson } from "../http/respond.js";
 import { type SseOptions, serveSse } from "./sse.js";
 import type { StreamOpener, StreamTarget } from "../streams/stream-open.js";
 import { decodeSubscribeRequest } from "../streams/subscribe-request.js";
@@ -19,6 +20,30 @@ export interface SubscribeRouteDeps {
   readonly opener: StreamOpener;
   readonly sse: SseOptions;
   readonly shutdownSignal: AbortSignal;
+}
+
+/** The subscribe routes' handler: the route table and logger beyond a subscribe route's deps. */
+export interface SubscribeRoutesDeps extends SubscribeRouteDeps {
+  readonly table: RouteTable;
+  readonly logger: Logger;
+}
+
+/** Serves a GET on a subscribe route (true once answered); false, touching nothing, for any other request. */
+export type SubscribeRoutes = (req: IncomingMessage, res: AnyResponse, url: RequestTarget, site: RequestSite) => boolean | Promise<boolean>;
+
+/** The router's SSE row: the streaming routes of the route table (other methods on them are REST's 405). */
+export function createSubscribeRoutes(deps: SubscribeRoutesDeps): SubscribeRoutes {
+  return (req, res, url, site) => {
+    const match = deps.table.match(req.method ?? "GET", url.pathname);
+    if ("error" in match || !match.route.streaming) return false;
+    return serveSubscribeRoute(req, res, match, url, site, deps).then(
+      () => true,
+      (error: unknown) => {
+        sendFailure(res, error, deps.logger);
+        return true;
+      },
+    );
+  };
 }
 
 /** Serves a subscribe route; throws (before anything is sent) the error to answer with. */

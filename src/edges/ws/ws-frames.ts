@@ -14,7 +14,7 @@
  */
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "../http/http-failure.js";
-import { durationJson, wsMessageFrame } from "../streams/message-encodings.js";
+import { durationJson, type MessageEncodings } from "../streams/message-encodings.js";
 import type { StreamTarget } from "../streams/stream-open.js";
 
 /**
@@ -57,11 +57,11 @@ export function targetFields(target: StreamTarget): { room_id: string } | { dms:
   return target.kind === "room" ? { room_id: target.roomId } : { dms: true };
 }
 
-/** The text of a subscription frame; undefined for heartbeats (sockets send their own). */
-export function serverFrame(frame: Frame, target: StreamTarget): Buffer | string | undefined {
+/** The text of a subscription frame (messages from the encoding cache); undefined for heartbeats (sockets send their own). */
+export function serverFrame(frame: Frame, target: StreamTarget, encodings: MessageEncodings): Buffer | string | undefined {
   switch (frame.kind) {
     case "message":
-      return wsMessageFrame(frame.message);
+      return encodings.wsFrame(frame.message);
     case "ready":
       return JSON.stringify({ type: "ready", ...targetFields(target), position: frame.position, heartbeat_interval: durationJson(frame.heartbeatMs) });
     case "gap":

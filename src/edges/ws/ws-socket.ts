@@ -13,6 +13,7 @@ import type { Frame } from "../../realtime/stream-contract.js";
 import type { OpenStream, StreamTarget } from "../streams/stream-open.js";
 import { type FrameSink, type PumpObserver, runPump, within } from "../streams/stream-pump.js";
 import { CLOSE, closeFor, serverFrame } from "./ws-frames.js";
+import type { MessageEncodings } from "../streams/message-encodings.js";
 
 /** Limits and observers shared by every WebSocket. */
 export interface SocketOptions {
@@ -22,6 +23,8 @@ export interface SocketOptions {
   readonly heartbeatMs: number;
   readonly sendBufferBytes: number;
   readonly slowClientMs: number;
+  /** The node's one encoding cache: a message's frame is encoded once, whatever the fan-out. */
+  readonly encodings: MessageEncodings;
 }
 
 /** Sends a text frame if the socket is open; drops it otherwise. */
@@ -48,7 +51,7 @@ class SocketSink implements FrameSink {
   // subscriber (and lets the pump be pushed the next frame).
   trySend(frame: Frame): boolean | Promise<boolean> {
     const { ws, options } = this;
-    const data = serverFrame(frame, this.target);
+    const data = serverFrame(frame, this.target, options.encodings);
     if (data === undefined || ws.readyState !== WebSocket.OPEN) return true;
     if (ws.bufferedAmount <= options.sendBufferBytes) {
       ws.send(data, { binary: false });

@@ -14,7 +14,7 @@ import { codeName, toConnectError } from "../../http/error-mapping.js";
 import type { AnyResponse } from "../../http/respond.js";
 import type { OpenStream } from "../../streams/stream-open.js";
 import { pumpFrames, type SendLimits, writeBuffered } from "../../streams/stream-pump.js";
-import { frameEnvelope } from "../stream-fast-path/frame-envelopes.js";
+import type { MessageEncodings } from "../../streams/message-encodings.js";
 import { streamEnd } from "./stream-end.js";
 import type { FastStreamRequest } from "../wire-protocol.js";
 
@@ -22,6 +22,8 @@ import type { FastStreamRequest } from "../wire-protocol.js";
 export interface RpcStreamOptions extends SendLimits {
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** The node's one encoding cache: a message is enveloped once per format, whatever the fan-out. */
+  readonly encodings: MessageEncodings;
 }
 
 /** The response content types connect-node answers these requests with. */
@@ -45,7 +47,7 @@ export async function serveRpcStream(res: AnyResponse, stream: OpenStream, reque
   res.writeHead(200, { "content-type": CONTENT_TYPES[request.protocol === "connect" && !request.binary ? "connect-json" : request.protocol] });
   metrics.openStreams.inc({ transport: "rpc" });
   metrics.fastStreams.inc({ protocol: request.protocol });
-  const send = (frame: Frame): boolean | Promise<boolean> => writeBuffered(res, frameEnvelope(frame, format), options);
+  const send = (frame: Frame): boolean | Promise<boolean> => writeBuffered(res, options.encodings.rpcEnvelope(frame, format), options);
   try {
     const ended = await pumpFrames(stream, send, {
       ...options,

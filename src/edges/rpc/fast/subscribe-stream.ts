@@ -10,7 +10,6 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { Gauge } from "prom-client";
 import type { Logger } from "../../../observability/logger.js";
 import type { Metrics } from "../../../observability/metrics.js";
 import { clientAddress } from "../../admission/client-address.js";
@@ -18,7 +17,7 @@ import type { AnyResponse } from "../../http/respond.js";
 import type { OpenStream, StreamCaller, StreamOpener } from "../../streams/stream-open.js";
 import type { AdmissionDecision } from "../../admission/admission.js";
 import { bearerToken } from "../../../auth/authenticate.js";
-import { rpcMessageEncodings } from "../stream-fast-path/frame-envelopes.js";
+import type { MessageEncodings } from "../../streams/message-encodings.js";
 import { readBody, singleEnvelope } from "../request-body.js";
 import type { RpcFallback } from "../connect-handler.js";
 import { serveRpcStream } from "./serve-rpc-stream.js";
@@ -26,8 +25,9 @@ import { decodeSubscribe } from "./subscribe-decoding.js";
 import { type FastStreamRequest, matchFastStream } from "../wire-protocol.js";
 
 /** What the fast path needs: the stream opener, limits, observers, and where to hand requests back. */
-export interface FastPathDeps {
+export interface SubscribeStreamDeps {
   readonly opener: StreamOpener;
+  readonly encodings: MessageEncodings;
   readonly fallback: RpcFallback;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -45,16 +45,8 @@ export interface FastPathDeps {
  */
 export type FastPath = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => boolean;
 
-export function createFastPath(deps: FastPathDeps): FastPath {
-  new Gauge({
-    name: "parley_rpc_message_encodings",
-    help: "Messages encoded for fast-path RPC streams since start: once per message and format, not per subscriber",
-    registers: [deps.metrics.registry],
-    collect() {
-      this.set(rpcMessageEncodings());
-    },
-  });
-  const options = { metrics: deps.metrics, logger: deps.logger, sendBufferBytes: deps.sendBufferBytes, slowClientMs: deps.slowClientMs };
+export function createSubscribeStreamPath(deps: SubscribeStreamDeps): FastPath {
+  const options = { metrics: deps.metrics, logger: deps.logger, sendBufferBytes: deps.sendBufferBytes, slowClientMs: deps.slowClientMs, encodings: deps.encodings };
 
   async function serve(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, request: FastStreamRequest): Promise<void> {
     const gone = new AbortController();
