@@ -2,7 +2,7 @@
  * Property-based tests of subscribe-request decoding and the gRPC wire pieces (issue #11,
  * item 11): the SSE / WebSocket subscribe request with `Last-Event-ID` (subscribe-request.ts),
  * the RPC fast path's body reading, single-envelope rule, request match and message decoding
- * (stream-fast-path/), `grpc-timeout` (grpc-unary-path.ts) and response envelopes
+ * (rpc/fast/), `grpc-timeout` (grpc-unary-path.ts) and response envelopes
  * (streams/message-encodings.ts). Parsers refuse cleanly (a 4xx error, or "not mine" so connect-node answers),
  * what they accept is something the rest of the server can hold, and encoders round-trip.
  * Seeded and bounded: see test/support/fuzz-seed.ts (FUZZ_SEED, FUZZ_RUNS).

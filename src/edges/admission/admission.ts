@@ -2,7 +2,7 @@
  * Admission: the checks every request passes before its handler, in one order, written once.
  * Connect's interceptors run it for unary calls and connect-node's streams
  * (admissionInterceptor); the stream edges run it themselves before they open a subscription
- * (SSE, WebSocket, the RPC fast path: http/stream-open.ts). In order:
+ * (SSE, WebSocket, the RPC fast path: streams/stream-open.ts). In order:
  *
  *   1. the flood ceiling: every request of an address;
  *   2. a public procedure (sign-up, sign-in, health, reflection): the per-address limit, and

@@ -1,5 +1,5 @@
 /**
- * connect-node's part of the front door: the Connect, gRPC and gRPC-Web handlers of every
+ * connect-node's row of the router (router.ts): the Connect, gRPC and gRPC-Web handlers of every
  * procedure (one router built from the same routes, interceptors and options as before), as
  * connect-node's own adapter serves them — plus the request check (request-check.ts) in front,
  * so that a malformed request message is INVALID_ARGUMENT in every protocol, and the handover

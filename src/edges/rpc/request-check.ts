@@ -10,7 +10,7 @@
  *
  * It applies to methods that take exactly one request message (unary and server streaming:
  * every chat.v1 method), whose whole body it sees once, as read for the fast paths
- * (stream-fast-path/request-body.ts); client and bidi streams (reflection) are not checked, their
+ * (request-body.ts); client and bidi streams (reflection) are not checked, their
  * bodies ending only with the call. What it cannot judge it
  * leaves to connect-node, which answers as before: a body over the size limit, framing that is
  * not one envelope (connect-node refuses it on its own), an unknown encoding, a body that does

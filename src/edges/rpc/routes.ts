@@ -37,7 +37,7 @@ export function chatRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
 
 /**
  * Order matters: observe (log, metrics, error mapping) → admission (limits and authentication,
- * edges/admission.ts) → validation → handler.
+ * edges/admission/admission.ts) → validation → handler.
  */
 export function chatInterceptors(parts: { observe: Interceptor; admission: Interceptor }): Interceptor[] {
   return [parts.observe, parts.admission, createValidateInterceptor()];

@@ -1,6 +1,6 @@
 /**
  * Opening a realtime stream for the transports that serve streams themselves (SSE, WebSocket,
- * the RPC fast path): admission (edges/admission.ts — the same steps, in the same order, as the
+ * the RPC fast path): admission (edges/admission/admission.ts — the same steps, in the same order, as the
  * interceptors run), validation (protovalidate, rules from the proto), then the subscription
  * itself. Every refusal happens before the first byte of a stream, so it can still be answered
  * with an HTTP status.

@@ -1,7 +1,7 @@
 /**
  * Serves an open subscription as a Connect, gRPC or gRPC-Web server stream, without
  * connect-node's per-stream pipeline: response headers, then each frame as a pre-encoded envelope
- * (frame-envelopes.ts: a message is encoded once per format for all its subscribers) through the
+ * (streams/message-encodings.ts: a message is encoded once per format for all its subscribers) through the
  * shared pump, with the browser streams' backpressure (a client that does not drain its send
  * buffer in time is ended as too slow), then the protocol's end of stream. Reports like the
  * observe interceptor: open streams, RPC count and duration by procedure and code.

@@ -3,7 +3,7 @@
  * status reads exactly as connect-node writes it: gRPC puts grpc-status / grpc-message in HTTP
  * trailers; gRPC-Web puts the same fields in a final trailer envelope (flag 0x80) of the body;
  * Connect ends with an end-stream envelope (flag 0x02) holding `{}` or `{"error": {...}}`.
- * Errors are ConnectErrors (edges/error-mapping.ts), their metadata included (retry-after).
+ * Errors are ConnectErrors (edges/http/error-mapping.ts), their metadata included (retry-after).
  */
 import type { ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope, endStreamFlag, endStreamToJson, setTrailerStatus, trailerFlag, trailerSerialize } from "../connect-private.js";
