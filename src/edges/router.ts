@@ -69,6 +69,7 @@ export interface Router {
   readonly upgrade: UpgradeHandler;
 }
 
+/** The router over the handlers: its table is the list of every way into the node, in the order they are asked. */
 export function createRouter(handlers: RouterHandlers): Router {
   const { cors, fastPaths, rpc, ops, rest, sse, statics, logger } = handlers;
   const table: readonly Row[] = [

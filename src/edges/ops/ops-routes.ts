@@ -13,6 +13,7 @@ import { isMetricsRequest, sendMetrics } from "./metrics-listener.js";
 /** Where the OpenAPI document is served. */
 export const OPENAPI_PATH = "/openapi.json";
 
+/** What the ops row reads: the metrics, the drain, the OpenAPI document and the docs page. */
 export interface OpsRoutesDeps {
   readonly metrics: Metrics;
   /** False when METRICS_PORT gives /metrics a listener of its own: it is then not found here. */
@@ -26,6 +27,7 @@ export interface OpsRoutesDeps {
 /** Serves an ops request (true, or a promise of true once answered); false, touching nothing, for any other. */
 export type OpsRoutes = (req: IncomingMessage, res: ServerResponse, url: RequestTarget) => boolean | Promise<boolean>;
 
+/** The router's ops row. */
 export function createOpsRoutes(deps: OpsRoutesDeps): OpsRoutes {
   const { metrics, drainSignal, openapi, docs } = deps;
   return (req, res, url) => {
