@@ -11,7 +11,7 @@ import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { MemoryBus } from "./bus/memory/memory-bus.js";
 import { reportLoosened } from "./private-files.js";
 import { idempotencyKeyOf } from "./services/messages.js";
-import { localBuckets, type BucketsFactory } from "./edges/rate-limit.js";
+import { localBuckets, type BucketsFactory } from "./edges/admission/rate-limit.js";
 
 export interface Adapters {
   readonly store: Store;

@@ -29,7 +29,7 @@ import { UserDirectory } from "./auth/user-directory.js";
 import { createAdapters } from "./adapters.js";
 import { reportLoosened } from "./private-files.js";
 import { createEdges } from "./edges/edges.js";
-import { createMetricsListener } from "./edges/metrics-listener.js";
+import { createMetricsListener } from "./edges/ops/metrics-listener.js";
 import { listenFailure } from "./startup-error.js";
 
 export interface RunningApp {

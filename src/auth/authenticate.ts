@@ -1,5 +1,5 @@
 /**
- * Authentication of a request, for every edge (edges/admission.ts runs it): "Authorization:
+ * Authentication of a request, for every edge (edges/admission/admission.ts runs it): "Authorization:
  * Bearer <token>", the PASETO signature, expiry and lifetime, revocation, and the user (cached).
  * Procedures in PUBLIC_PROCEDURES (sign-up, sign-in, health, reflection) need no token.
  */

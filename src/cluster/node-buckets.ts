@@ -23,8 +23,8 @@
  * admits less, never more.
  */
 import type { IpcPort, RelayCluster, RelayWorker } from "./ipc.js";
-import { LIMIT_NAMES, type Buckets, type BucketsFactory, type LimitName, type RateLimits } from "../edges/rate-limit.js";
-import { TokenBuckets, type Rate } from "../edges/token-buckets.js";
+import { LIMIT_NAMES, type Buckets, type BucketsFactory, type LimitName, type RateLimits } from "../edges/admission/rate-limit.js";
+import { TokenBuckets, type Rate } from "../edges/admission/token-buckets.js";
 
 /** How long leased tokens may wait to be spent before they go back. */
 const LEASE_MS = 1000;

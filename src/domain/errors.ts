@@ -1,5 +1,5 @@
 /**
- * The domain's error catalogue. Services throw these; one place (edges/error-mapping.ts)
+ * The domain's error catalogue. Services throw these; one place (edges/http/error-mapping.ts)
  * turns them into Connect codes and HTTP statuses. Messages are safe to show to the caller.
  */
 export abstract class DomainError extends Error {

@@ -5,10 +5,10 @@
  * SSE, WebSocket upgrades). Node's cleartext http2 server cannot take HTTP/1.1 by itself.
  *
  * The listener is also where connections are bounded (DESIGN.md, Hardening): an address may hold
- * `maxPerAddress` connections (address-cap.ts); a connection must send its first bytes within
+ * `maxPerAddress` connections (connections/address-cap.ts); a connection must send its first bytes within
  * `firstBytesMs`; HTTP/1.1 requests must complete their headers and body in time and idle
  * keep-alive connections close (Node's own checks, see below); HTTP/2 sessions and streams have
- * their deadlines in h2-deadlines.ts. All of it runs on one shared sweep and shared handlers: an
+ * their deadlines in connections/h2-deadlines.ts. All of it runs on one shared sweep and shared handlers: an
  * open connection holds no timer and no closure of its own for these.
  */
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from "node:http";
@@ -16,8 +16,8 @@ import { createServer as createHttp2Server, type Http2ServerRequest, type Http2S
 import { createServer as createTcpServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionLimits } from "../config.js";
-import { AddressCap } from "./address-cap.js";
-import { H2Deadlines } from "./h2-deadlines.js";
+import { AddressCap } from "./connections/address-cap.js";
+import { H2Deadlines } from "./connections/h2-deadlines.js";
 
 export type RequestHandler = (
   req: IncomingMessage | Http2ServerRequest,

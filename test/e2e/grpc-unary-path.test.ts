@@ -1,5 +1,5 @@
 /**
- * The gRPC unary fast path (src/edges/rpc/grpc-unary-path.ts): grpc-js calls go through it (its
+ * The gRPC unary fast path (src/edges/rpc/fast/grpc-unary-path.ts): grpc-js calls go through it (its
  * counter shows it), deadlines included; its answers — successes and every kind of refusal —
  * are byte for byte what connect-node writes for the same call; and what it does not serve
  * (malformed bodies, compression) goes to connect-node, which answers as before.

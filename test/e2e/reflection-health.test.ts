@@ -14,8 +14,8 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../.
 import type { ServerReflectionRequestSchema } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { HealthStatus, registerHealth } from "../../src/edges/health.js";
-import { registerReflection } from "../../src/edges/reflection.js";
+import { HealthStatus, registerHealth } from "../../src/edges/ops/health.js";
+import { registerReflection } from "../../src/edges/ops/reflection.js";
 import { findGrpcurl } from "../support/grpcurl.js";
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 /**
- * The subscribe fast path (src/edges/rpc/stream-fast-path/) against real clients of every RPC
+ * The subscribe fast path (src/edges/rpc/fast/subscribe-stream.ts) against real clients of every RPC
  * protocol — grpc-js, connect-node's gRPC, gRPC-Web and Connect (binary and JSON) transports:
  * Ready, then messages in order, then the right end status when the token signs out, the server
  * stops or the reader is too slow; and refusals (validation, unknown room, no token) answered by

@@ -1,7 +1,7 @@
 /** The per-address connection cap's counting key and bookkeeping (the e2e suite shows it on real sockets). */
 import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { AddressCap, addressKey } from "../../src/edges/address-cap.js";
+import { AddressCap, addressKey } from "../../src/edges/connections/address-cap.js";
 
 const from = (remoteAddress: string) => ({ remoteAddress }) as Socket;
 

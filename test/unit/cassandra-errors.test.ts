@@ -8,7 +8,7 @@ import { Code } from "@connectrpc/connect";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { UnavailableError } from "../../src/domain/errors.js";
-import { httpStatusOf, toConnectError } from "../../src/edges/error-mapping.js";
+import { httpStatusOf, toConnectError } from "../../src/edges/http/error-mapping.js";
 import { toStoreError } from "../../src/store/cassandra/cassandra-errors.js";
 import { OutageLog } from "../../src/store/cassandra/outage-log.js";
 

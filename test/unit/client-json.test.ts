@@ -4,8 +4,8 @@
  * lone-surrogate check, and the /ws frame parser's refusal of deep frames with close code 1007.
  */
 import { describe, expect, it } from "vitest";
-import { exceedsJsonDepth, hasLoneSurrogate, MAX_JSON_DEPTH } from "../../src/edges/client-json.js";
-import { parseClientFrame } from "../../src/edges/http/ws-client-frames.js";
+import { exceedsJsonDepth, hasLoneSurrogate, MAX_JSON_DEPTH } from "../../src/edges/http/client-json.js";
+import { parseClientFrame } from "../../src/edges/ws/ws-client-frames.js";
 
 const nested = (levels: number, open = "[", close = "]") => `${open.repeat(levels)}${close.repeat(levels)}`;
 

@@ -15,7 +15,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
 } from "../../src/domain/errors.js";
-import { codeName, httpStatusOf, toConnectError } from "../../src/edges/error-mapping.js";
+import { codeName, httpStatusOf, toConnectError } from "../../src/edges/http/error-mapping.js";
 
 const CATALOGUE = [
   { make: (m: string) => new UnauthenticatedError(m), name: "UnauthenticatedError", code: "unauthenticated", connect: Code.Unauthenticated, status: 401 },

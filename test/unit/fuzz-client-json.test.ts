@@ -10,9 +10,9 @@ import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
-import { hasLoneSurrogate } from "../../src/edges/client-json.js";
-import { readJson } from "../../src/edges/http/request-body.js";
-import { type ClientFrame, parseClientFrame } from "../../src/edges/http/ws-client-frames.js";
+import { hasLoneSurrogate } from "../../src/edges/http/client-json.js";
+import { readJson } from "../../src/edges/rest/request-body.js";
+import { type ClientFrame, parseClientFrame } from "../../src/edges/ws/ws-client-frames.js";
 import { propertyParameters } from "../support/fuzz-seed.js";
 import { assertCleanRefusal, FuzzBytes, FuzzText, preview, refusalProblem } from "../support/refusal.js";
 

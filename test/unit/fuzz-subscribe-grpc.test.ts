@@ -2,8 +2,8 @@
  * Property-based tests of subscribe-request decoding and the gRPC wire pieces (issue #11,
  * item 11): the SSE / WebSocket subscribe request with `Last-Event-ID` (subscribe-request.ts),
  * the RPC fast path's body reading, single-envelope rule, request match and message decoding
- * (stream-fast-path/), `grpc-timeout` (grpc-unary-path.ts) and response envelopes
- * (frame-envelopes.ts). Parsers refuse cleanly (a 4xx error, or "not mine" so connect-node answers),
+ * (rpc/fast/), `grpc-timeout` (grpc-unary-path.ts) and response envelopes
+ * (streams/message-encodings.ts). Parsers refuse cleanly (a 4xx error, or "not mine" so connect-node answers),
  * what they accept is something the rest of the server can hold, and encoders round-trip.
  * Seeded and bounded: see test/support/fuzz-seed.ts (FUZZ_SEED, FUZZ_RUNS).
  */
@@ -18,14 +18,14 @@ import { AuthService } from "../../gen/chat/v1/auth_pb.js";
 import { MessageService, SubscribeDirectMessagesRequestSchema, SubscribeRoomRequestSchema, SubscribeRoomResponseSchema } from "../../gen/chat/v1/message_pb.js";
 import { RoomService } from "../../gen/chat/v1/room_pb.js";
 import type { ChatMessage } from "../../src/domain/model.js";
-import { StreamOpener, type StreamOpenerDeps } from "../../src/edges/http/stream-open.js";
-import { decodeSubscribeRequest } from "../../src/edges/http/subscribe-request.js";
+import { StreamOpener, type StreamOpenerDeps } from "../../src/edges/streams/stream-open.js";
+import { decodeSubscribeRequest } from "../../src/edges/streams/subscribe-request.js";
 import { buildRouteTable } from "../../src/edges/rest/route-table.js";
-import { parseGrpcTimeout } from "../../src/edges/rpc/grpc-unary-path.js";
-import { frameEnvelope } from "../../src/edges/rpc/stream-fast-path/frame-envelopes.js";
-import { readBody, singleEnvelope } from "../../src/edges/rpc/stream-fast-path/request-body.js";
-import { decodeSubscribe } from "../../src/edges/rpc/stream-fast-path/subscribe-decoding.js";
-import { matchFastStream, type FastStreamRequest } from "../../src/edges/rpc/stream-fast-path/wire-protocol.js";
+import { parseGrpcTimeout } from "../../src/edges/rpc/fast/grpc-unary-path.js";
+import { type FrameFormat, MessageEncodings } from "../../src/edges/streams/message-encodings.js";
+import { readBody, singleEnvelope } from "../../src/edges/rpc/request-body.js";
+import { decodeSubscribe } from "../../src/edges/rpc/fast/subscribe-decoding.js";
+import { matchFastStream, type FastStreamRequest } from "../../src/edges/rpc/wire-protocol.js";
 import { frameToProto } from "../../src/edges/rpc/to-proto.js";
 import type { Frame } from "../../src/realtime/subscription.js";
 import { propertyParameters } from "../support/fuzz-seed.js";
@@ -99,6 +99,11 @@ describe("subscribe requests with Last-Event-ID (property-based)", () => {
 });
 
 // ---- the RPC fast path ---------------------------------------------------------------------
+
+/** The node's one encoding cache, as the fast path uses it (one instance: its counter is this test's own). */
+const encodings = new MessageEncodings();
+const frameEnvelope = (frame: Frame, format: FrameFormat) => encodings.rpcEnvelope(frame, format);
+const rpcMessageEncodings = () => encodings.rpcEncodings;
 
 const ROOM_PATH = "/chat.v1.MessageService/SubscribeRoom";
 const DMS_PATH = "/chat.v1.MessageService/SubscribeDirectMessages";

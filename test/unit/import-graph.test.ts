@@ -2,9 +2,9 @@
  * The shape of src/'s imports, type imports included (read by TypeScript's own pre-processor):
  * no module imports itself through others, and folders do not import each other both ways.
  * src/ itself is the composition root (app.ts, adapters.ts, main.ts wire the folders; config.ts
- * and a few leaves are read by all), so it is left out of the folder rule. The front door's
- * folders still import each other both ways (issue #14 rebuilds them); they are listed here so
- * the list can only shrink: a new pair fails, and so does a listed pair that is gone.
+ * and a few leaves are read by all), so it is left out of the folder rule. src/edges/ is the
+ * edges' composition root in the same way (edges.ts, router.ts, listener.ts): nothing below it
+ * imports it back.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -12,14 +12,6 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const SRC = resolve(import.meta.dirname, "../../src");
-
-const STILL_TWO_WAY = new Set([
-  "edges <=> edges/http",
-  "edges <=> edges/rpc",
-  "edges <=> edges/rpc/stream-fast-path",
-  "edges/http <=> edges/rpc",
-  "edges/rpc <=> edges/rpc/stream-fast-path",
-]);
 
 /** Every .ts file under src/ and the files it imports by relative path (gen/'s too). */
 function importGraph(): Map<string, string[]> {
@@ -62,7 +54,7 @@ describe("src/ imports", () => {
     expect(cycles).toEqual([]);
   });
 
-  it("do not go both ways between folders (but for the front door's, until it is rebuilt)", () => {
+  it("do not go both ways between folders", () => {
     const folderOf = (file: string) => relative(SRC, dirname(file));
     const between = new Set<string>();
     for (const [file, imported] of graph) {
@@ -76,6 +68,16 @@ describe("src/ imports", () => {
       .map((edge) => edge.split(" -> ") as [string, string])
       .filter(([from, to]) => from < to && between.has(`${to} -> ${from}`))
       .map(([from, to]) => `${from} <=> ${to}`);
-    expect(new Set(twoWay)).toEqual(STILL_TWO_WAY);
+    expect(twoWay).toEqual([]);
+  });
+
+  it("do not reach back up into src/edges/'s composition root from its folders", () => {
+    const edgesRoot = join(SRC, "edges");
+    const upward: string[] = [];
+    for (const [file, imported] of graph) {
+      if (!file.startsWith(edgesRoot + "/") || dirname(file) === edgesRoot) continue;
+      for (const target of imported) if (dirname(target) === edgesRoot) upward.push(`${name(file)} → ${name(target)}`);
+    }
+    expect(upward).toEqual([]);
   });
 });

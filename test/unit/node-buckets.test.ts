@@ -10,7 +10,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { IpcPort } from "../../src/cluster/ipc.js";
 import type { RelayCluster, RelayWorker } from "../../src/cluster/ipc.js";
 import { leasedBuckets, serveNodeBuckets } from "../../src/cluster/node-buckets.js";
-import type { Buckets, Rate, RateLimits } from "../../src/edges/rate-limit.js";
+import type { Buckets, Rate, RateLimits } from "../../src/edges/admission/rate-limit.js";
 
 /** A primary and `workers` workers joined by in-process channels; `sent` counts what workers sent. */
 function node(rate: Rate, workers: number) {

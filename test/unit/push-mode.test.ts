@@ -5,8 +5,8 @@ import { subscribe, type Frame } from "../../src/realtime/subscription.js";
 import { type FrameReceiver, isPushable, type PushableFrames } from "../../src/realtime/frame-receiver.js";
 import { ResourceExhaustedError } from "../../src/domain/errors.js";
 import type { ChatMessage } from "../../src/domain/model.js";
-import { type FrameSink, runPump } from "../../src/edges/http/stream-pump.js";
-import type { OpenStream } from "../../src/edges/http/stream-open.js";
+import { type FrameSink, runPump } from "../../src/edges/streams/stream-pump.js";
+import type { OpenStream } from "../../src/edges/streams/stream-open.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { createLogger } from "../../src/observability/logger.js";
 

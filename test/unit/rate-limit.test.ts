@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { ResourceExhaustedError } from "../../src/domain/errors.js";
 import { Metrics } from "../../src/observability/metrics.js";
-import { addressKey, RateLimiter, type RateLimits } from "../../src/edges/rate-limit.js";
-import { clientAddress } from "../../src/edges/client-address.js";
+import { addressKey, RateLimiter, type RateLimits } from "../../src/edges/admission/rate-limit.js";
+import { clientAddress } from "../../src/edges/admission/client-address.js";
 import { loadConfig } from "../../src/config.js";
 
 const huge = { perSecond: 1e6, burst: 1e6 };

@@ -13,7 +13,7 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
 import { RoomService, CreateRoomRequestSchema } from "../../gen/chat/v1/room_pb.js";
 import { checkRequestMessage } from "../../src/edges/rpc/request-check.js";
-import { readBody } from "../../src/edges/rpc/stream-fast-path/request-body.js";
+import { readBody } from "../../src/edges/rpc/request-body.js";
 
 const method = RoomService.method.createRoom;
 const options = { readMaxBytes: 4096, acceptCompression: [compressionGzip, compressionBrotli] };

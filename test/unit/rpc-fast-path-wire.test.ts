@@ -10,13 +10,19 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../gen/chat/v1/message_pb.js";
 import type { ChatMessage } from "../../src/domain/model.js";
-import { frameEnvelope, rpcMessageEncodings } from "../../src/edges/rpc/stream-fast-path/frame-envelopes.js";
-import { readBody, singleEnvelope } from "../../src/edges/rpc/stream-fast-path/request-body.js";
-import { streamEnd } from "../../src/edges/rpc/stream-fast-path/stream-end.js";
-import { matchFastStream } from "../../src/edges/rpc/stream-fast-path/wire-protocol.js";
+import { type FrameFormat, MessageEncodings } from "../../src/edges/streams/message-encodings.js";
+import type { Frame } from "../../src/realtime/stream-contract.js";
+import { readBody, singleEnvelope } from "../../src/edges/rpc/request-body.js";
+import { streamEnd } from "../../src/edges/rpc/fast/stream-end.js";
+import { matchFastStream } from "../../src/edges/rpc/wire-protocol.js";
 
 const ROOM = "/chat.v1.MessageService/SubscribeRoom";
 const DMS = "/chat.v1.MessageService/SubscribeDirectMessages";
+/** The node's one encoding cache, as the fast path uses it (one instance: its counter is this test's own). */
+const encodings = new MessageEncodings();
+const frameEnvelope = (frame: Frame, format: FrameFormat) => encodings.rpcEnvelope(frame, format);
+const rpcMessageEncodings = () => encodings.rpcEncodings;
+
 const head = (url: string, headers: Record<string, string>, method = "POST") => ({ method, url, headers });
 
 describe("matchFastStream", () => {
@@ -129,5 +135,23 @@ describe("stream ends", () => {
     const body = Buffer.from(streamEnd("connect", error).body!);
     expect(body[0]).toBe(0x02);
     expect(JSON.parse(body.subarray(5).toString())).toEqual({ error: { code: "unauthenticated", message: "signed out: this token was revoked" } });
+  });
+});
+
+describe("the encoding cache", () => {
+  const message: ChatMessage = { id: "9", channel: { kind: "room", id: "7" }, senderId: "1", senderName: "bob", text: "hi", createdAtMs: 1_700_000_000_000, clientMessageId: "" };
+
+  it("encodes a message's JSON once for SSE and WebSocket together, and keeps its counters to itself", () => {
+    const mine = new MessageEncodings();
+    const other = new MessageEncodings();
+    const sse = mine.sseEvent(message);
+    const ws = mine.wsFrame(message);
+    expect(mine.sseEvent(message)).toBe(sse);
+    expect(mine.wsFrame(message)).toBe(ws);
+    expect(sse.toString()).toBe(`id: 9\nevent: message\ndata: ${mine.json(message)}\n\n`);
+    expect(ws.toString()).toBe(`{"type":"message","message":${mine.json(message)}}`);
+    mine.rpcEnvelope({ kind: "message", message }, "binary");
+    expect([mine.jsonEncodings, mine.rpcEncodings]).toEqual([1, 1]);
+    expect([other.jsonEncodings, other.rpcEncodings]).toEqual([0, 0]);
   });
 });

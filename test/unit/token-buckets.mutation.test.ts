@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { ResourceExhaustedError } from "../../src/domain/errors.js";
-import { addressKey, RateLimiter, type RateLimits } from "../../src/edges/rate-limit.js";
-import { TokenBuckets } from "../../src/edges/token-buckets.js";
+import { addressKey, RateLimiter, type RateLimits } from "../../src/edges/admission/rate-limit.js";
+import { TokenBuckets } from "../../src/edges/admission/token-buckets.js";
 import { Metrics } from "../../src/observability/metrics.js";
 
 const SWEEP_AT = 100_000;

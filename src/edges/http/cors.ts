@@ -1,6 +1,6 @@
 /**
  * Which browser origins may use the API, and CORS for every HTTP route on the port — REST and
- * Connect/gRPC-Web alike (edges.ts puts it in front of connect-node). The same policy guards
+ * Connect/gRPC-Web alike (the router puts it in front of connect-node: router.ts). The same policy guards
  * WebSocket upgrades (cross-site WebSocket hijacking) and cookie-authenticated writes (CSRF).
  */
 import type { IncomingMessage } from "node:http";

@@ -1,7 +1,7 @@
 /**
  * The credentials a browser-edge request presents, and the CSRF rule for the cookie. Three ways
  * in, one check: each yields an "Authorization: Bearer <token>" value that goes through the same
- * authentication (auth/authenticate.ts, run by edges/admission.ts) as every RPC.
+ * authentication (auth/authenticate.ts, run by edges/admission/admission.ts) as every RPC.
  */
 import type { IncomingMessage } from "node:http";
 import { UnauthenticatedError } from "../../domain/errors.js";

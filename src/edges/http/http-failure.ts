@@ -1,10 +1,10 @@
 /**
  * Failures as the browser edge answers them: one JSON shape {"code", "message"} with an HTTP
- * status. Domain and Connect errors go through edges/error-mapping.ts (the one mapping);
+ * status. Domain and Connect errors go through edges/http/error-mapping.ts (the one mapping);
  * HttpError covers what fails before any RPC is reached (framing, media type, size, origin).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeName, httpStatusOf, toConnectError } from "../error-mapping.js";
+import { codeName, httpStatusOf, toConnectError } from "./error-mapping.js";
 
 /**
  * A failure of the HTTP layer itself. `code` is a Connect code name ("invalid_argument",

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { clientAddress } from "../client-address.js";
+import { clientAddress } from "../admission/client-address.js";
 
 /** The client and the server origin of one request, with proxy headers applied only when trusted. */
 export interface RequestSite {
@@ -61,7 +61,7 @@ function firstValue(header: string | string[] | undefined): string | undefined {
 /**
  * Why a request's authority (HTTP/1.1 Host, HTTP/2 :authority) cannot serve as a URL's — missing,
  * or not host[:port] (a space, a bracket, a port over 65535) — or undefined when it can. Handlers
- * (connect-node's among them) build URLs from it; the front door refuses such a request with 400
+ * (connect-node's among them) build URLs from it; the router (router.ts) refuses such a request with 400
  * before any of them runs.
  */
 export function authorityProblem(req: { readonly headers: IncomingHttpHeaders; readonly authority?: string }): string | undefined {

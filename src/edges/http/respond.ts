@@ -18,7 +18,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 /**
  * Marks an answer as API data: never sniffed as another type, never stored by a cache (answers
- * carry private messages and tokens). Set first on every request of the port (edges.ts), so
+ * carry private messages and tokens). Set first on every request of the port (router.ts), so
  * connect-node's answers and the fast paths' get them as REST's do; routes that may be cached
  * (the web page, the docs assets) set their own Cache-Control over it.
  */

@@ -105,7 +105,7 @@ const errorResponse = (description: string): JsonSchema => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 
-/** The 202 of a subscribe route asked without `Accept: text/event-stream` (http/subscribe-route.ts). */
+/** The 202 of a subscribe route asked without `Accept: text/event-stream` (sse/subscribe-route.ts). */
 const ACCEPTED_SCHEMA: JsonSchema = {
   type: "object",
   properties: {

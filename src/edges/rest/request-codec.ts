@@ -1,6 +1,6 @@
 import { fromJson } from "@bufbuild/protobuf";
 import type { DescField, JsonObject, JsonValue, Message } from "@bufbuild/protobuf";
-import { exceedsJsonDepth, tooDeepMessage } from "../client-json.js";
+import { exceedsJsonDepth, tooDeepMessage } from "../http/client-json.js";
 import { RestDecodeError } from "./decode-error.js";
 import { isTextField, protoPath, resolveFieldPath } from "./field-path.js";
 import type { RestRoute } from "./route-table.js";

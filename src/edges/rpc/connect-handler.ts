@@ -1,5 +1,5 @@
 /**
- * connect-node's part of the front door: the Connect, gRPC and gRPC-Web handlers of every
+ * connect-node's row of the router (router.ts): the Connect, gRPC and gRPC-Web handlers of every
  * procedure (one router built from the same routes, interceptors and options as before), as
  * connect-node's own adapter serves them — plus the request check (request-check.ts) in front,
  * so that a malformed request message is INVALID_ARGUMENT in every protocol, and the handover
@@ -8,8 +8,9 @@
  * It replaces `connectNodeAdapter`, whose dispatch is these few lines, because the check must
  * see a request's body before connect-node does; and because that adapter throws from the
  * request listener — an uncaught exception, the process gone — when a request has no authority
- * (an HTTP/1.0 request without Host; the front door, edges.ts, answers that and a Host that is
- * no URL authority with 400 before any handler).
+ * (an HTTP/1.0 request without Host; the router, router.ts, answers that and a Host that is
+ * no URL authority with 400 before any handler). A path that is no procedure's is not claimed:
+ * the router's next rows have it (connect-node's `fallback`, in the router's table).
  */
 import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
@@ -19,8 +20,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../observability/logger.js";
 import { sendError } from "../http/respond.js";
 import { checkRequestMessage, type RequestCheckOptions } from "./request-check.js";
-import { type BufferedBody, readBody } from "./stream-fast-path/request-body.js";
-import { type AdmissionDecision, admissionDecisionKey } from "../admission.js";
+import { type BufferedBody, readBody } from "./request-body.js";
+import { type AdmissionDecision, admissionDecisionKey } from "../admission/admission.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -31,15 +32,15 @@ type NodeResponse = ServerResponse | Http2ServerResponse;
  */
 export type RpcFallback = (req: NodeRequest, res: NodeResponse, procedure: string, body: BufferedBody, decision?: AdmissionDecision) => void;
 
-/** The handlers as edges.ts mounts them. */
+/** The handlers as the router mounts them. */
 export interface ConnectHandler {
-  /** Serves any request: a procedure's path through its handler, anything else through `options.fallback`. */
-  readonly serve: (req: NodeRequest, res: NodeResponse) => void;
+  /** Serves a request to a procedure's path through its handler (true); false, touching nothing, for any other path. */
+  readonly claim: (req: NodeRequest, res: NodeResponse) => boolean;
   readonly handOver: RpcFallback;
 }
 
-/** Options: connect-node's (routes, interceptors, limits, compression, fallback…), all required ones given. */
-export type ConnectHandlerOptions = ConnectNodeAdapterOptions & RequestCheckOptions & { readonly fallback: NonNullable<ConnectNodeAdapterOptions["fallback"]> };
+/** Options: connect-node's (routes, interceptors, limits, compression…) without its fallback (the router has the other paths). */
+export type ConnectHandlerOptions = Omit<ConnectNodeAdapterOptions, "fallback"> & RequestCheckOptions;
 
 /** Builds the handlers once per server. Throws at start-up when one of `required` is not routed. */
 export function createConnectHandler(options: ConnectHandlerOptions, required: readonly string[], logger: Logger): ConnectHandler {
@@ -80,13 +81,14 @@ export function createConnectHandler(options: ConnectHandlerOptions, required: r
   }
 
   return {
-    serve(req, res) {
+    claim(req, res) {
       const handler = handlers.get(req.url?.split("?", 1)[0] ?? "");
-      if (!handler) return options.fallback(req, res);
+      if (!handler) return false;
       // Only a POST carries a message (connect-node answers anything else, 405, without reading);
       // a client or bidi stream (reflection) goes unread: its body ends only when the call does.
       const single = handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming";
       run(req, res, handler, req.method === "POST" && single ? readBody(req, options.readMaxBytes) : Promise.resolve(undefined));
+      return true;
     },
     handOver(req, res, procedure, body, decision) {
       run(req, res, handlers.get(procedure)!, Promise.resolve(body), decision);

@@ -1,7 +1,7 @@
 /**
  * Every private symbol of @connectrpc/connect that Parley uses, imported in this one place.
  * connect marks them "@private … does not follow semantic versioning"; the fast paths
- * (stream-fast-path/, grpc-unary-path.ts, unary-calls.ts) and the request check need them to
+ * (fast/, unary-calls.ts) and the request check need them to
  * write exactly what connect-node writes without its per-call pipeline. So package.json pins
  * @connectrpc/connect and @connectrpc/connect-node to exactly CONNECT_VERSION, and
  * test/unit/connect-private.test.ts checks the installed version and what each symbol does:

@@ -14,7 +14,7 @@ import { Code, ConnectError, type Interceptor, type UnaryRequest, type StreamReq
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { callerKey } from "../../auth/auth-context.js";
-import { codeName, toConnectError } from "../error-mapping.js";
+import { codeName, toConnectError } from "../http/error-mapping.js";
 import { procedureMetrics, type ProcedureMetrics } from "./procedure-metrics.js";
 
 type Request = UnaryRequest | StreamRequest;

@@ -10,7 +10,7 @@
  *
  * It applies to methods that take exactly one request message (unary and server streaming:
  * every chat.v1 method), whose whole body it sees once, as read for the fast paths
- * (stream-fast-path/request-body.ts); client and bidi streams (reflection) are not checked, their
+ * (request-body.ts); client and bidi streams (reflection) are not checked, their
  * bodies ending only with the call. What it cannot judge it
  * leaves to connect-node, which answers as before: a body over the size limit, framing that is
  * not one envelope (connect-node refuses it on its own), an unknown encoding, a body that does
@@ -21,9 +21,9 @@ import { type DescMethod, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Compression } from "@connectrpc/connect/protocol";
 import { parseConnectContentType as parseConnectType, parseGrpcContentType as parseGrpcType, parseGrpcWebContentType as parseGrpcWebType } from "./connect-private.js";
-import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../client-json.js";
-import type { BufferedBody } from "./stream-fast-path/request-body.js";
-import type { RequestHead } from "./stream-fast-path/wire-protocol.js";
+import { exceedsJsonDepth, hasLoneSurrogate, tooDeepMessage } from "../http/client-json.js";
+import type { BufferedBody } from "./request-body.js";
+import type { RequestHead } from "./wire-protocol.js";
 
 /** What the check needs of the server's RPC options: the same as connect-node's. */
 export interface RequestCheckOptions {

@@ -9,8 +9,8 @@ import type { Accounts } from "../../services/accounts.js";
 import type { Messages } from "../../services/messages.js";
 import type { Rooms } from "../../services/rooms.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
-import { type HealthStatus, registerHealth } from "../health.js";
-import { registerReflection } from "../reflection.js";
+import { type HealthStatus, registerHealth } from "../ops/health.js";
+import { registerReflection } from "../ops/reflection.js";
 import { authHandlers } from "./auth-handlers.js";
 import { messageHandlers } from "./message-handlers.js";
 import { roomHandlers } from "./room-handlers.js";
@@ -37,7 +37,7 @@ export function chatRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
 
 /**
  * Order matters: observe (log, metrics, error mapping) → admission (limits and authentication,
- * edges/admission.ts) → validation → handler.
+ * edges/admission/admission.ts) → validation → handler.
  */
 export function chatInterceptors(parts: { observe: Interceptor; admission: Interceptor }): Interceptor[] {
   return [parts.observe, parts.admission, createValidateInterceptor()];

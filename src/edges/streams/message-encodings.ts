@@ -1,0 +1,135 @@
+/**
+ * The one cache of a message's wire encodings, for every streaming transport. A message fans out
+ * to many streams as the same ChatMessage object (realtime/hub.ts), so each of its encodings is
+ * computed once per format and kept on the object — one WeakMap entry per message holding a slot
+ * per format (they go when the message does) — not once per subscriber.
+ *
+ * - JSON (SSE, WebSocket): proto JSON of chat.v1.Message exactly as the REST routes send it
+ *   (lowerCamel names, RFC 3339 times, default values present), inside the SSE event or the
+ *   WebSocket text frame.
+ * - RPC (the subscribe fast path): the frame as the enveloped message of a SubscribeRoom /
+ *   SubscribeDirectMessages response — byte for byte what connect-node sends for it (same
+ *   conversion, to-proto.ts; same serialisation options). Both responses have the same wire shape
+ *   (oneof frame {message = 1, ready = 2, heartbeat = 3, gap = 4}), so one encoding serves both.
+ *
+ * One instance per edges (edges.ts): its counters feed that node's gauges, never another's.
+ */
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { Gauge, type Registry } from "prom-client";
+import { SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
+import { MessageSchema } from "../../../gen/chat/v1/types_pb.js";
+import type { ChatMessage } from "../../domain/model.js";
+import type { Frame } from "../../realtime/stream-contract.js";
+import { encodeEnvelope } from "../rpc/connect-private.js";
+import { frameToProto, messageToProto } from "../rpc/to-proto.js";
+
+/** Protobuf binary (gRPC, gRPC-Web, Connect+proto) or proto JSON (Connect+json). */
+export type FrameFormat = "binary" | "json";
+
+/** A message's encodings, each filled the first time a stream needs it. */
+interface Slots {
+  json: string | undefined;
+  sse: Buffer | undefined;
+  ws: Buffer | undefined;
+  binary: Buffer | undefined;
+  rpcJson: Buffer | undefined;
+}
+
+/** Encodes each message once per format, for every stream it is delivered to. */
+export class MessageEncodings {
+  readonly #slots = new WeakMap<ChatMessage, Slots>();
+  #json = 0;
+  #rpc = 0;
+
+  /**
+   * With a registry, publishes the counters as `parley_edge_message_encodings` (JSON, for SSE and
+   * WebSocket) and `parley_rpc_message_encodings` (RPC envelopes, per format).
+   */
+  constructor(registry?: Registry) {
+    if (!registry) return;
+    const encodings = this;
+    new Gauge({
+      name: "parley_edge_message_encodings",
+      help: "Messages encoded for SSE/WebSocket since start: once per message, not per subscriber",
+      registers: [registry],
+      collect() {
+        this.set(encodings.jsonEncodings);
+      },
+    });
+    new Gauge({
+      name: "parley_rpc_message_encodings",
+      help: "Messages encoded for fast-path RPC streams since start: once per message and format, not per subscriber",
+      registers: [registry],
+      collect() {
+        this.set(encodings.rpcEncodings);
+      },
+    });
+  }
+
+  /** How many messages have been JSON-encoded (a fan-out to n streams counts once). */
+  get jsonEncodings(): number {
+    return this.#json;
+  }
+
+  /** How many message envelopes have been encoded (a fan-out to n streams counts once per format). */
+  get rpcEncodings(): number {
+    return this.#rpc;
+  }
+
+  /** The message as proto JSON text. */
+  json(message: ChatMessage): string {
+    const slots = this.#slotsOf(message);
+    if (slots.json === undefined) {
+      slots.json = toJsonString(MessageSchema, messageToProto(message), { alwaysEmitImplicit: true });
+      this.#json++;
+    }
+    return slots.json;
+  }
+
+  /** The SSE event of a message: `id:` its id, `event: message`, `data:` its JSON. */
+  sseEvent(message: ChatMessage): Buffer {
+    const slots = this.#slotsOf(message);
+    return (slots.sse ??= Buffer.from(`id: ${message.id}\nevent: message\ndata: ${this.json(message)}\n\n`));
+  }
+
+  /** The WebSocket text frame of a message: {"type":"message","message":{…}}. */
+  wsFrame(message: ChatMessage): Buffer {
+    const slots = this.#slotsOf(message);
+    return (slots.ws ??= Buffer.from(`{"type":"message","message":${this.json(message)}}`));
+  }
+
+  /** The frame as one enveloped response message (flags 0) in the given format; messages are encoded once. */
+  rpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
+    if (frame.kind !== "message") return encodeRpcEnvelope(frame, format);
+    const slots = this.#slotsOf(frame.message);
+    const cached = format === "binary" ? slots.binary : slots.rpcJson;
+    if (cached !== undefined) return cached;
+    const bytes = encodeRpcEnvelope(frame, format);
+    if (format === "binary") slots.binary = bytes;
+    else slots.rpcJson = bytes;
+    this.#rpc++;
+    return bytes;
+  }
+
+  #slotsOf(message: ChatMessage): Slots {
+    let slots = this.#slots.get(message);
+    // Every slot present from the start: one object shape for every message.
+    if (slots === undefined) this.#slots.set(message, (slots = { json: undefined, sse: undefined, ws: undefined, binary: undefined, rpcJson: undefined }));
+    return slots;
+  }
+}
+
+/** Milliseconds as protobuf JSON writes a google.protobuf.Duration: "15s", "1.500s". */
+export function durationJson(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const millis = ms % 1000;
+  return millis === 0 ? `${seconds}s` : `${seconds}.${String(millis).padStart(3, "0")}s`;
+}
+
+/** A frame as an enveloped SubscribeRoomResponse, uncached (Ready, heartbeats, gaps are per stream). */
+export function encodeRpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
+  const response = create(SubscribeRoomResponseSchema, { frame: frameToProto(frame) });
+  const data = format === "binary" ? toBinary(SubscribeRoomResponseSchema, response) : Buffer.from(toJsonString(SubscribeRoomResponseSchema, response));
+  const envelope = encodeEnvelope(0, data);
+  return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
+}
