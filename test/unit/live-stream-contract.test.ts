@@ -1,5 +1,5 @@
 /**
- * LiveStream (live-stream.ts with its bases push-mode.ts and message-buffer.ts) driven by hand:
+ * LiveStream (live-stream.ts, with its unread-queue.ts) driven by hand:
  * the stream is built directly and the hub's, the ticker's and the hand-over batch's calls
  * (deliver, wake, handOver) are made by the test, on a fake Date, with no timer. What it pins
  * down: which messages are wanted (ids compared by value across the 17 → 18 digit step, replayed
