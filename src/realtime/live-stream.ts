@@ -16,9 +16,10 @@
  * pending promise and its resolvers (none when pushed), a set entry in the hub and one in the
  * heartbeat ticker. The stream is its own hub subscriber, ticker idler and hand-over; push mode
  * is two fields (#receiver, #idleSinceMs), not an object; the unread queue exists only while
- * something waits unread or after an overflow (#unread is undefined otherwise), and a delivery
- * allocates at most that queue, as the array of the former base-class buffer did. No per-stream
- * closure but the abort listener.
+ * something waits unread or after an overflow (#unread is undefined otherwise). The first
+ * message of a burst allocates that queue and nothing else (the former buffer, a base class,
+ * allocated a [message] array there); further messages of the same burst share one array. No
+ * per-stream closure but the abort listener.
  */
 import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";

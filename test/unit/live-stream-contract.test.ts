@@ -132,6 +132,15 @@ describe("which live messages a stream wants", () => {
     expect(await waiting).toEqual(frame(msg("100000000000000002")));
   });
 
+  it("leaves a waiting reader waiting when every message handed over is unwanted", async () => {
+    const { stream } = await live({ since: "99999999999999990" });
+    const waiting = stream.next();
+    for (const id of ["99999999999999989", "99999999999999990"]) stream.deliver(msg(id));
+    expect(await settled(waiting)).toBe("pending");
+    stream.deliver(msg("100000000000000000"));
+    expect(await waiting).toEqual(frame(msg("100000000000000000")));
+  });
+
   it("pushes only wanted messages too", async () => {
     const { stream } = await live({ since: "99999999999999990" });
     const receiver = new Receiver();

@@ -66,6 +66,14 @@ describe("UnreadQueue", () => {
     expect(queue.overflowed).toBe(true);
   });
 
+  it("with a limit of one, takes one message and refuses the next", () => {
+    const queue = new UnreadQueue();
+    expect(queue.enqueue(message(1), 1)).toBe(true);
+    expect(queue.enqueue(message(2), 1)).toBe(false);
+    expect(queue.overflowed).toBe(true);
+    drain(queue, 1, 1);
+  });
+
   it("counts only unread messages against the limit", () => {
     const queue = new UnreadQueue();
     expect(queue.enqueue(message(1), 2)).toBe(true);
