@@ -3,7 +3,7 @@
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
   // The modules whose correctness is the product: ids and names, path templates and the REST
-  // request codec, rate limits (in-process and node-wide) and stream tickets, the realtime buffer and live stream, the error catalogue and mapping.
+  // request codec, rate limits (in-process and node-wide) and stream tickets, the realtime unread queue and live stream, the error catalogue and mapping.
   mutate: [
     "src/domain/ids.ts",
     "src/domain/names.ts",
@@ -18,8 +18,7 @@ export default {
     "src/edges/admission/token-buckets.ts",
     "src/cluster/node-buckets.ts",
     "src/auth/stream-tickets.ts",
-    "src/realtime/message-buffer.ts",
-    "src/realtime/push-mode.ts",
+    "src/realtime/unread-queue.ts",
     "src/realtime/live-stream.ts",
   ],
   testRunner: "vitest",

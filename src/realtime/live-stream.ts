@@ -4,18 +4,22 @@
  * a live message reaches a waiting reader by settling its pending next() one microtask after the
  * hub's dispatch — one promise per message and subscriber, no generator resumption, no timer
  * (idle heartbeats come from the hub's shared HeartbeatTicker; the hand-overs of a burst are
- * batched by the hub's HandOverBatch). Messages wait in a bounded buffer (message-buffer.ts) until read;
- * past its capacity the stream ends with ResourceExhaustedError before anything else is read.
+ * batched by the hub's HandOverBatch). Messages wait in a bounded UnreadQueue (unread-queue.ts)
+ * until read; past its capacity the stream ends with ResourceExhaustedError before anything else
+ * is read.
  *
- * Push mode (frame-receiver.ts, push-mode.ts): a consumer that keeps up registers a receiver
- * instead, and the same batched hand-over calls it with each wanted message — no promise per
- * message. A receiver that cannot take more leaves push mode; what follows stays buffered (same
- * bound) until read.
+ * Push mode (frame-receiver.ts): a consumer that keeps up registers a receiver instead, and the
+ * same batched hand-over calls it with each wanted message — no promise per message. A receiver
+ * that cannot take more leaves push mode; what follows stays buffered (same bound) until read.
  *
- * Memory: an idle stream is one LiveStream, one pending promise and its resolvers (none when
- * pushed), a set entry in the hub and one in the heartbeat ticker. The stream is its own hub
- * subscriber, and its buffer and push mode are its base classes, not objects of their own;
- * buffers are allocated when something is buffered; no per-stream closure but the abort listener.
+ * Memory, which is why this is one class: an idle stream is one LiveStream of 18 fields, one
+ * pending promise and its resolvers (none when pushed), a set entry in the hub and one in the
+ * heartbeat ticker. The stream is its own hub subscriber, ticker idler and hand-over; push mode
+ * is two fields (#receiver, #idleSinceMs), not an object; the unread queue exists only while
+ * something waits unread or after an overflow (#unread is undefined otherwise). The first
+ * message of a burst allocates that queue and nothing else (the former buffer, a base class,
+ * allocated a [message] array there); further messages of the same burst share one array. No
+ * per-stream closure but the abort listener.
  */
 import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
@@ -24,10 +28,10 @@ import type { FrameReceiver, PushableFrames } from "./frame-receiver.js";
 import type { HandOver } from "./hand-over-batch.js";
 import type { HeartbeatTicker, Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
-import { PushMode } from "./push-mode.js";
 import { ReplayedIds } from "./replayed-ids.js";
 import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./stream-contract.js";
 import { startingPoint } from "./starting-point.js";
+import { UnreadQueue } from "./unread-queue.js";
 
 type Result = IteratorResult<Frame, undefined>;
 const DONE: Result = Object.freeze({ done: true, value: undefined });
@@ -35,7 +39,8 @@ const DONE: Result = Object.freeze({ done: true, value: undefined });
 type Resolve = (result: Result) => void;
 type Reject = (error: unknown) => void;
 
-export class LiveStream extends PushMode implements PushableFrames, Idler, Subscriber, HandOver {
+/** One subscription's frames, pulled with next() or pushed to a receiver (see the file header). */
+export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
   #state: "new" | "starting" | "live" | "ended" = "new";
   #starting: Promise<void> | undefined;
   /** Ready, gap and replayed messages, sent before anything live; undefined once sent. */
@@ -43,11 +48,16 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
   #preambleAt = 0;
   #position = "0";
   #replayed: ReplayedIds | undefined;
+  /** Live messages not read yet; undefined while none waits, unless the queue overflowed. */
+  #unread: UnreadQueue | undefined;
   #handOverScheduled = false;
   #resolve: Resolve | undefined;
   #reject: Reject | undefined;
   /** The promise of a next() that waits for a message. */
   #pending: Promise<Result> | undefined;
+  /** The receiver while in push mode. */
+  #receiver: FrameReceiver | undefined;
+  #idleSinceMs: number | undefined;
   #onAbort: (() => void) | undefined;
   readonly #ticker: HeartbeatTicker;
 
@@ -56,7 +66,6 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     private readonly limits: SubscriptionLimits,
     private readonly request: SubscriptionRequest,
   ) {
-    super();
     this.#ticker = hub.heartbeats.for(limits.heartbeatMs);
   }
 
@@ -68,17 +77,26 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     await this.return(undefined);
   }
 
+  /** Date.now() when the consumer started waiting (pushed, or a pending next()); undefined while busy. */
+  get idleSinceMs(): number | undefined {
+    return this.#idleSinceMs;
+  }
+
   /** The ticker's call: the reader has waited a whole heartbeat period. */
   wake(): void {
     // Something is buffered or the stream is ending: the scheduled hand-over answers instead.
-    if (this.#handOverScheduled || this.overflowed) return;
-    if (this.pushing) return this.pushHeartbeat();
+    if (this.#handOverScheduled || this.#overflowed) return;
+    if (this.#receiver) return this.#pushHeartbeat(this.#receiver);
     this.#takeWaiter()?.({ done: false, value: { kind: "heartbeat", atMs: Date.now() } });
   }
 
   pushTo(receiver: FrameReceiver): boolean {
     if (this.#state !== "live" || this.#preamble !== undefined || this.#pending || this.request.signal.aborted) return false;
-    return this.enterPush(receiver);
+    // Not over a receiver, nor over unread messages or an overflow (the queue exists exactly then).
+    if (this.#receiver || this.#unread) return false;
+    this.#receiver = receiver;
+    this.#idleSinceMs = Date.now();
+    return true;
   }
 
   next(): Promise<Result> {
@@ -92,7 +110,7 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
         return this.#starting!.then(() => this.next());
       case "live":
         // A pushed consumer that pulls leaves push mode.
-        if (this.pushing) this.leavePush();
+        if (this.#receiver) this.#leavePush(this.#receiver);
         // A reader that asks again before its last next() settled queues behind it.
         return this.#pending ? this.#pending.then(() => this.next()) : this.#nextLive();
     }
@@ -114,7 +132,7 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     this.hub.subscribe(this.request.channel, this);
     // Assigned here, not declared as a class field: a named per-stream closure costs ~250 bytes more.
     this.#onAbort = () => {
-      this.stopPushing();
+      this.#stopPushing();
       this.#settleWaiter();
     };
     this.request.signal.addEventListener("abort", this.#onAbort);
@@ -148,20 +166,19 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     }
     const ended = this.#endedResult();
     if (ended) return ended;
-    for (let message = this.shift(); message; message = this.shift()) {
-      if (this.wanted(message)) return Promise.resolve({ done: false, value: { kind: "message", message } });
-    }
+    const message = this.#nextWanted();
+    if (message) return Promise.resolve({ done: false, value: { kind: "message", message } });
     this.#pending = new Promise<Result>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      this.waiting(true);
+      this.#idleSinceMs = Date.now();
     });
     return this.#pending;
   }
 
   /** The result when the stream must end now (overflow, abort), else undefined. */
   #endedResult(): Promise<Result> | undefined {
-    if (this.overflowed) {
+    if (this.#overflowed) {
       this.#end();
       return Promise.reject(new ResourceExhaustedError("subscriber fell too far behind; resume with `since` set to the last message id received"));
     }
@@ -173,14 +190,14 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
 
   /** The hub's call, for every message of the channel; never blocks or throws. */
   deliver(message: ChatMessage): void {
-    if (this.#state === "ended" || this.overflowed) return;
-    if (!this.enqueue(message, this.limits.queueLimit)) {
+    if (this.#state === "ended" || this.#overflowed) return;
+    if (!(this.#unread ??= new UnreadQueue()).enqueue(message, this.limits.queueLimit)) {
       this.limits.onOverflow?.();
       return;
     }
     // A waiting reader gets it once the current burst of dispatches is over (a microtask later),
-    // so a burst that overflows the buffer ends the stream before any of it is handed over.
-    if ((this.#resolve || this.pushing) && !this.#handOverScheduled) {
+    // so a burst that overflows the queue ends the stream before any of it is handed over.
+    if ((this.#resolve || this.#receiver) && !this.#handOverScheduled) {
       this.#handOverScheduled = true;
       this.hub.handOvers.schedule(this);
     }
@@ -192,19 +209,61 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
    */
   handOver(): void {
     this.#handOverScheduled = false;
-    if (this.pushing) return this.overflowed || this.request.signal.aborted ? this.stopPushing() : this.pushBuffered();
+    const ending = this.#overflowed || this.request.signal.aborted;
+    if (this.#receiver) return ending ? this.#stopPushing() : this.#pushBuffered(this.#receiver);
     if (!this.#resolve) return;
-    if (this.overflowed || this.request.signal.aborted) return this.#settleWaiter();
-    for (let message = this.shift(); message; message = this.shift()) {
-      if (this.wanted(message)) {
-        this.#takeWaiter()!({ done: false, value: { kind: "message", message } });
-        return;
-      }
-    }
+    if (ending) return this.#settleWaiter();
+    const message = this.#nextWanted();
+    if (message) this.#takeWaiter()!({ done: false, value: { kind: "message", message } });
   }
 
-  protected wanted(message: ChatMessage): boolean {
+  get #overflowed(): boolean {
+    return this.#unread?.overflowed === true;
+  }
+
+  /** Reads unread messages until a wanted one (the rest are skipped), and drops the queue once it is empty. */
+  #nextWanted(): ChatMessage | undefined {
+    const unread = this.#unread;
+    if (unread === undefined) return undefined;
+    let message = unread.shift();
+    while (message !== undefined && !this.#wanted(message)) message = unread.shift();
+    if (!unread.hasUnread && !unread.overflowed) this.#unread = undefined;
+    return message;
+  }
+
+  /** Whether the consumer wants `message`: after the position, and not replayed already. */
+  #wanted(message: ChatMessage): boolean {
     return compareIds(message.id, this.#position) > 0 && !this.#replayed?.has(message.id);
+  }
+
+  /** Pushes every buffered wanted message while the receiver takes them. */
+  #pushBuffered(receiver: FrameReceiver): void {
+    for (let message = this.#nextWanted(); message; message = this.#nextWanted()) {
+      if (!receiver.push({ kind: "message", message })) return this.#leavePush(receiver);
+      // The receiver ended the stream (or pulled) from inside push().
+      if (this.#receiver !== receiver) return;
+    }
+    this.#idleSinceMs = Date.now();
+  }
+
+  #pushHeartbeat(receiver: FrameReceiver): void {
+    if (!receiver.push({ kind: "heartbeat", atMs: Date.now() })) return this.#leavePush(receiver);
+    if (this.#receiver === receiver) this.#idleSinceMs = Date.now();
+  }
+
+  /** Leaves push mode, unless `receiver` was replaced already (the consumer pulled and pushed again). */
+  #leavePush(receiver: FrameReceiver): void {
+    if (this.#receiver !== receiver) return;
+    this.#receiver = undefined;
+    this.#idleSinceMs = undefined;
+  }
+
+  /** Ends push mode because the stream is ending: the consumer pulls to learn how. */
+  #stopPushing(): void {
+    const receiver = this.#receiver;
+    if (!receiver) return;
+    this.#leavePush(receiver);
+    receiver.pull();
   }
 
   /** Forgets the waiting next() and returns its resolve (its reject is in #reject until then). */
@@ -213,7 +272,7 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     this.#resolve = undefined;
     this.#reject = undefined;
     this.#pending = undefined;
-    this.waiting(false);
+    this.#idleSinceMs = undefined;
     return resolve;
   }
 
@@ -233,8 +292,8 @@ export class LiveStream extends PushMode implements PushableFrames, Idler, Subsc
     this.#ticker.remove(this);
     if (this.#onAbort) this.request.signal.removeEventListener("abort", this.#onAbort);
     this.hub.unsubscribe(this.request.channel, this);
-    this.clearBuffer();
-    this.stopPushing();
+    this.#unread?.clear();
+    this.#stopPushing();
     this.#takeWaiter()?.(DONE);
   }
 }

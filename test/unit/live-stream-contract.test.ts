@@ -1,5 +1,5 @@
 /**
- * LiveStream (live-stream.ts with its bases push-mode.ts and message-buffer.ts) driven by hand:
+ * LiveStream (live-stream.ts, with its unread-queue.ts) driven by hand:
  * the stream is built directly and the hub's, the ticker's and the hand-over batch's calls
  * (deliver, wake, handOver) are made by the test, on a fake Date, with no timer. What it pins
  * down: which messages are wanted (ids compared by value across the 17 → 18 digit step, replayed
@@ -130,6 +130,15 @@ describe("which live messages a stream wants", () => {
     stream.deliver(msg("100000000000000000"));
     stream.deliver(msg("100000000000000002"));
     expect(await waiting).toEqual(frame(msg("100000000000000002")));
+  });
+
+  it("leaves a waiting reader waiting when every message handed over is unwanted", async () => {
+    const { stream } = await live({ since: "99999999999999990" });
+    const waiting = stream.next();
+    for (const id of ["99999999999999989", "99999999999999990"]) stream.deliver(msg(id));
+    expect(await settled(waiting)).toBe("pending");
+    stream.deliver(msg("100000000000000000"));
+    expect(await waiting).toEqual(frame(msg("100000000000000000")));
   });
 
   it("pushes only wanted messages too", async () => {
