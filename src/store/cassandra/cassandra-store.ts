@@ -9,6 +9,7 @@
  */
 import cassandra from "cassandra-driver";
 import type { ChatMessage, MessagePage, MessageStub, ReadChannel, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
+import { compareIds } from "../../domain/ids.js";
 import type { Logger } from "../../observability/logger.js";
 import { type AppendResult, type IdempotencyKey, type Revocation, type Store, UniqueViolation } from "../store.js";
 import { toStoreError } from "./cassandra-errors.js";
@@ -225,7 +226,7 @@ export class CassandraStore implements Store {
    * `messageId` and deletes the rows below it; the marker is the partition's newest row. A row is
    * only ever deleted by a batch that wrote a newer one, so the newest id ever written survives
    * whatever order concurrent batches land in and whatever their timestamps: the marker never
-   * moves back. The read after the write sees it (both at the configured consistency).
+   * moves back. The answer is the newer of the marker read back and `messageId`.
    */
   async advanceReadMarker(readerId: string, channel: ReadChannel, messageId: string): Promise<string> {
     const key = markerKey(readerId, channel);
@@ -238,7 +239,9 @@ export class CassandraStore implements Store {
         { prepare: true, logged: false, isIdempotent: true },
       ),
     );
-    return (await this.findReadMarker(readerId, channel)) ?? messageId;
+    // At a consistency below quorum the read may miss this write: the answer is never below it.
+    const stored = await this.findReadMarker(readerId, channel);
+    return stored !== undefined && compareIds(stored, messageId) > 0 ? stored : messageId;
   }
 
   async findReadMarker(readerId: string, channel: ReadChannel): Promise<string | undefined> {
