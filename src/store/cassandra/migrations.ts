@@ -90,13 +90,14 @@ export const migrations: readonly Migration[] = [
     // One partition per user and channel ('room' + room id, or 'direct' + the other user's id);
     // the marker is the partition's newest row. Marking inserts a row and deletes the older ones
     // in one single-partition batch (cassandra-store.ts advanceReadMarker): monotonic without a
-    // lightweight transaction. A tombstone lost past gc_grace can only bring back a row older
-    // than the newest, which the marker ignores, so a short gc_grace is safe.
+    // lightweight transaction. Its deletes are safe to purge early (3 h, not the default 10
+    // days): a tombstone a replica missed can only bring back a row older than the newest, which
+    // the marker ignores — so the partition's tombstones stay few.
     statements: (ks) => [
       `CREATE TABLE IF NOT EXISTS ${ks}.read_markers (
          user_id bigint, channel_kind text, channel_id bigint, message_id bigint,
          PRIMARY KEY ((user_id, channel_kind, channel_id), message_id))
-         WITH CLUSTERING ORDER BY (message_id DESC) AND ${TTL_TABLE}`,
+         WITH CLUSTERING ORDER BY (message_id DESC) AND gc_grace_seconds = 10800`,
     ],
   },
 ];
