@@ -43,3 +43,15 @@ export interface MessagePage {
 export function channelKey(channel: Channel): string {
   return `${channel.kind}:${channel.id}`;
 }
+
+/**
+ * A channel as one reader sees it, for read markers: a room, or the reader's direct conversation
+ * with one other user (both directions).
+ */
+export type ReadChannel = { readonly kind: "room"; readonly id: string } | { readonly kind: "direct"; readonly withUserId: string };
+
+/** A message reduced to what counting unread messages needs: its id and its sender. */
+export interface MessageStub {
+  readonly id: string;
+  readonly senderId: string;
+}

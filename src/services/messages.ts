@@ -20,6 +20,7 @@ import type { TokenClaims } from "../auth/tokens.js";
 import type { Hub } from "../realtime/hub.js";
 import { subscribe } from "../realtime/subscription.js";
 import type { Frame, SubscriptionLimits } from "../realtime/stream-contract.js";
+import { ReadMarkers } from "./read-markers.js";
 import type { Rooms } from "./rooms.js";
 
 /** How long the same client_message_id from the same sender names the same message. */
@@ -43,7 +44,16 @@ export interface MessagesDeps {
 export type Recipient = { readonly userId: string } | { readonly username: string };
 
 export class Messages {
-  constructor(private readonly deps: MessagesDeps) {}
+  /**
+   * Read markers and unread counts (services/read-markers.ts), over this service's store and
+   * rooms. Reached through Messages so the edges' service set stays as it is; it is its own
+   * use case, and may become a service of its own in the composition root.
+   */
+  readonly reads: ReadMarkers;
+
+  constructor(private readonly deps: MessagesDeps) {
+    this.reads = new ReadMarkers({ store: deps.store, rooms: deps.rooms });
+  }
 
   /**
    * Posts to a room (no membership needed); NotFoundError when the room does not exist. A

@@ -3,7 +3,7 @@
  * implement it and nothing else; services never see SQL or CQL. Every adapter passes the
  * contract suite in test/contract/store-contract.ts.
  */
-import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../domain/model.js";
+import type { ChatMessage, MessagePage, MessageStub, ReadChannel, RoomRecord, UserCredentials, UserRecord } from "../domain/model.js";
 
 /** Thrown by create* when a unique key (username, room name) is taken. */
 export class UniqueViolation extends Error {
@@ -74,6 +74,23 @@ export interface Store {
   listInbox(userId: string, page: MessagePage): Promise<ChatMessage[]>;
   /** Direct messages between two users in both directions, newest first. */
   listConversation(userId: string, otherUserId: string, page: MessagePage): Promise<ChatMessage[]>;
+
+  /**
+   * Id and sender of the messages `readerId` sees in a channel — a room's messages, or the
+   * reader's conversation with the other user in both directions (what listRoomMessages and
+   * listConversation return, without the rest) — newest first, strictly between the page's
+   * cursors, at most `page.limit`. Counting unread messages reads this, so it must stay cheap.
+   */
+  listMessageStubs(readerId: string, channel: ReadChannel, page: MessagePage): Promise<MessageStub[]>;
+  /**
+   * Raises the reader's read marker in the channel to `messageId`; never lowers it. Resolves with
+   * the marker as stored afterwards: the newest id ever passed for this reader and channel, so
+   * never older than `messageId` nor than before. Monotonic under concurrent calls from any
+   * process or node: the marker ends at the newest of them, whatever order they land in.
+   */
+  advanceReadMarker(readerId: string, channel: ReadChannel, messageId: string): Promise<string>;
+  /** The reader's read marker in the channel, or undefined when it was never marked. */
+  findReadMarker(readerId: string, channel: ReadChannel): Promise<string | undefined>;
 
   /**
    * Marks a token id revoked until it would have expired anyway, stamped with this process's

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUCKET_MS, bucketOf, minIdAt } from "../../src/domain/ids.js";
 import type { ChatMessage } from "../../src/domain/model.js";
 import { type Revocation, type Store, UniqueViolation } from "../../src/store/store.js";
+import { readMarkerContract } from "./store-contract-reads.js";
 import { bucketStartMs, FakeClock, Fixtures, ids, message, walkBackwards } from "./store-fixtures.js";
 
 /** A fresh, empty store and how to dispose of it (close, delete its files or keyspace). */
@@ -376,6 +377,8 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         expect(mine(await store().listRevocationsSince(after + 1))).toEqual([]);
       });
     });
+
+    readMarkerContract(store, make, clockBack);
 
     describe("single-use values", () => {
       it("redeems a value once, whatever the number of concurrent attempts", async () => {

@@ -50,6 +50,8 @@ describe("route table", () => {
     ["POST", "/users/bob/messages", MessageService, "SendDirectMessage", { recipient_username: "bob" }, false, 201],
     ["GET", "/me/messages", MessageService, "ListDirectMessages", {}, false, 200],
     ["GET", "/me/subscribe", MessageService, "SubscribeDirectMessages", {}, true, 200],
+    ["POST", "/rooms/42/read", MessageService, "MarkRoomRead", { room_id: "42" }, false, 200],
+    ["POST", "/me/messages/7/read", MessageService, "MarkDirectMessagesRead", { with_user_id: "7" }, false, 200],
   ] as const)("%s %s → %s.%s", (verb, path, service: DescService, name, params, streaming, status) => {
     const { route, pathParams } = routeOf(verb, path);
     expect(route.method.parent).toBe(service);
@@ -192,7 +194,7 @@ describe("encodeRestResponse", () => {
 
 describe("buildRouteTable", () => {
   it("derives routes from annotations only: a service without them adds none", () => {
-    expect(table.routes).toHaveLength(14);
+    expect(table.routes).toHaveLength(16);
     expect(buildRouteTable([]).match("GET", "/rooms")).toEqual({ error: "not_found" });
   });
 });

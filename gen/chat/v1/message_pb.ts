@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_chat_v1_rest } from "./rest_pb.js";
-import type { Gap, Heartbeat, Message as Message$1, Ready } from "./types_pb.js";
+import type { Gap, Heartbeat, Message as Message$1, ReadState, Ready } from "./types_pb.js";
 import { file_chat_v1_types } from "./types_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/message.proto.
  */
 export const file_chat_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEi/QEKElBvc3RNZXNzYWdlUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIcCgR0ZXh0GAIgASgJQg66SAtyCRABGKAfKICAARI2ChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoCUIbukgYchYYQDISXltBLVphLXowLTlfLjotXSokIjgKE1Bvc3RNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSL4AwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGOgHKAASlgEKBmJlZm9yZRgDIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSlQEKBWFmdGVyGAQgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCI6ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZSLBAgoUU3Vic2NyaWJlUm9vbVJlcXVlc3QSkAEKB3Jvb21faWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSlQEKBXNpbmNlGAIgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCKsAQoVU3Vic2NyaWJlUm9vbVJlc3BvbnNlEiMKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2VIABIfCgVyZWFkeRgCIAEoCzIOLmNoYXQudjEuUmVhZHlIABInCgloZWFydGJlYXQYAyABKAsyEi5jaGF0LnYxLkhlYXJ0YmVhdEgAEhsKA2dhcBgEIAEoCzIMLmNoYXQudjEuR2FwSABCBwoFZnJhbWUizAIKGFNlbmREaXJlY3RNZXNzYWdlUmVxdWVzdBKcAQoRcmVjaXBpZW50X3VzZXJfaWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSRIABInChJyZWNpcGllbnRfdXNlcm5hbWUYAiABKAlCCbpIBnIEEAEYIEgAEhwKBHRleHQYAyABKAlCDrpIC3IJEAEYoB8ogIABEjYKEWNsaWVudF9tZXNzYWdlX2lkGAQgASgJQhu6SBhyFhhAMhJeW0EtWmEtejAtOV8uOi1dKiRCEgoJcmVjaXBpZW50EgW6SAIIASI+ChlTZW5kRGlyZWN0TWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2UihwQKGUxpc3REaXJlY3RNZXNzYWdlc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRjoBygAEpYBCgZiZWZvcmUYAiABKAlChQG6SIEBugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchkyF14oMHxbMS05XVswLTldezAsMTh9KT8kEpUBCgVhZnRlchgDIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSmQEKDHdpdGhfdXNlcl9pZBgEIAEoCUKCAbpIf7oBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IXMhVeKFsxLTldWzAtOV17MCwxOH0pPyQiQAoaTGlzdERpcmVjdE1lc3NhZ2VzUmVzcG9uc2USIgoIbWVzc2FnZXMYASADKAsyEC5jaGF0LnYxLk1lc3NhZ2UiuAEKHlN1YnNjcmliZURpcmVjdE1lc3NhZ2VzUmVxdWVzdBKVAQoFc2luY2UYASABKAlChQG6SIEBugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchkyF14oMHxbMS05XVswLTldezAsMTh9KT8kIrYBCh9TdWJzY3JpYmVEaXJlY3RNZXNzYWdlc1Jlc3BvbnNlEiMKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2VIABIfCgVyZWFkeRgCIAEoCzIOLmNoYXQudjEuUmVhZHlIABInCgloZWFydGJlYXQYAyABKAsyEi5jaGF0LnYxLkhlYXJ0YmVhdEgAEhsKA2dhcBgEIAEoCzIMLmNoYXQudjEuR2FwSABCBwoFZnJhbWUy4QYKDk1lc3NhZ2VTZXJ2aWNlEn0KC1Bvc3RNZXNzYWdlEhsuY2hhdC52MS5Qb3N0TWVzc2FnZVJlcXVlc3QaHC5jaGF0LnYxLlBvc3RNZXNzYWdlUmVzcG9uc2UiM6rUGAMIyQGC0+STAiY6ASpiB21lc3NhZ2UiGC9yb29tL3tyb29tX2lkfS9tZXNzYWdlcxKMAQoMTGlzdE1lc3NhZ2VzEhwuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Gh0uY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSI/qtQYERoPbGltaXQ9cGFnZV9zaXplgtPkkwIkYghtZXNzYWdlcxIYL3Jvb20ve3Jvb21faWR9L21lc3NhZ2VzEnMKDVN1YnNjcmliZVJvb20SHS5jaGF0LnYxLlN1YnNjcmliZVJvb21SZXF1ZXN0Gh4uY2hhdC52MS5TdWJzY3JpYmVSb29tUmVzcG9uc2UiIYLT5JMCGxIZL3Jvb20ve3Jvb21faWR9L3N1YnNjcmliZTABEpsBChFTZW5kRGlyZWN0TWVzc2FnZRIhLmNoYXQudjEuU2VuZERpcmVjdE1lc3NhZ2VSZXF1ZXN0GiIuY2hhdC52MS5TZW5kRGlyZWN0TWVzc2FnZVJlc3BvbnNlIj+q1BgDCMkBgtPkkwIyOgEqYgdtZXNzYWdlIiQvdXNlcnMve3JlY2lwaWVudF91c2VybmFtZX0vbWVzc2FnZXMSpQEKEkxpc3REaXJlY3RNZXNzYWdlcxIiLmNoYXQudjEuTGlzdERpcmVjdE1lc3NhZ2VzUmVxdWVzdBojLmNoYXQudjEuTGlzdERpcmVjdE1lc3NhZ2VzUmVzcG9uc2UiRqrUGCQaD2xpbWl0PXBhZ2Vfc2l6ZRoRd2l0aD13aXRoX3VzZXJfaWSC0+STAhhiCG1lc3NhZ2VzEgwvbWUvbWVzc2FnZXMShQEKF1N1YnNjcmliZURpcmVjdE1lc3NhZ2VzEicuY2hhdC52MS5TdWJzY3JpYmVEaXJlY3RNZXNzYWdlc1JlcXVlc3QaKC5jaGF0LnYxLlN1YnNjcmliZURpcmVjdE1lc3NhZ2VzUmVzcG9uc2UiFYLT5JMCDxINL21lL3N1YnNjcmliZTABYgZwcm90bzM", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
+  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEi/QEKElBvc3RNZXNzYWdlUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIcCgR0ZXh0GAIgASgJQg66SAtyCRABGKAfKICAARI2ChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoCUIbukgYchYYQDISXltBLVphLXowLTlfLjotXSokIjgKE1Bvc3RNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSL4AwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGOgHKAASlgEKBmJlZm9yZRgDIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSlQEKBWFmdGVyGAQgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCI6ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZSLBAgoUU3Vic2NyaWJlUm9vbVJlcXVlc3QSkAEKB3Jvb21faWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSlQEKBXNpbmNlGAIgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCKsAQoVU3Vic2NyaWJlUm9vbVJlc3BvbnNlEiMKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2VIABIfCgVyZWFkeRgCIAEoCzIOLmNoYXQudjEuUmVhZHlIABInCgloZWFydGJlYXQYAyABKAsyEi5jaGF0LnYxLkhlYXJ0YmVhdEgAEhsKA2dhcBgEIAEoCzIMLmNoYXQudjEuR2FwSABCBwoFZnJhbWUizAIKGFNlbmREaXJlY3RNZXNzYWdlUmVxdWVzdBKcAQoRcmVjaXBpZW50X3VzZXJfaWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSRIABInChJyZWNpcGllbnRfdXNlcm5hbWUYAiABKAlCCbpIBnIEEAEYIEgAEhwKBHRleHQYAyABKAlCDrpIC3IJEAEYoB8ogIABEjYKEWNsaWVudF9tZXNzYWdlX2lkGAQgASgJQhu6SBhyFhhAMhJeW0EtWmEtejAtOV8uOi1dKiRCEgoJcmVjaXBpZW50EgW6SAIIASI+ChlTZW5kRGlyZWN0TWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2UihwQKGUxpc3REaXJlY3RNZXNzYWdlc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRjoBygAEpYBCgZiZWZvcmUYAiABKAlChQG6SIEBugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchkyF14oMHxbMS05XVswLTldezAsMTh9KT8kEpUBCgVhZnRlchgDIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSmQEKDHdpdGhfdXNlcl9pZBgEIAEoCUKCAbpIf7oBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IXMhVeKFsxLTldWzAtOV17MCwxOH0pPyQiaQoaTGlzdERpcmVjdE1lc3NhZ2VzUmVzcG9uc2USIgoIbWVzc2FnZXMYASADKAsyEC5jaGF0LnYxLk1lc3NhZ2USJwoLcmVhZF9zdGF0ZXMYAiADKAsyEi5jaGF0LnYxLlJlYWRTdGF0ZSK4AQoeU3Vic2NyaWJlRGlyZWN0TWVzc2FnZXNSZXF1ZXN0EpUBCgVzaW5jZRgBIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQitgEKH1N1YnNjcmliZURpcmVjdE1lc3NhZ2VzUmVzcG9uc2USIwoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZUgAEh8KBXJlYWR5GAIgASgLMg4uY2hhdC52MS5SZWFkeUgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLmNoYXQudjEuSGVhcnRiZWF0SAASGwoDZ2FwGAQgASgLMgwuY2hhdC52MS5HYXBIAEIHCgVmcmFtZSK+AgoTTWFya1Jvb21SZWFkUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBKTAQoKbWVzc2FnZV9pZBgCIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JCI+ChRNYXJrUm9vbVJlYWRSZXNwb25zZRImCgpyZWFkX3N0YXRlGAEgASgLMhIuY2hhdC52MS5SZWFkU3RhdGUizQIKHU1hcmtEaXJlY3RNZXNzYWdlc1JlYWRSZXF1ZXN0EpUBCgx3aXRoX3VzZXJfaWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSkwEKCm1lc3NhZ2VfaWQYAiABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQiSAoeTWFya0RpcmVjdE1lc3NhZ2VzUmVhZFJlc3BvbnNlEiYKCnJlYWRfc3RhdGUYASABKAsyEi5jaGF0LnYxLlJlYWRTdGF0ZTKBCQoOTWVzc2FnZVNlcnZpY2USfQoLUG9zdE1lc3NhZ2USGy5jaGF0LnYxLlBvc3RNZXNzYWdlUmVxdWVzdBocLmNoYXQudjEuUG9zdE1lc3NhZ2VSZXNwb25zZSIzqtQYAwjJAYLT5JMCJjoBKmIHbWVzc2FnZSIYL3Jvb20ve3Jvb21faWR9L21lc3NhZ2VzEowBCgxMaXN0TWVzc2FnZXMSHC5jaGF0LnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaHS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlIj+q1BgRGg9saW1pdD1wYWdlX3NpemWC0+STAiRiCG1lc3NhZ2VzEhgvcm9vbS97cm9vbV9pZH0vbWVzc2FnZXMScwoNU3Vic2NyaWJlUm9vbRIdLmNoYXQudjEuU3Vic2NyaWJlUm9vbVJlcXVlc3QaHi5jaGF0LnYxLlN1YnNjcmliZVJvb21SZXNwb25zZSIhgtPkkwIbEhkvcm9vbS97cm9vbV9pZH0vc3Vic2NyaWJlMAESmwEKEVNlbmREaXJlY3RNZXNzYWdlEiEuY2hhdC52MS5TZW5kRGlyZWN0TWVzc2FnZVJlcXVlc3QaIi5jaGF0LnYxLlNlbmREaXJlY3RNZXNzYWdlUmVzcG9uc2UiP6rUGAMIyQGC0+STAjI6ASpiB21lc3NhZ2UiJC91c2Vycy97cmVjaXBpZW50X3VzZXJuYW1lfS9tZXNzYWdlcxKlAQoSTGlzdERpcmVjdE1lc3NhZ2VzEiIuY2hhdC52MS5MaXN0RGlyZWN0TWVzc2FnZXNSZXF1ZXN0GiMuY2hhdC52MS5MaXN0RGlyZWN0TWVzc2FnZXNSZXNwb25zZSJGqtQYJBoPbGltaXQ9cGFnZV9zaXplGhF3aXRoPXdpdGhfdXNlcl9pZILT5JMCGGIIbWVzc2FnZXMSDC9tZS9tZXNzYWdlcxKFAQoXU3Vic2NyaWJlRGlyZWN0TWVzc2FnZXMSJy5jaGF0LnYxLlN1YnNjcmliZURpcmVjdE1lc3NhZ2VzUmVxdWVzdBooLmNoYXQudjEuU3Vic2NyaWJlRGlyZWN0TWVzc2FnZXNSZXNwb25zZSIVgtPkkwIPEg0vbWUvc3Vic2NyaWJlMAESeQoMTWFya1Jvb21SZWFkEhwuY2hhdC52MS5NYXJrUm9vbVJlYWRSZXF1ZXN0Gh0uY2hhdC52MS5NYXJrUm9vbVJlYWRSZXNwb25zZSIsgtPkkwImOgEqYgpyZWFkX3N0YXRlIhUvcm9vbXMve3Jvb21faWR9L3JlYWQSogEKFk1hcmtEaXJlY3RNZXNzYWdlc1JlYWQSJi5jaGF0LnYxLk1hcmtEaXJlY3RNZXNzYWdlc1JlYWRSZXF1ZXN0GicuY2hhdC52MS5NYXJrRGlyZWN0TWVzc2FnZXNSZWFkUmVzcG9uc2UiN4LT5JMCMToBKmIKcmVhZF9zdGF0ZSIgL21lL21lc3NhZ2VzL3t3aXRoX3VzZXJfaWR9L3JlYWRiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message chat.v1.PostMessageRequest
@@ -298,6 +298,15 @@ export type ListDirectMessagesResponse = Message<"chat.v1.ListDirectMessagesResp
    * @generated from field: repeated chat.v1.Message messages = 1;
    */
   messages: Message$1[];
+
+  /**
+   * My read state of each conversation on this page: with `with_user_id`, that conversation;
+   * without, one per user who sent a message on this page, in the order they first appear. Not
+   * in the REST answer of GET /me/messages, which is the bare array of messages.
+   *
+   * @generated from field: repeated chat.v1.ReadState read_states = 2;
+   */
+  readStates: ReadState[];
 };
 
 /**
@@ -368,6 +377,94 @@ export const SubscribeDirectMessagesResponseSchema: GenMessage<SubscribeDirectMe
   messageDesc(file_chat_v1_message, 11);
 
 /**
+ * @generated from message chat.v1.MarkRoomReadRequest
+ */
+export type MarkRoomReadRequest = Message<"chat.v1.MarkRoomReadRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * The newest message of the room the caller has read.
+   *
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+};
+
+/**
+ * Describes the message chat.v1.MarkRoomReadRequest.
+ * Use `create(MarkRoomReadRequestSchema)` to create a new message.
+ */
+export const MarkRoomReadRequestSchema: GenMessage<MarkRoomReadRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 12);
+
+/**
+ * @generated from message chat.v1.MarkRoomReadResponse
+ */
+export type MarkRoomReadResponse = Message<"chat.v1.MarkRoomReadResponse"> & {
+  /**
+   * The room's read state after marking: the marker as stored (never older than before).
+   *
+   * @generated from field: chat.v1.ReadState read_state = 1;
+   */
+  readState?: ReadState | undefined;
+};
+
+/**
+ * Describes the message chat.v1.MarkRoomReadResponse.
+ * Use `create(MarkRoomReadResponseSchema)` to create a new message.
+ */
+export const MarkRoomReadResponseSchema: GenMessage<MarkRoomReadResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 13);
+
+/**
+ * @generated from message chat.v1.MarkDirectMessagesReadRequest
+ */
+export type MarkDirectMessagesReadRequest = Message<"chat.v1.MarkDirectMessagesReadRequest"> & {
+  /**
+   * The other user of the conversation.
+   *
+   * @generated from field: string with_user_id = 1;
+   */
+  withUserId: string;
+
+  /**
+   * The newest message of the conversation the caller has read.
+   *
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+};
+
+/**
+ * Describes the message chat.v1.MarkDirectMessagesReadRequest.
+ * Use `create(MarkDirectMessagesReadRequestSchema)` to create a new message.
+ */
+export const MarkDirectMessagesReadRequestSchema: GenMessage<MarkDirectMessagesReadRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 14);
+
+/**
+ * @generated from message chat.v1.MarkDirectMessagesReadResponse
+ */
+export type MarkDirectMessagesReadResponse = Message<"chat.v1.MarkDirectMessagesReadResponse"> & {
+  /**
+   * The conversation's read state after marking: the marker as stored (never older than before).
+   *
+   * @generated from field: chat.v1.ReadState read_state = 1;
+   */
+  readState?: ReadState | undefined;
+};
+
+/**
+ * Describes the message chat.v1.MarkDirectMessagesReadResponse.
+ * Use `create(MarkDirectMessagesReadResponseSchema)` to create a new message.
+ */
+export const MarkDirectMessagesReadResponseSchema: GenMessage<MarkDirectMessagesReadResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 15);
+
+/**
  * Room messages and direct messages: post, list, subscribe in real time.
  *
  * @generated from service chat.v1.MessageService
@@ -434,6 +531,31 @@ export const MessageService: GenService<{
     methodKind: "server_streaming";
     input: typeof SubscribeDirectMessagesRequestSchema;
     output: typeof SubscribeDirectMessagesResponseSchema;
+  },
+  /**
+   * Marks a room read up to a message of it, for the caller. Monotonic: the stored marker
+   * becomes the newer of the old one and this message, so marking an older message changes
+   * nothing. Answers the read state as stored. NOT_FOUND when the room does not exist or the
+   * message is not one of its messages.
+   *
+   * @generated from rpc chat.v1.MessageService.MarkRoomRead
+   */
+  markRoomRead: {
+    methodKind: "unary";
+    input: typeof MarkRoomReadRequestSchema;
+    output: typeof MarkRoomReadResponseSchema;
+  },
+  /**
+   * Marks my direct conversation with one user read up to a message of it (one I sent or
+   * received), with the same monotonic rule as MarkRoomRead. NOT_FOUND when the message is not in
+   * my conversation with that user: nobody marks other users' conversations.
+   *
+   * @generated from rpc chat.v1.MessageService.MarkDirectMessagesRead
+   */
+  markDirectMessagesRead: {
+    methodKind: "unary";
+    input: typeof MarkDirectMessagesReadRequestSchema;
+    output: typeof MarkDirectMessagesReadResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chat_v1_message, 0);

@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_chat_v1_rest } from "./rest_pb.js";
-import type { Room } from "./types_pb.js";
+import type { ReadState, Room } from "./types_pb.js";
 import { file_chat_v1_types } from "./types_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/room.proto.
  */
 export const file_chat_v1_room: GenFile = /*@__PURE__*/
-  fileDesc("ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEiTwoQTGlzdFJvb21zUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiSgoRTGlzdFJvb21zUmVzcG9uc2USHAoFcm9vbXMYASADKAsyDS5jaGF0LnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk8KEUNyZWF0ZVJvb21SZXF1ZXN0EjoKBG5hbWUYASABKAlCLLpIKXInEAEYQCiAAjIeXlteXHB7Q2N9XHB7Q2Z9XHB7Wmx9XHB7WnB9XSskIjEKEkNyZWF0ZVJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIqMBCg5HZXRSb29tUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JCIuCg9HZXRSb29tUmVzcG9uc2USGwoEcm9vbRgBIAEoCzINLmNoYXQudjEuUm9vbTLZAgoLUm9vbVNlcnZpY2USbgoJTGlzdFJvb21zEhkuY2hhdC52MS5MaXN0Um9vbXNSZXF1ZXN0GhouY2hhdC52MS5MaXN0Um9vbXNSZXNwb25zZSIqqtQYERoPbGltaXQ9cGFnZV9zaXplgtPkkwIPYgVyb29tcxIGL3Jvb21zEnwKCkNyZWF0ZVJvb20SGi5jaGF0LnYxLkNyZWF0ZVJvb21SZXF1ZXN0GhsuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2UiNarUGBoIyQESFS9yb29tcy97cm9vbS5yb29tX2lkfYLT5JMCEToBKmIEcm9vbSIGL3Jvb21zElwKB0dldFJvb20SFy5jaGF0LnYxLkdldFJvb21SZXF1ZXN0GhguY2hhdC52MS5HZXRSb29tUmVzcG9uc2UiHoLT5JMCGGIEcm9vbRIQL3Jvb21zL3tyb29tX2lkfWIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
+  fileDesc("ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEiTwoQTGlzdFJvb21zUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIicwoRTGlzdFJvb21zUmVzcG9uc2USHAoFcm9vbXMYASADKAsyDS5jaGF0LnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEicKC3JlYWRfc3RhdGVzGAMgAygLMhIuY2hhdC52MS5SZWFkU3RhdGUiTwoRQ3JlYXRlUm9vbVJlcXVlc3QSOgoEbmFtZRgBIAEoCUIsukgpcicQARhAKIACMh5eW15ccHtDY31ccHtDZn1ccHtabH1ccHtacH1dKyQiMQoSQ3JlYXRlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iowEKDkdldFJvb21SZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIi4KD0dldFJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tMtkCCgtSb29tU2VydmljZRJuCglMaXN0Um9vbXMSGS5jaGF0LnYxLkxpc3RSb29tc1JlcXVlc3QaGi5jaGF0LnYxLkxpc3RSb29tc1Jlc3BvbnNlIiqq1BgRGg9saW1pdD1wYWdlX3NpemWC0+STAg9iBXJvb21zEgYvcm9vbXMSfAoKQ3JlYXRlUm9vbRIaLmNoYXQudjEuQ3JlYXRlUm9vbVJlcXVlc3QaGy5jaGF0LnYxLkNyZWF0ZVJvb21SZXNwb25zZSI1qtQYGgjJARIVL3Jvb21zL3tyb29tLnJvb21faWR9gtPkkwIROgEqYgRyb29tIgYvcm9vbXMSXAoHR2V0Um9vbRIXLmNoYXQudjEuR2V0Um9vbVJlcXVlc3QaGC5jaGF0LnYxLkdldFJvb21SZXNwb25zZSIegtPkkwIYYgRyb29tEhAvcm9vbXMve3Jvb21faWR9YgZwcm90bzM", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message chat.v1.ListRoomsRequest
@@ -58,6 +58,14 @@ export type ListRoomsResponse = Message<"chat.v1.ListRoomsResponse"> & {
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * The caller's read state of each room of `rooms`, in the same order (one each). Not in the
+   * REST answer of GET /rooms, which is the bare array of rooms.
+   *
+   * @generated from field: repeated chat.v1.ReadState read_states = 3;
+   */
+  readStates: ReadState[];
 };
 
 /**
@@ -149,7 +157,8 @@ export const GetRoomResponseSchema: GenMessage<GetRoomResponse> = /*@__PURE__*/
  */
 export const RoomService: GenService<{
   /**
-   * Lists rooms, oldest first. An empty list when there are none.
+   * Lists rooms, oldest first. An empty list when there are none. Each room comes with the
+   * caller's read state (unread count, read marker).
    *
    * @generated from rpc chat.v1.RoomService.ListRooms
    */

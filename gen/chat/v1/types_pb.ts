@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file chat/v1/types.proto.
  */
 export const file_chat_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiUAoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoDR2FwEg0KBWFmdGVyGAEgASgJEg4KBmJlZm9yZRgCIAEoCWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiUAoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoDR2FwEg0KBWFmdGVyGAEgASgJEg4KBmJlZm9yZRgCIAEoCSKKAQoJUmVhZFN0YXRlEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIcChRsYXN0X3JlYWRfbWVzc2FnZV9pZBgDIAEoCRIUCgx1bnJlYWRfY291bnQYBCABKAUSEwoLbW9yZV91bnJlYWQYBSABKAhCCQoHY2hhbm5lbGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A registered user. Usernames are unique regardless of case.
@@ -250,4 +250,63 @@ export type Gap = Message$1<"chat.v1.Gap"> & {
  */
 export const GapSchema: GenMessage<Gap> = /*@__PURE__*/
   messageDesc(file_chat_v1_types, 6);
+
+/**
+ * The caller's read marker in one channel (a room, or a direct conversation with one user) and
+ * how much is unread after it. Personal: each user sees their own.
+ *
+ * @generated from message chat.v1.ReadState
+ */
+export type ReadState = Message$1<"chat.v1.ReadState"> & {
+  /**
+   * The channel: a room, or the caller's direct conversation with this user.
+   *
+   * @generated from oneof chat.v1.ReadState.channel
+   */
+  channel: {
+    /**
+     * @generated from field: string room_id = 1;
+     */
+    value: string;
+    case: "roomId";
+  } | {
+    /**
+     * @generated from field: string with_user_id = 2;
+     */
+    value: string;
+    case: "withUserId";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * The newest message id the caller marked read in this channel ("0": never marked). A marker
+   * never moves back: marking an older message leaves it where it is.
+   *
+   * @generated from field: string last_read_message_id = 3;
+   */
+  lastReadMessageId: string;
+
+  /**
+   * Messages of others after the marker, counted up to 100. The caller's own messages are never
+   * unread, and sending a message reads the channel up to it (as most chat apps do): only others'
+   * messages newer than both the marker and the caller's own newest message count. Messages older
+   * than 14 days are not counted.
+   *
+   * @generated from field: int32 unread_count = 4;
+   */
+  unreadCount: number;
+
+  /**
+   * True when more than unread_count messages are unread (counting stopped at 100): show "100+".
+   *
+   * @generated from field: bool more_unread = 5;
+   */
+  moreUnread: boolean;
+};
+
+/**
+ * Describes the message chat.v1.ReadState.
+ * Use `create(ReadStateSchema)` to create a new message.
+ */
+export const ReadStateSchema: GenMessage<ReadState> = /*@__PURE__*/
+  messageDesc(file_chat_v1_types, 7);
 

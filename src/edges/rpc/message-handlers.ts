@@ -5,7 +5,7 @@ import { requireUser } from "../../auth/auth-context.js";
 import type { Messages } from "../../services/messages.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
-import { type FrameInit, frameToProto, messageToProto } from "./to-proto.js";
+import { type FrameInit, frameToProto, messageToProto, readStateToProto } from "./to-proto.js";
 
 /**
  * `draining` aborts when the node starts to stop, its reason an UnavailableError: open streams end
@@ -43,12 +43,21 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
       return { message: messageToProto(await messages.send(requireUser(ctx), to, req.text, req.clientMessageId)) };
     },
     async listDirectMessages(req, ctx) {
+      const caller = requireUser(ctx);
       const page = { limit: req.pageSize, before: req.before, after: req.after };
-      return { messages: (await messages.listDirect(requireUser(ctx), page, req.withUserId)).map(messageToProto) };
+      const listed = await messages.listDirect(caller, page, req.withUserId);
+      const states = await messages.reads.directStates(caller.userId, listed, req.withUserId);
+      return { messages: listed.map(messageToProto), readStates: states.map(readStateToProto) };
     },
     subscribeDirectMessages(req, ctx) {
       const caller = requireUser(ctx);
       return stream(ctx, (signal) => messages.subscribeDirect(caller, req.since, signal));
+    },
+    async markRoomRead(req, ctx) {
+      return { readState: readStateToProto(await messages.reads.markRoom(requireUser(ctx).userId, req.roomId, req.messageId)) };
+    },
+    async markDirectMessagesRead(req, ctx) {
+      return { readState: readStateToProto(await messages.reads.markDirect(requireUser(ctx).userId, req.withUserId, req.messageId)) };
     },
   };
 }

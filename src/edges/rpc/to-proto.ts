@@ -5,6 +5,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type Message,
   MessageSchema,
+  type ReadState,
+  ReadStateSchema,
   type Room,
   RoomSchema,
   type User,
@@ -13,6 +15,7 @@ import {
 import type { SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
 import type { ChatMessage, RoomRecord, UserRecord } from "../../domain/model.js";
 import type { Frame } from "../../realtime/stream-contract.js";
+import type { ReadState as ReadStateRecord } from "../../services/read-markers.js";
 
 export function userToProto(user: UserRecord): User {
   return create(UserSchema, { userId: user.id, username: user.username, createdAt: timestampFromMs(user.createdAtMs) });
@@ -35,6 +38,16 @@ export function messageToProto(m: ChatMessage): Message {
     text: m.text,
     createdAt: timestampFromMs(m.createdAtMs),
     clientMessageId: m.clientMessageId,
+  });
+}
+
+export function readStateToProto(state: ReadStateRecord): ReadState {
+  const { channel } = state;
+  return create(ReadStateSchema, {
+    channel: channel.kind === "room" ? { case: "roomId", value: channel.id } : { case: "withUserId", value: channel.withUserId },
+    lastReadMessageId: state.lastReadMessageId,
+    unreadCount: state.unreadCount,
+    moreUnread: state.moreUnread,
   });
 }
 

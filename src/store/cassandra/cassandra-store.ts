@@ -8,7 +8,8 @@
  * at warn (outage-log.ts).
  */
 import cassandra from "cassandra-driver";
-import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
+import type { ChatMessage, MessagePage, MessageStub, ReadChannel, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
+import { compareIds } from "../../domain/ids.js";
 import type { Logger } from "../../observability/logger.js";
 import { type AppendResult, type IdempotencyKey, type Revocation, type Store, UniqueViolation } from "../store.js";
 import { toStoreError } from "./cassandra-errors.js";
@@ -16,7 +17,7 @@ import { clientOptions } from "./client-options.js";
 import { type Execute, MessageTables } from "./message-tables.js";
 import { checkKeyspaceName, migrate } from "./migrations.js";
 import { OutageLog } from "./outage-log.js";
-import { big, messageValues, toCredentials, toRememberedMessage, toRevocation, toRoom, toUser } from "./rows.js";
+import { big, idOf, messageValues, toCredentials, toRememberedMessage, toRevocation, toRoom, toUser } from "./rows.js";
 import { type StoreStatements, storeStatements } from "./statements.js";
 
 const { Client, types } = cassandra;
@@ -214,6 +215,40 @@ export class CassandraStore implements Store {
     return this.#messages.conversationPage(userId, otherUserId, page);
   }
 
+  listMessageStubs(readerId: string, channel: ReadChannel, page: MessagePage): Promise<MessageStub[]> {
+    return channel.kind === "room"
+      ? this.#messages.roomStubs(channel.id, page)
+      : this.#messages.conversationStubs(readerId, channel.withUserId, page);
+  }
+
+  /**
+   * Monotonic without Paxos: one single-partition batch (atomic and isolated) inserts a row for
+   * `messageId` and deletes the rows below it; the marker is the partition's newest row. A row is
+   * only ever deleted by a batch that wrote a newer one, so the newest id ever written survives
+   * whatever order concurrent batches land in and whatever their timestamps: the marker never
+   * moves back. The answer is the newer of the marker read back and `messageId`.
+   */
+  async advanceReadMarker(readerId: string, channel: ReadChannel, messageId: string): Promise<string> {
+    const key = markerKey(readerId, channel);
+    await this.#run("mark read", () =>
+      this.client.batch(
+        [
+          { query: this.#cql.insertMarker, params: [...key, big(messageId)] },
+          { query: this.#cql.dropOlderMarkers, params: [...key, big(messageId)] },
+        ],
+        { prepare: true, logged: false, isIdempotent: true },
+      ),
+    );
+    // At a consistency below quorum the read may miss this write: the answer is never below it.
+    const stored = await this.findReadMarker(readerId, channel);
+    return stored !== undefined && compareIds(stored, messageId) > 0 ? stored : messageId;
+  }
+
+  async findReadMarker(readerId: string, channel: ReadChannel): Promise<string | undefined> {
+    const row = (await this.#execute("find read marker", this.#cql.findMarker, markerKey(readerId, channel), IDEMPOTENT)).first();
+    return row ? idOf(row, "message_id") : undefined;
+  }
+
   /**
    * Writes the revocation by token id (what every call checks) and by time (what sweeps read) in
    * one logged batch: a revocation that can be checked can also be found by the sweeps. Both rows
@@ -287,6 +322,11 @@ export class CassandraStore implements Store {
     this.#outage.succeeded();
     return result;
   }
+}
+
+/** The partition key of read_markers: user, channel kind, channel id (the room, or the other user). */
+function markerKey(readerId: string, channel: ReadChannel): [bigint, string, bigint] {
+  return [big(readerId), channel.kind, big(channel.kind === "room" ? channel.id : channel.withUserId)];
 }
 
 /** Whole seconds from now until `expiresAtMs` (rounded up, capped at Cassandra's maximum TTL). */

@@ -3,12 +3,12 @@
  * strictly between the cursors, walking buckets backwards from the cursor's (or the present's)
  * bucket until the page is full or the channel's first bucket is passed.
  */
-import type { ChatMessage, MessagePage } from "../../domain/model.js";
+import type { MessagePage } from "../../domain/model.js";
 import { bucketOf, idTimeMs, minIdAt } from "../../domain/ids.js";
 import { MAX_BIGINT } from "./rows.js";
 
-/** Reads one bucket: rows with after < id < before, newest first, at most `limit`. */
-export type BucketReader = (bucket: number, before: bigint, after: bigint, limit: number) => Promise<ChatMessage[]>;
+/** Reads one bucket: rows with after < id < before, newest first, at most `limit` (messages, or stubs of them). */
+export type BucketReader<Row> = (bucket: number, before: bigint, after: bigint, limit: number) => Promise<Row[]>;
 
 /**
  * How far node clocks may disagree. A message id can be issued this much "before" its channel
@@ -32,12 +32,12 @@ export function firstBucketOf(channelId: string): number {
  * with no message skipped across bucket boundaries. Reads no bucket older than `firstBucket`
  * or than the `after` cursor's, nor newer than the `before` cursor's or the present's.
  */
-export async function readPage(
-  read: BucketReader,
+export async function readPage<Row>(
+  read: BucketReader<Row>,
   page: MessagePage,
   firstBucket: number,
   nowMs: number = Date.now(),
-): Promise<ChatMessage[]> {
+): Promise<Row[]> {
   const before = page.before === undefined ? MAX_BIGINT : minBig(BigInt(page.before), MAX_BIGINT);
   const after = page.after === undefined ? -1n : BigInt(page.after);
   if (page.limit <= 0 || before - after <= 1n) return [];
@@ -46,7 +46,7 @@ export async function readPage(
   let bucket = page.before === undefined ? presentBucket : Math.min(bucketOf(before.toString()), presentBucket);
   const last = Math.max(firstBucket, page.after === undefined ? firstBucket : bucketOf(after.toString()));
 
-  const out: ChatMessage[] = [];
+  const out: Row[] = [];
   let wave = 1;
   while (bucket >= last && out.length < page.limit) {
     const want = page.limit - out.length;

@@ -3,7 +3,7 @@
  * message is one row; a direct message is two (the recipient's inbox, the pair's conversation).
  */
 import type cassandra from "cassandra-driver";
-import type { ChatMessage, MessagePage } from "../../domain/model.js";
+import type { ChatMessage, MessagePage, MessageStub } from "../../domain/model.js";
 import { bucketOf, compareIds } from "../../domain/ids.js";
 import { firstBucketOf, readPage } from "./message-pager.js";
 import { big, idOf, MESSAGE_COLUMNS, messageValues, toMessage } from "./rows.js";
@@ -33,6 +33,9 @@ export class MessageTables {
       room: `SELECT ${MESSAGE_COLUMNS} FROM ${ks}.room_messages WHERE room_id = ? AND bucket = ? AND ${RANGE}`,
       inbox: `SELECT ${MESSAGE_COLUMNS} FROM ${ks}.inbox_messages WHERE recipient_id = ? AND bucket = ? AND ${RANGE}`,
       conversation: `SELECT recipient_id, ${MESSAGE_COLUMNS} FROM ${ks}.conversation_messages
+        WHERE user_lo = ? AND user_hi = ? AND bucket = ? AND ${RANGE}`,
+      roomStubs: `SELECT message_id, sender_id FROM ${ks}.room_messages WHERE room_id = ? AND bucket = ? AND ${RANGE}`,
+      conversationStubs: `SELECT message_id, sender_id FROM ${ks}.conversation_messages
         WHERE user_lo = ? AND user_hi = ? AND bucket = ? AND ${RANGE}`,
     } as const;
   }
@@ -88,6 +91,28 @@ export class MessageTables {
       return rs.rows.map((row) => toMessage(row, { kind: "user", id: idOf(row, "recipient_id") }));
     }, page, firstBucketOf(hi));
   }
+
+  /** Ids and senders of a room's messages, newest first (as roomPage, two columns). */
+  roomStubs(roomId: string, page: MessagePage): Promise<MessageStub[]> {
+    return readPage(async (bucket, before, after, limit) => {
+      const rs = await this.execute("list room message ids", this.#cql.roomStubs, [big(roomId), bucket, before, after, limit]);
+      return rs.rows.map(toStub);
+    }, page, firstBucketOf(roomId));
+  }
+
+  /** Ids and senders of a conversation's messages, newest first (as conversationPage, two columns). */
+  conversationStubs(userId: string, otherUserId: string, page: MessagePage): Promise<MessageStub[]> {
+    const [lo, hi] = pair(userId, otherUserId);
+    return readPage(async (bucket, before, after, limit) => {
+      const rs = await this.execute("list conversation message ids", this.#cql.conversationStubs, [big(lo), big(hi), bucket, before, after, limit]);
+      return rs.rows.map(toStub);
+    }, page, firstBucketOf(hi));
+  }
+}
+
+/** A row of a stub query (message_id, sender_id). */
+function toStub(row: cassandra.types.Row): MessageStub {
+  return { id: idOf(row, "message_id"), senderId: idOf(row, "sender_id") };
 }
 
 /** The user pair in a fixed order, so both directions share one conversation partition. */

@@ -84,6 +84,22 @@ export const migrations: readonly Migration[] = [
          WITH CLUSTERING ORDER BY (revoked_at_ms ASC, token_id ASC) AND ${TTL_TABLE}`,
     ],
   },
+  {
+    version: 4,
+    description: "read markers",
+    // One partition per user and channel ('room' + room id, or 'direct' + the other user's id);
+    // the marker is the partition's newest row. Marking inserts a row and deletes the older ones
+    // in one single-partition batch (cassandra-store.ts advanceReadMarker): monotonic without a
+    // lightweight transaction. Its deletes are safe to purge early (3 h, not the default 10
+    // days): a tombstone a replica missed can only bring back a row older than the newest, which
+    // the marker ignores — so the partition's tombstones stay few.
+    statements: (ks) => [
+      `CREATE TABLE IF NOT EXISTS ${ks}.read_markers (
+         user_id bigint, channel_kind text, channel_id bigint, message_id bigint,
+         PRIMARY KEY ((user_id, channel_kind, channel_id), message_id))
+         WITH CLUSTERING ORDER BY (message_id DESC) AND gc_grace_seconds = 10800`,
+    ],
+  },
 ];
 
 /** A CQL identifier safe to splice into statements (keyspace names cannot be bound). */

@@ -19,6 +19,9 @@ export interface StoreStatements {
   readonly recordRevocation: string;
   readonly revocationsSince: string;
   readonly redeemOnce: string;
+  readonly insertMarker: string;
+  readonly dropOlderMarkers: string;
+  readonly findMarker: string;
 }
 
 /** The statements for keyspace `ks` (an identifier already checked by checkKeyspaceName). */
@@ -49,5 +52,9 @@ export function storeStatements(ks: string): StoreStatements {
       WHERE bucket = ? AND revoked_at_ms >= ?`,
     // A lightweight transaction: uniqueness is the point (never on the message path).
     redeemOnce: `INSERT INTO ${ks}.redeemed_once (nonce) VALUES (?) IF NOT EXISTS USING TTL ?`,
+    // Read markers (migration 4): the newest row of a partition is the marker.
+    insertMarker: `INSERT INTO ${ks}.read_markers (user_id, channel_kind, channel_id, message_id) VALUES (?, ?, ?, ?)`,
+    dropOlderMarkers: `DELETE FROM ${ks}.read_markers WHERE user_id = ? AND channel_kind = ? AND channel_id = ? AND message_id < ?`,
+    findMarker: `SELECT message_id FROM ${ks}.read_markers WHERE user_id = ? AND channel_kind = ? AND channel_id = ? LIMIT 1`,
   };
 }

@@ -1,6 +1,6 @@
 /** Reading and writing rows of the messages table (room and direct messages alike). */
 import type { Database as Db, Statement } from "better-sqlite3";
-import type { ChatMessage, MessagePage } from "../../domain/model.js";
+import type { ChatMessage, MessagePage, MessageStub } from "../../domain/model.js";
 
 export interface MessageRow {
   id: bigint;
@@ -40,8 +40,18 @@ export class MessageRows {
 
   /** Rows matching `where`, newest first, strictly between the page's cursors. */
   page(where: string, params: readonly bigint[], page: MessagePage): ChatMessage[] {
+    return (this.#run(COLUMNS, where, params, page) as MessageRow[]).map(toMessage);
+  }
+
+  /** As page(), only each row's id and sender. */
+  stubs(where: string, params: readonly bigint[], page: MessagePage): MessageStub[] {
+    const rows = this.#run("id, sender_id", where, params, page) as Array<{ id: bigint; sender_id: bigint }>;
+    return rows.map((row) => ({ id: String(row.id), senderId: String(row.sender_id) }));
+  }
+
+  #run(columns: string, where: string, params: readonly bigint[], page: MessagePage): unknown[] {
     const sql =
-      `SELECT ${COLUMNS} FROM messages WHERE ${where} AND id < ? AND id > ? ORDER BY id DESC LIMIT ?`;
+      `SELECT ${columns} FROM messages WHERE ${where} AND id < ? AND id > ? ORDER BY id DESC LIMIT ?`;
     let stmt = this.#pageQueries.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql);
@@ -51,7 +61,7 @@ export class MessageRows {
     const after = page.after ? BigInt(page.after) : -1n;
     // SQLite's INTEGER is signed 64-bit: clamp the open upper bound to its max.
     const upper = before > 9223372036854775807n ? 9223372036854775807n : before;
-    return (stmt.all(...params, upper, after, page.limit) as MessageRow[]).map(toMessage);
+    return stmt.all(...params, upper, after, page.limit);
   }
 }
 

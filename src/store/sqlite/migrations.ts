@@ -59,4 +59,15 @@ export const migrations: readonly string[] = [
   ALTER TABLE revoked_tokens ADD COLUMN revoked_at_ms INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX revoked_tokens_by_time ON revoked_tokens (revoked_at_ms);
   `,
+  // 4: read markers: per user and channel ('room' + room id, or 'direct' + the other user's id),
+  // the newest message id marked read; only ever raised (sqlite-store.ts advanceReadMarker).
+  `
+  CREATE TABLE read_markers (
+    user_id      INTEGER NOT NULL,
+    channel_kind TEXT NOT NULL CHECK (channel_kind IN ('room', 'direct')),
+    channel_id   INTEGER NOT NULL,
+    message_id   INTEGER NOT NULL,
+    PRIMARY KEY (user_id, channel_kind, channel_id)
+  ) WITHOUT ROWID;
+  `,
 ];

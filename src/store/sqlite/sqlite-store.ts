@@ -9,7 +9,7 @@
 import type { Database as Db, Statement } from "better-sqlite3";
 import { dirname } from "node:path";
 import { ensurePrivateDir, ensurePrivateFile, type Loosened, tightenIfPresent } from "../../private-files.js";
-import type { ChatMessage, MessagePage, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
+import type { ChatMessage, MessagePage, MessageStub, ReadChannel, RoomRecord, UserCredentials, UserRecord } from "../../domain/model.js";
 import { type AppendResult, type IdempotencyKey, type Revocation, type Store, UniqueViolation } from "../store.js";
 import { AppendThread } from "./append-thread.js";
 import { migrations } from "./migrations.js";
@@ -26,6 +26,9 @@ export interface SqliteStoreOptions {
 }
 
 type Row = Record<string, bigint | string | null>;
+
+/** The messages between two users, both ways; binds (me, other, other, me). */
+const CONVERSATION = "((recipient_id = ? AND sender_id = ?) OR (recipient_id = ? AND sender_id = ?))";
 
 export class SqliteStore implements Store {
   readonly #db: Db;
@@ -70,6 +73,13 @@ export class SqliteStore implements Store {
       purgeRedeemed: db.prepare("DELETE FROM redeemed_once WHERE expires_at_ms < ?"),
       purgeKeys: db.prepare("DELETE FROM idempotency_keys WHERE expires_at_ms < ?"),
       findKey: db.prepare("SELECT message_id FROM idempotency_keys WHERE sender_id = ? AND key = ? AND expires_at_ms > ?"),
+      // One statement: atomic against every process sharing the file, so the marker only rises.
+      advanceMarker: db.prepare(
+        `INSERT INTO read_markers (user_id, channel_kind, channel_id, message_id) VALUES (?, ?, ?, ?)
+         ON CONFLICT (user_id, channel_kind, channel_id) DO UPDATE SET message_id = max(message_id, excluded.message_id)
+         RETURNING message_id`,
+      ),
+      findMarker: db.prepare("SELECT message_id FROM read_markers WHERE user_id = ? AND channel_kind = ? AND channel_id = ?"),
     };
     // Expired revocations and idempotency keys are dead weight: drop them at every start.
     this.#stmt.purgeRevoked!.run(Date.now());
@@ -139,10 +149,31 @@ export class SqliteStore implements Store {
     const me = BigInt(userId);
     const other = BigInt(otherUserId);
     return this.#rows.page(
-      "((recipient_id = ? AND sender_id = ?) OR (recipient_id = ? AND sender_id = ?))",
+      CONVERSATION,
       [me, other, other, me],
       page,
     );
+  }
+
+  async listMessageStubs(readerId: string, channel: ReadChannel, page: MessagePage): Promise<MessageStub[]> {
+    if (channel.kind === "room") return this.#rows.stubs("room_id = ?", [BigInt(channel.id)], page);
+    const me = BigInt(readerId);
+    const other = BigInt(channel.withUserId);
+    return this.#rows.stubs(
+      CONVERSATION,
+      [me, other, other, me],
+      page,
+    );
+  }
+
+  async advanceReadMarker(readerId: string, channel: ReadChannel, messageId: string): Promise<string> {
+    const row = this.#stmt.advanceMarker!.get(...markerKey(readerId, channel), BigInt(messageId)) as { message_id: bigint };
+    return String(row.message_id);
+  }
+
+  async findReadMarker(readerId: string, channel: ReadChannel): Promise<string | undefined> {
+    const row = this.#stmt.findMarker!.get(...markerKey(readerId, channel)) as { message_id: bigint } | undefined;
+    return row && String(row.message_id);
   }
 
   async revokeToken(tokenId: string, expiresAtMs: number): Promise<void> {
@@ -185,6 +216,11 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${version + 1}`);
     })();
   }
+}
+
+/** The key columns of read_markers: user, channel kind, channel id (the room, or the other user). */
+function markerKey(readerId: string, channel: ReadChannel): [bigint, string, bigint] {
+  return [BigInt(readerId), channel.kind, BigInt(channel.kind === "room" ? channel.id : channel.withUserId)];
 }
 
 function uniqueOr(error: unknown, what: "username" | "room_name"): unknown {
