@@ -6,7 +6,7 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import type { BackoffOptions } from "./backoff.js";
 import { Code, ConnectError } from "./errors.js";
-import { AuthService, type CreateStreamTicketResponse, type ListRoomsResponse, type Message, MessageService, type Room, RoomService, type SignInResponse, type User } from "./gen.js";
+import { AuthService, type CreateStreamTicketResponse, type ListRoomsResponse, type Message, MessageService, type ReadState, type Room, RoomService, type SignInResponse, type User } from "./gen.js";
 import { newClientMessageId } from "./keys.js";
 import { Outbox, type OutboxOptions } from "./outbox.js";
 import { type Recipient, sendOnce, type SendOptions } from "./send.js";
@@ -71,6 +71,13 @@ export interface ParleyClient {
   listMessages(roomId: string, page?: MessagePage): Promise<Message[]>;
   /** Direct messages sent to me, newest first; with `withUserId`, my conversation with that user. */
   listDirectMessages(page?: MessagePage & { withUserId?: string }): Promise<Message[]>;
+  /**
+   * Marks a room read up to one of its messages; a marker never moves back. Resolves with the
+   * read state as stored (the unread count after it).
+   */
+  markRoomRead(roomId: string, messageId: string): Promise<ReadState>;
+  /** Marks my conversation with one user read up to one of its messages, as markRoomRead. */
+  markDirectMessagesRead(withUserId: string, messageId: string): Promise<ReadState>;
   /** Posts to a room, stored exactly once (see SendOptions); resolves with the stored message. */
   post(roomId: string, text: string, options?: SendOptions): Promise<Message>;
   /** Sends a direct message, stored exactly once (see SendOptions). */
@@ -175,6 +182,12 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     },
     async listDirectMessages(page = {}) {
       return (await rpc.messages.listDirectMessages(page)).messages;
+    },
+    async markRoomRead(roomId, messageId) {
+      return required((await rpc.messages.markRoomRead({ roomId, messageId })).readState, "readState");
+    },
+    async markDirectMessagesRead(withUserId, messageId) {
+      return required((await rpc.messages.markDirectMessagesRead({ withUserId, messageId })).readState, "readState");
     },
     post(roomId, text, sendOptions = {}) {
       const key = sendOptions.clientMessageId ?? newClientMessageId();

@@ -263,6 +263,44 @@ describe("the chat page in Chromium against the real server", () => {
     expect(await page.evaluate(() => sessionStorage.getItem("parley.accessToken"))).toBeNull();
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it("shows my unread count on each room, and clears it once I have read the room", async () => {
+    const dave = `dave_${suffix}`;
+    const erin = await apiAs(server.url, `erin_${suffix}`);
+    const { roomId } = await erin.createRoom(`Unread ${suffix}`);
+    for (const text of ["u1", "u2", "u3"]) await erin.post(roomId, text);
+
+    const page = await openPage(browser, problems);
+    await signUp(page, server.url, dave);
+    const badge = page.locator(`[data-testid="room-item"][data-room-id="${roomId}"] [data-testid="unread-badge"]`);
+    await page.goto(`${server.url}/#/rooms`);
+    await badge.waitFor();
+    expect(await badge.textContent()).toBe("3");
+    expect(await badge.getAttribute("aria-label")).toBe("3 unread");
+
+    // Opening the room reads it: the page marks its newest message read.
+    const marked = page.waitForResponse((r) => r.url().endsWith("/chat.v1.MessageService/MarkRoomRead") && r.ok());
+    await page.locator(`[data-testid="room-item"][data-room-id="${roomId}"]`).click();
+    await waitForMessage(page, "u3");
+    expect(await (await marked).json()).toMatchObject({ readState: { roomId, lastReadMessageId: (await shown(page)).ids.at(-1) } });
+    // A message that arrives while the room is open is read too.
+    const markedLive = page.waitForResponse((r) => r.url().endsWith("/chat.v1.MessageService/MarkRoomRead") && r.ok());
+    const live = await erin.post(roomId, "u4");
+    await waitForMessage(page, "u4");
+    expect(await (await markedLive).json()).toMatchObject({ readState: { roomId, lastReadMessageId: live.messageId } });
+
+    await page.getByTestId("nav-rooms").click();
+    await page.locator(`[data-testid="room-item"][data-room-id="${roomId}"]`).waitFor();
+    expect(await badge.count()).toBe(0);
+    // Posted while I am elsewhere: unread again, counted from my marker.
+    await erin.post(roomId, "u5");
+    await page.reload();
+    await badge.waitFor();
+    expect(await badge.textContent()).toBe("1");
+    await page.screenshot({ path: join(shots, "web-09-unread-badges.png") });
+    expect(problems).toEqual([]);
+    erin.close();
+  }, 120_000);
 });
 
 /** The id of the room shown on `page`, from its address. */

@@ -4,11 +4,13 @@ import { createComposer } from "../composer.js";
 import type { AppContext } from "../context.js";
 import { h, type View } from "../dom.js";
 import { HistoryPane } from "../history-pane.js";
+import { readMarker } from "../read-marker.js";
 
 /**
  * One room: its history, its live messages, and the composer. History is loaded before the
  * subscription opens with `since` = the newest message shown, so nothing falls between the two;
  * the subscription (@parley/client) delivers the rest once each, in order, across reconnects.
+ * What the room shows is read: its marker follows the newest message while the tab is visible.
  */
 export function roomView(ctx: AppContext, roomId: string): View {
   const title = h("h1", { tabindex: -1, "data-testid": "room-title" }, "Room");
@@ -27,6 +29,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
   );
 
   const { report, release } = ctx.indicator.reporter(`room ${roomId}`);
+  const marker = readMarker((messageId) => client.markRoomRead(roomId, messageId));
   let subscription: Subscription | undefined;
   let disposed = false;
 
@@ -36,6 +39,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
       if (disposed) return;
       title.textContent = room.name;
       document.title = `${title.textContent} · Parley`;
+      if (history.list.newestId) marker.seen(history.list.newestId);
     } catch (err) {
       if (disposed) return;
       if (isAuthError(err)) return ctx.onAuthLost();
@@ -46,7 +50,10 @@ export function roomView(ctx: AppContext, roomId: string): View {
     subscription = client.subscribeRoom(roomId, {
       // "0" on an empty room: replay anything posted between the history call and now.
       since: history.list.newestId || "0",
-      onMessage: (m) => history.add([m]),
+      onMessage: (m) => {
+        history.add([m]);
+        marker.seen(m.messageId);
+      },
       onState: (state) => {
         report(state);
         if (state.status === "closed" && state.reason === "unauthenticated") ctx.onAuthLost();
@@ -60,6 +67,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
     dispose() {
       disposed = true;
       subscription?.close();
+      marker.dispose();
       release();
     },
   };

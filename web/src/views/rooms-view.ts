@@ -1,4 +1,4 @@
-import type { Room } from "@parley/client/web";
+import type { ReadState, Room } from "@parley/client/web";
 import { client, describeError } from "../api.js";
 import { busy, h, timeElement, type View } from "../dom.js";
 
@@ -6,8 +6,8 @@ import { busy, h, timeElement, type View } from "../dom.js";
 export const roomHref = (roomId: string): string => `#/rooms/${encodeURIComponent(roomId)}`;
 
 /**
- * The room list (oldest first, "Load more" while the server has more pages)
- * and a form to create a room; a taken name is reported next to the field.
+ * The room list (oldest first, "Load more" while the server has more pages), each room with my
+ * unread count, and a form to create a room; a taken name is reported next to the field.
  */
 export function roomsView(): View {
   const list = h("ul", { class: "rooms", "data-testid": "room-list" });
@@ -49,7 +49,7 @@ export function roomsView(): View {
     try {
       const res = await client.listRooms({ pageToken: nextPageToken });
       if (disposed) return;
-      for (const room of res.rooms) list.append(roomItem(room));
+      res.rooms.forEach((room, i) => list.append(roomItem(room, res.readStates[i])));
       nextPageToken = res.nextPageToken;
       more.hidden = nextPageToken === "";
       status.textContent = list.childElementCount === 0 ? "No rooms yet. Create the first one." : "";
@@ -87,7 +87,7 @@ export function roomsView(): View {
   };
 }
 
-function roomItem(room: Room): HTMLLIElement {
+function roomItem(room: Room, read: ReadState | undefined): HTMLLIElement {
   return h(
     "li",
     {},
@@ -95,7 +95,15 @@ function roomItem(room: Room): HTMLLIElement {
       "a",
       { href: roomHref(room.roomId), "data-testid": "room-item", "data-room-id": room.roomId },
       h("span", { class: "room-name" }, room.name),
+      ...unreadBadge(read),
       h("span", { class: "muted" }, "created ", timeElement(room.createdAt)),
     ),
   );
+}
+
+/** "3" (or "100+") unread messages of others, or nothing when all is read. */
+export function unreadBadge(read: ReadState | undefined): HTMLElement[] {
+  if (!read || read.unreadCount === 0) return [];
+  const count = read.moreUnread ? `${read.unreadCount}+` : String(read.unreadCount);
+  return [h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${count} unread` }, count)];
 }
