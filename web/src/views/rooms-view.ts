@@ -94,8 +94,7 @@ function roomItem(room: Room, read: ReadState | undefined): HTMLLIElement {
     h(
       "a",
       { href: roomHref(room.roomId), "data-testid": "room-item", "data-room-id": room.roomId },
-      h("span", { class: "room-name" }, room.name),
-      ...unreadBadge(read),
+      h("span", { class: "room-title" }, h("span", { class: "room-name" }, room.name), ...unreadBadge(read)),
       h("span", { class: "muted" }, "created ", timeElement(room.createdAt)),
     ),
   );
