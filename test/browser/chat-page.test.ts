@@ -264,7 +264,7 @@ describe("the chat page in Chromium against the real server", () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it("shows my unread count on each room, and clears it once I have read the room", async () => {
+  it("shows my unread counts on rooms and conversations, and clears them once I have read them", async () => {
     const dave = `dave_${suffix}`;
     const erin = await apiAs(server.url, `erin_${suffix}`);
     const { roomId } = await erin.createRoom(`Unread ${suffix}`);
@@ -298,6 +298,25 @@ describe("the chat page in Chromium against the real server", () => {
     await badge.waitFor();
     expect(await badge.textContent()).toBe("1");
     await page.screenshot({ path: join(shots, "web-09-unread-badges.png") });
+
+    // Direct messages: the inbox counts each conversation's unread messages, live ones too.
+    for (const text of ["d1", "d2"]) await erin.sendDirect({ username: dave }, text);
+    const thread = page.locator(`[data-testid="dm-thread"]`).filter({ hasText: `erin_${suffix}` });
+    const threadBadge = thread.getByTestId("unread-badge");
+    await page.getByTestId("nav-dm").click();
+    await threadBadge.waitFor();
+    expect(await threadBadge.textContent()).toBe("2");
+    await erin.sendDirect({ username: dave }, "d3");
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="dm-thread"] [data-testid="unread-badge"]')?.textContent === "3",
+    );
+    const markedDm = page.waitForResponse((r) => r.url().endsWith("/chat.v1.MessageService/MarkDirectMessagesRead") && r.ok());
+    await thread.click();
+    await waitForMessage(page, "d3");
+    expect(await (await markedDm).json()).toMatchObject({ readState: { lastReadMessageId: (await shown(page)).ids.at(-1) } });
+    await page.getByTestId("nav-dm").click();
+    await thread.waitFor();
+    expect(await threadBadge.count()).toBe(0);
     expect(problems).toEqual([]);
     erin.close();
   }, 120_000);

@@ -5,11 +5,13 @@ import type { AppContext } from "../context.js";
 import { h, type View } from "../dom.js";
 import { HistoryPane } from "../history-pane.js";
 import { usernames } from "../names.js";
+import { readMarker } from "../read-state.js";
 
 /**
  * My conversation with one user, both directions: history from
  * ListDirectMessages(with_user_id), their new messages live from the session's
- * DM stream (listened to before history loads), mine as the server returns them.
+ * DM stream (listened to before history loads), mine as the server returns them. What it shows
+ * is read: the conversation's marker follows the newest message while the tab is visible.
  */
 export function dmConversationView(ctx: AppContext, otherId: string): View {
   const name = (): string => usernames.get(otherId) ?? `user ${otherId}`;
@@ -43,17 +45,22 @@ export function dmConversationView(ctx: AppContext, otherId: string): View {
     document.title = `${theirs.username} · Parley`;
   };
 
+  const marker = readMarker((messageId) => client.markDirectMessagesRead(otherId, messageId));
   const unlisten = ctx.dms.listen({
     onMessage: (m) => {
       if (!inConversation(m)) return;
       learnName([m]);
       history.add([m]);
+      marker.seen(m.messageId);
     },
   });
   let disposed = false;
   document.title = `${name()} · Parley`;
   history.loadLatest().then(
-    (page) => learnName(page),
+    (page) => {
+      learnName(page);
+      if (history.list.newestId) marker.seen(history.list.newestId);
+    },
     (err: unknown) => {
       if (disposed) return;
       if (isAuthError(err)) return ctx.onAuthLost();
@@ -66,6 +73,7 @@ export function dmConversationView(ctx: AppContext, otherId: string): View {
     dispose() {
       disposed = true;
       unlisten();
+      marker.dispose();
     },
   };
 }

@@ -1,15 +1,17 @@
-import { compareIds, type Message } from "@parley/client/web";
+import { compareIds, type Message, type ReadState } from "@parley/client/web";
 import { client, describeError, isAuthError } from "../api.js";
 import type { AppContext } from "../context.js";
 import { busy, h, timeElement, type View } from "../dom.js";
 import { usernames } from "../names.js";
+import { unreadBadge } from "../read-state.js";
 
 /** Link to my conversation with a user. */
 export const conversationHref = (userId: string): string => `#/dm/${encodeURIComponent(userId)}`;
 
 /**
  * Direct messages: a form to write to anyone by username, and my inbox — one
- * entry per sender with their latest message, newest first, updated live.
+ * entry per sender with their latest message and my unread count of our conversation, newest
+ * first, updated live (each new message of theirs is one more unread).
  */
 export function dmInboxView(ctx: AppContext): View {
   const recipient = h("input", {
@@ -39,15 +41,18 @@ export function dmInboxView(ctx: AppContext): View {
 
   /** The latest message from each sender, and its list item. */
   const latest = new Map<string, { message: Message; item: HTMLLIElement }>();
+  /** My read state of each sender's conversation, as listed, then counted on by live messages. */
+  const unread = new Map<string, ReadState>();
 
-  function show(messages: Iterable<Message>): void {
+  function show(messages: Iterable<Message>, live = false): void {
     for (const m of messages) {
       const from = m.sender;
       if (!from || from.userId === ctx.me.userId) continue;
       usernames.remember(from.userId, from.username);
       const current = latest.get(from.userId);
       if (current && compareIds(current.message.messageId, m.messageId) >= 0) continue;
-      const item = threadItem(m);
+      if (live) countUnread(from.userId);
+      const item = threadItem(m, unread.get(from.userId));
       current?.item.replaceWith(item);
       latest.set(from.userId, { message: m, item });
     }
@@ -56,10 +61,21 @@ export function dmInboxView(ctx: AppContext): View {
     status.textContent = ordered.length === 0 ? "No messages yet." : "";
   }
 
-  const unlisten = ctx.dms.listen({ onMessage: (m) => show([m]) });
+  function countUnread(userId: string): void {
+    const state = unread.get(userId);
+    if (!state) return; // not listed yet: the list's count includes it
+    const unreadCount = Math.min(100, state.unreadCount + 1);
+    unread.set(userId, { ...state, unreadCount, moreUnread: state.moreUnread || state.unreadCount === 100 });
+  }
+
+  const unlisten = ctx.dms.listen({ onMessage: (m) => show([m], true) });
   let disposed = false;
-  client.listDirectMessages({ pageSize: 200 }).then(
-    (messages) => !disposed && show(messages),
+  client.rpc.messages.listDirectMessages({ pageSize: 200 }).then(
+    ({ messages, readStates }) => {
+      if (disposed) return;
+      for (const state of readStates) if (state.channel.case === "withUserId") unread.set(state.channel.value, state);
+      show(messages);
+    },
     (err: unknown) => {
       if (disposed) return;
       if (isAuthError(err)) return ctx.onAuthLost();
@@ -102,7 +118,7 @@ export function dmInboxView(ctx: AppContext): View {
   };
 }
 
-function threadItem(m: Message): HTMLLIElement {
+function threadItem(m: Message, read: ReadState | undefined): HTMLLIElement {
   const from = m.sender!;
   return h(
     "li",
@@ -110,7 +126,7 @@ function threadItem(m: Message): HTMLLIElement {
     h(
       "a",
       { href: conversationHref(from.userId), "data-testid": "dm-thread", "data-user-id": from.userId },
-      h("span", { class: "thread-head" }, h("strong", {}, from.username), " ", timeElement(m.createdAt)),
+      h("span", { class: "thread-head" }, h("strong", {}, from.username), ...unreadBadge(read), " ", timeElement(m.createdAt)),
       h("span", { class: "snippet" }, m.text),
     ),
   );

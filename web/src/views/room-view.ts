@@ -4,7 +4,7 @@ import { createComposer } from "../composer.js";
 import type { AppContext } from "../context.js";
 import { h, type View } from "../dom.js";
 import { HistoryPane } from "../history-pane.js";
-import { readMarker } from "../read-marker.js";
+import { readMarker } from "../read-state.js";
 
 /**
  * One room: its history, its live messages, and the composer. History is loaded before the

@@ -1,6 +1,7 @@
 import type { ReadState, Room } from "@parley/client/web";
 import { client, describeError } from "../api.js";
 import { busy, h, timeElement, type View } from "../dom.js";
+import { unreadBadge } from "../read-state.js";
 
 /** Link to a room's view. */
 export const roomHref = (roomId: string): string => `#/rooms/${encodeURIComponent(roomId)}`;
@@ -98,11 +99,4 @@ function roomItem(room: Room, read: ReadState | undefined): HTMLLIElement {
       h("span", { class: "muted" }, "created ", timeElement(room.createdAt)),
     ),
   );
-}
-
-/** "3" (or "100+") unread messages of others, or nothing when all is read. */
-export function unreadBadge(read: ReadState | undefined): HTMLElement[] {
-  if (!read || read.unreadCount === 0) return [];
-  const count = read.moreUnread ? `${read.unreadCount}+` : String(read.unreadCount);
-  return [h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${count} unread` }, count)];
 }

@@ -1,4 +1,6 @@
-import { compareIds } from "@parley/client/web";
+/** The reader's side of read markers: what the page marks read, and how an unread count shows. */
+import { compareIds, type ReadState } from "@parley/client/web";
+import { h } from "./dom.js";
 
 /** What a view tells its channel's read marker. */
 export interface ReadMarker {
@@ -47,4 +49,11 @@ export function readMarker(mark: (messageId: string) => Promise<unknown>): ReadM
       document.removeEventListener("visibilitychange", onVisibility);
     },
   };
+}
+
+/** "3" (or "100+") unread messages of others, or nothing when all is read. */
+export function unreadBadge(read: ReadState | undefined): HTMLElement[] {
+  if (!read || read.unreadCount === 0) return [];
+  const count = read.moreUnread ? `${read.unreadCount}+` : String(read.unreadCount);
+  return [h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${count} unread` }, count)];
 }
