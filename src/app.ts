@@ -106,6 +106,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       // Counted where messages are stored: here, or in the primary when it is the node's writer.
       onStored: config.sequencedAppends ? undefined : (m) => countPosted(metrics, m),
       onRecordFailed: (error) => logger.warn({ err: error }, "could not record a message the log holds; the store writer will"),
+      onReadUnpublished: (error) => logger.warn({ err: error }, "read marker stored, but not published on the bus: the user's other sessions see it at their next List"),
     }),
   };
   metrics.readDeliveries = () => hub.deliveries;

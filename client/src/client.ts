@@ -10,7 +10,7 @@ import { AuthService, type CreateStreamTicketResponse, type ListRoomsResponse, t
 import { newClientMessageId } from "./keys.js";
 import { Outbox, type OutboxOptions } from "./outbox.js";
 import { type Recipient, sendOnce, type SendOptions } from "./send.js";
-import { type ChannelSource, subscribe, type SubscribeOptions, type Subscription } from "./subscription.js";
+import { type ChannelSource, type DirectSubscribeOptions, subscribe, type SubscribeOptions, type Subscription } from "./subscription.js";
 
 /** Where a token comes from: a fixed value (replaced by signIn/setToken), or the app's function. */
 export type TokenSource = { token?: string; getToken?: never } | { getToken: () => string | undefined | Promise<string | undefined>; token?: never };
@@ -84,8 +84,11 @@ export interface ParleyClient {
   sendDirect(to: Recipient, text: string, options?: SendOptions): Promise<Message>;
   /** Every message of the room, once, in order, across reconnects (see SubscribeOptions). */
   subscribeRoom(roomId: string, options: SubscribeOptions): Subscription;
-  /** Every direct message sent to me, once, in order, across reconnects. */
-  subscribeDirectMessages(options: SubscribeOptions): Subscription;
+  /**
+   * Every direct message sent to me, once, in order, across reconnects; with `onRead`, my read
+   * states as my sessions mark channels read (live only, see DirectSubscribeOptions).
+   */
+  subscribeDirectMessages(options: DirectSubscribeOptions): Subscription;
   /** A queue of sends made while disconnected, sent in order when the server answers again. */
   outbox(options?: OutboxOptions): Outbox;
   /** Closes every subscription and outbox of this client. */
@@ -130,7 +133,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     ...(options.onDeadConnection ? { onDeadConnection: options.onDeadConnection } : {}),
   };
   /** Starts a subscription that client.close() reaches, forgotten once the app closes it. */
-  const track = (source: ChannelSource, subscribeOptions: SubscribeOptions): Subscription => {
+  const track = (source: ChannelSource, subscribeOptions: DirectSubscribeOptions): Subscription => {
     const sub: Subscription = subscribe(
       source,
       {

@@ -6,10 +6,13 @@ import type { CallOptions } from "@connectrpc/connect";
 import type { BackoffOptions } from "./backoff.js";
 import type { CloseReason, ConnectError, DisconnectReason } from "./errors.js";
 import type { PageFn } from "./gap-fill.js";
-import type { Message, SubscribeRoomResponse } from "./gen.js";
+import type { Message, ReadState, SubscribeDirectMessagesResponse } from "./gen.js";
 
-/** One frame of SubscribeRoom or SubscribeDirectMessages (the two share the oneof). */
-export type StreamFrame = Pick<SubscribeRoomResponse, "frame">;
+/**
+ * One frame of SubscribeRoom or SubscribeDirectMessages: the direct-message oneof, which is the
+ * room's (message, ready, heartbeat, gap) plus `read`.
+ */
+export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame">;
 
 /** Where a subscription reads from: a stream that resumes after an id, and the history to page gaps from. */
 export interface ChannelSource {
@@ -60,6 +63,19 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
   /** Messages per List call when filling a gap (default 1000, the most the server allows). */
   gapPageSize?: number;
+}
+
+/** The options of `subscribeDirectMessages`: those of every subscription, and my read states. */
+export interface DirectSubscribeOptions extends SubscribeOptions {
+  /**
+   * Called when one of my sessions (this one included) marked a channel read up to a newer
+   * message (or the same one again): my read state of that room or conversation as the mark
+   * stored it — clear or update its badge. Live only: read states are not replayed on resume
+   * (after a reconnect read them from `listRooms` or `rpc.messages.listDirectMessages`,
+   * `readStates`), and they never move `position`. Awaited and ordered like `onMessage`; if it
+   * throws, the subscription closes with `handler-error`.
+   */
+  onRead?(state: ReadState): void | Promise<void>;
 }
 
 /** A running subscription. */

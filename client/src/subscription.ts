@@ -2,16 +2,25 @@
  * A lossless subscription to one channel (a room, or the signed-in user's direct messages): the
  * loop every Parley client needs, written once. It keeps one server stream open, resumes it with
  * `since` after any drop, fills `gap`s from the history, drops what it already delivered, and
- * tells the app what state it is in and why.
+ * tells the app what state it is in and why. A direct-message stream's `read` frames (my read
+ * states, live only) go to `onRead` and touch neither the position nor the de-duplication.
  */
 import { backoffDelay, wait } from "./backoff.js";
 import { type CloseReason, type DisconnectReason, closeReason, ConnectError, disconnectReason, isRetryable, retryAfterMs } from "./errors.js";
 import { type PageFn, pagesOldestFirst } from "./gap-fill.js";
-import type { Gap, Message, Ready } from "./gen.js";
+import type { Gap, Message, ReadState, Ready } from "./gen.js";
 import { compareIds } from "./ids.js";
-import type { ChannelSource, StreamFrame, SubscribeOptions, Subscription, SubscriptionDeps, SubscriptionState } from "./subscription-types.js";
+import type {
+  ChannelSource,
+  DirectSubscribeOptions,
+  StreamFrame,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionDeps,
+  SubscriptionState,
+} from "./subscription-types.js";
 
-export type { ChannelSource, StreamFrame, SubscribeOptions, Subscription, SubscriptionDeps, SubscriptionState };
+export type { ChannelSource, DirectSubscribeOptions, StreamFrame, SubscribeOptions, Subscription, SubscriptionDeps, SubscriptionState };
 
 /** The stream's own outcome, as opposed to the app's handler failing. */
 class HandlerError extends Error {}
@@ -25,8 +34,8 @@ type Outcome =
 /** Extra time a heartbeat may take on top of two intervals (network, timers) before the stream is called dead. */
 const DEAD_SLACK_MS = 1_000;
 
-/** Starts a subscription; see SubscribeOptions for the guarantees. */
-export function subscribe(source: ChannelSource, options: SubscribeOptions, deps: SubscriptionDeps): Subscription {
+/** Starts a subscription; see SubscribeOptions for the guarantees (a room's stream has no read frames, so no onRead). */
+export function subscribe(source: ChannelSource, options: DirectSubscribeOptions, deps: SubscriptionDeps): Subscription {
   return new ResumingSubscription(source, options, deps);
 }
 
@@ -39,7 +48,7 @@ class ResumingSubscription implements Subscription {
 
   constructor(
     private readonly source: ChannelSource,
-    private readonly options: SubscribeOptions,
+    private readonly options: DirectSubscribeOptions,
     private readonly deps: SubscriptionDeps,
   ) {
     this.#position = options.since ?? "";
@@ -146,6 +155,9 @@ class ResumingSubscription implements Subscription {
           case "gap":
             await this.#onGap(frame.value, call.signal);
             break;
+          case "read":
+            await this.#onRead(frame.value);
+            break;
         }
       }
     } catch (err) {
@@ -185,6 +197,15 @@ class ResumingSubscription implements Subscription {
       throw new HandlerError("onMessage threw", { cause: err });
     }
     this.#position = message.messageId;
+  }
+
+  /** Hands my new read state of a channel to the app; not a message: position and de-duplication stay as they are. */
+  async #onRead(state: ReadState): Promise<void> {
+    try {
+      await this.options.onRead?.(state);
+    } catch (err) {
+      throw new HandlerError("onRead threw", { cause: err });
+    }
   }
 
   async #onGap(gap: Gap, signal: AbortSignal): Promise<void> {

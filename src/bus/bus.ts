@@ -1,6 +1,6 @@
 /**
- * The bus port: how a message (and a token revocation) reaches every node that has live
- * subscribers for it. Adapters: bus/memory (one process), cluster/cluster-bus.ts (one node's workers),
+ * The bus port: how a message (and a token revocation, and a user's new read state) reaches every
+ * node that has live subscribers for it. Adapters: bus/memory (one process), cluster/cluster-bus.ts (one node's workers),
  * bus/kafka (many nodes).
  *
  * Guarantees every adapter gives (checked by test/contract/bus-contract.ts):
@@ -12,7 +12,7 @@
  * appended to the log first, named by its place there, and stored from the log (DESIGN.md,
  * "One order per channel"). The others carry messages the store has already named.
  */
-import type { ChatMessage } from "../domain/model.js";
+import type { ChatMessage, ReadState } from "../domain/model.js";
 
 /** A message before the log names it: its id and time come from its place in the log. */
 export type MessageDraft = Omit<ChatMessage, "id" | "createdAtMs">;
@@ -35,7 +35,13 @@ export interface MessageLog {
 
 export type BusEvent =
   | { readonly type: "message"; readonly message: ChatMessage }
-  | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number };
+  | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number }
+  /**
+   * A mark of `userId`'s moved their read marker: handed to that user's direct-message streams as
+   * a `read` frame. Ephemeral: a node that misses it loses only the frame (clients read states
+   * from List), so it is never part of the message log.
+   */
+  | { readonly type: "read"; readonly userId: string; readonly state: ReadState };
 
 export type BusListener = (event: BusEvent) => void;
 

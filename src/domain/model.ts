@@ -50,6 +50,17 @@ export function channelKey(channel: Channel): string {
  */
 export type ReadChannel = { readonly kind: "room"; readonly id: string } | { readonly kind: "direct"; readonly withUserId: string };
 
+/** One reader's read state of one channel (services/read-markers.ts computes it). */
+export interface ReadState {
+  readonly channel: ReadChannel;
+  /** The newest message id marked read, "0" when never marked. */
+  readonly lastReadMessageId: string;
+  /** Unread messages, at most services/read-markers.ts's UNREAD_COUNT_CAP. */
+  readonly unreadCount: number;
+  /** More than unreadCount messages are unread. */
+  readonly moreUnread: boolean;
+}
+
 /** A message reduced to what counting unread messages needs: its id and its sender. */
 export interface MessageStub {
   readonly id: string;

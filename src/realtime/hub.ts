@@ -1,7 +1,9 @@
 /**
  * The node-local hub: which live subscribers want which channel, and which open streams belong
  * to which token. It hands each message to every subscriber of its channel once, in the order
- * the bus delivers them (per-channel order), and never blocks on a slow subscriber.
+ * the bus delivers them (per-channel order), and never blocks on a slow subscriber. A user's new
+ * read state goes the same way to the subscribers of the user's inbox (their direct-message
+ * streams), as one read frame shared by all of them.
  *
  * Registrations are the subscribers and sessions themselves (no per-registration closure):
  * the hub is on the path of every idle stream, so what it keeps per stream is one set entry.
@@ -9,12 +11,13 @@
 import { HandOverBatch } from "./hand-over-batch.js";
 import { HeartbeatTickers } from "./heartbeat-ticker.js";
 import type { BusEvent } from "../bus/bus.js";
-import { type Channel, type ChatMessage, channelKey } from "../domain/model.js";
+import { type Channel, channelKey } from "../domain/model.js";
 import type { RecentMessages } from "./recent-messages.js";
+import type { LiveItem, ReadFrame } from "./stream-contract.js";
 
-/** Something that receives a channel's messages; deliver() must not throw or block. */
+/** Something that receives a channel's messages (and, on an inbox, read frames); deliver() must not throw or block. */
 export interface Subscriber {
-  deliver(message: ChatMessage): void;
+  deliver(item: LiveItem): void;
 }
 
 /** A stream opened with a token; revoke() ends it (must not throw). */
@@ -69,16 +72,27 @@ export class Hub {
     else if (held instanceof Set && held.delete(session) && held.size === 0) this.#byToken.delete(tokenId);
   }
 
-  /** Applies one bus event: fans a message out, or ends a revoked token's streams. */
+  /** Applies one bus event: fans a message or a read state out, or ends a revoked token's streams. */
   dispatch(event: BusEvent): void {
-    if (event.type === "message") {
-      this.recent?.add(event.message);
-      const set = this.#byChannel.get(channelKey(event.message.channel));
-      if (!set) return;
-      for (const subscriber of set) subscriber.deliver(event.message);
-      this.#deliveries += set.size;
-    } else {
-      this.revokeSessions(event.tokenId);
+    switch (event.type) {
+      case "message": {
+        this.recent?.add(event.message);
+        const set = this.#byChannel.get(channelKey(event.message.channel));
+        if (!set) return;
+        for (const subscriber of set) subscriber.deliver(event.message);
+        this.#deliveries += set.size;
+        return;
+      }
+      case "read": {
+        // The user's own inbox channel: their direct-message streams, and nobody else's.
+        const set = this.#byChannel.get(channelKey({ kind: "user", id: event.userId }));
+        if (!set) return;
+        const frame: ReadFrame = { kind: "read", state: event.state };
+        for (const subscriber of set) subscriber.deliver(frame);
+        return;
+      }
+      case "token_revoked":
+        return this.revokeSessions(event.tokenId);
     }
   }
 
@@ -89,7 +103,7 @@ export class Hub {
     else held?.revoke();
   }
 
-  /** How many subscriber deliveries the hub has made since start (for metrics). */
+  /** How many message deliveries to subscribers the hub has made since start (for metrics; read frames are not counted). */
   get deliveries(): number {
     return this.#deliveries;
   }

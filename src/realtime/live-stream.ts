@@ -20,16 +20,20 @@
  * message of a burst allocates that queue and nothing else (the former buffer, a base class,
  * allocated a [message] array there); further messages of the same burst share one array. No
  * per-stream closure but the abort listener.
+ *
+ * Read frames (a direct-message stream's user marked a channel read) travel in the same queue,
+ * so a stream sends them in the order the hub dispatched them among its messages; they count
+ * toward its bound like messages. They are always wanted (neither the position nor the replay
+ * filters them) and never move the position: they are not messages.
  */
 import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
-import type { ChatMessage } from "../domain/model.js";
 import type { FrameReceiver, PushableFrames } from "./frame-receiver.js";
 import type { HandOver } from "./hand-over-batch.js";
 import type { HeartbeatTicker, Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
 import { ReplayedIds } from "./replayed-ids.js";
-import type { Frame, SubscriptionLimits, SubscriptionRequest } from "./stream-contract.js";
+import { type Frame, isReadFrame, type LiveItem, type SubscriptionLimits, type SubscriptionRequest } from "./stream-contract.js";
 import { startingPoint } from "./starting-point.js";
 import { UnreadQueue } from "./unread-queue.js";
 
@@ -48,8 +52,8 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
   #preambleAt = 0;
   #position = "0";
   #replayed: ReplayedIds | undefined;
-  /** Live messages not read yet; undefined while none waits, unless the queue overflowed. */
-  #unread: UnreadQueue | undefined;
+  /** Live messages (and read frames) not read yet; undefined while none waits, unless the queue overflowed. */
+  #unread: UnreadQueue<LiveItem> | undefined;
   #handOverScheduled = false;
   #resolve: Resolve | undefined;
   #reject: Reject | undefined;
@@ -166,8 +170,8 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
     }
     const ended = this.#endedResult();
     if (ended) return ended;
-    const message = this.#nextWanted();
-    if (message) return Promise.resolve({ done: false, value: { kind: "message", message } });
+    const frame = this.#nextWanted();
+    if (frame) return Promise.resolve({ done: false, value: frame });
     this.#pending = new Promise<Result>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -188,10 +192,10 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
     return reason instanceof Error && reason.name !== "AbortError" ? Promise.reject(reason) : Promise.resolve(DONE);
   }
 
-  /** The hub's call, for every message of the channel; never blocks or throws. */
-  deliver(message: ChatMessage): void {
+  /** The hub's call, for every message of the channel (and read frame of an inbox); never blocks or throws. */
+  deliver(item: LiveItem): void {
     if (this.#state === "ended" || this.#overflowed) return;
-    if (!(this.#unread ??= new UnreadQueue()).enqueue(message, this.limits.queueLimit)) {
+    if (!(this.#unread ??= new UnreadQueue<LiveItem>()).enqueue(item, this.limits.queueLimit)) {
       this.limits.onOverflow?.();
       return;
     }
@@ -213,33 +217,41 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
     if (this.#receiver) return ending ? this.#stopPushing() : this.#pushBuffered(this.#receiver);
     if (!this.#resolve) return;
     if (ending) return this.#settleWaiter();
-    const message = this.#nextWanted();
-    if (message) this.#takeWaiter()!({ done: false, value: { kind: "message", message } });
+    const frame = this.#nextWanted();
+    if (frame) this.#takeWaiter()!({ done: false, value: frame });
   }
 
   get #overflowed(): boolean {
     return this.#unread?.overflowed === true;
   }
 
-  /** Reads unread messages until a wanted one (the rest are skipped), and drops the queue once it is empty. */
-  #nextWanted(): ChatMessage | undefined {
+  /** The frame of the next wanted unread item (the rest are skipped); drops the queue once it is empty. */
+  #nextWanted(): Frame | undefined {
     const unread = this.#unread;
     if (unread === undefined) return undefined;
-    let message = unread.shift();
-    while (message !== undefined && !this.#wanted(message)) message = unread.shift();
+    let frame: Frame | undefined;
+    while (frame === undefined) {
+      const item = unread.shift();
+      if (item === undefined) break;
+      frame = this.#wantedFrame(item);
+    }
     if (!unread.hasUnread && !unread.overflowed) this.#unread = undefined;
-    return message;
+    return frame;
   }
 
-  /** Whether the consumer wants `message`: after the position, and not replayed already. */
-  #wanted(message: ChatMessage): boolean {
-    return compareIds(message.id, this.#position) > 0 && !this.#replayed?.has(message.id);
+  /**
+   * The frame of `item` if the consumer wants it, else undefined: a message after the position
+   * and not replayed already; a read frame always (it has no place in the order of ids).
+   */
+  #wantedFrame(item: LiveItem): Frame | undefined {
+    if (isReadFrame(item)) return item;
+    return compareIds(item.id, this.#position) > 0 && !this.#replayed?.has(item.id) ? { kind: "message", message: item } : undefined;
   }
 
-  /** Pushes every buffered wanted message while the receiver takes them. */
+  /** Pushes every buffered wanted frame while the receiver takes them. */
   #pushBuffered(receiver: FrameReceiver): void {
-    for (let message = this.#nextWanted(); message; message = this.#nextWanted()) {
-      if (!receiver.push({ kind: "message", message })) return this.#leavePush(receiver);
+    for (let frame = this.#nextWanted(); frame; frame = this.#nextWanted()) {
+      if (!receiver.push(frame)) return this.#leavePush(receiver);
       // The receiver ended the stream (or pulled) from inside push().
       if (this.#receiver !== receiver) return;
     }

@@ -10,6 +10,9 @@
  *   5. heartbeat when idle; stop on abort; end with ResourceExhaustedError when the client reads
  *      too slowly for the bounded queue.
  *
+ * A user's direct-message stream also carries their read frames (hub.ts): live only, in the
+ * order the hub dispatched them among the messages, never replayed, never moving the position.
+ *
  * Each message is delivered once, in id order for the replay and in bus order (= id order on
  * one node) for live delivery, with no gap between the two.
  */

@@ -1,6 +1,6 @@
 /**
- * The unread live messages of one stream: a bounded FIFO that, past its bound, refuses what
- * follows and stays overflowed.
+ * The unread live items of one stream (messages, and read frames on direct-message streams): a
+ * bounded FIFO that, past its bound, refuses what follows and stays overflowed.
  *
  * Memory: a LiveStream holds a queue only while messages wait unread or after an overflow, and
  * drops it once it is read empty, so an idle stream holds none. The oldest message sits in a
@@ -8,16 +8,14 @@
  * read) allocates this one small object and nothing else, as the shared-empty-array buffer it
  * replaces allocated one `[message]` array. Only a second waiting message allocates an array.
  */
-import type { ChatMessage } from "../domain/model.js";
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
 
-const NO_MESSAGES: readonly ChatMessage[] = Object.freeze([]);
-
-/** Unread messages, in arrival order, each handed out once, at most `limit` at a time (see enqueue). */
-export class UnreadQueue {
-  /** The oldest unread message; undefined exactly when none waits. */
-  #oldest: ChatMessage | undefined = undefined;
-  /** The unread messages after #oldest, from #head on; the shared empty array while there are none. */
-  #later: ChatMessage[] = NO_MESSAGES as ChatMessage[];
+/** Unread items, in arrival order, each handed out once, at most `limit` at a time (see enqueue). */
+export class UnreadQueue<T> {
+  /** The oldest unread item; undefined exactly when none waits. */
+  #oldest: T | undefined = undefined;
+  /** The unread items after #oldest, from #head on; the shared empty array while there are none. */
+  #later: T[] = NO_ITEMS as T[];
   #head = 0;
   #overflowed = false;
 
@@ -35,20 +33,20 @@ export class UnreadQueue {
    * Appends `message` while fewer than `limit` wait unread and returns true; else marks the
    * queue overflowed, drops the message and returns false. Call only while not overflowed.
    */
-  enqueue(message: ChatMessage, limit: number): boolean {
+  enqueue(message: T, limit: number): boolean {
     const unread = this.#oldest === undefined ? 0 : 1 + this.#later.length - this.#head;
     if (unread >= limit) {
       this.#overflowed = true;
       return false;
     }
     if (this.#oldest === undefined) this.#oldest = message;
-    else if (this.#later === NO_MESSAGES) this.#later = [message];
+    else if (this.#later === NO_ITEMS) this.#later = [message];
     else this.#later.push(message);
     return true;
   }
 
   /** The oldest unread message, now read; undefined when none waits. */
-  shift(): ChatMessage | undefined {
+  shift(): T | undefined {
     const message = this.#oldest;
     const later = this.#later;
     if (this.#head === later.length) {
@@ -57,7 +55,7 @@ export class UnreadQueue {
     }
     this.#oldest = later[this.#head++];
     if (this.#head === later.length) {
-      this.#later = NO_MESSAGES as ChatMessage[];
+      this.#later = NO_ITEMS as T[];
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > later.length) {
       // Lets go of the read half of a long backlog instead of keeping it until the queue empties.
@@ -70,7 +68,7 @@ export class UnreadQueue {
   /** Drops every unread message (the overflow mark stays). */
   clear(): void {
     this.#oldest = undefined;
-    this.#later = NO_MESSAGES as ChatMessage[];
+    this.#later = NO_ITEMS as T[];
     this.#head = 0;
   }
 }

@@ -38,6 +38,8 @@ export interface MessagesDeps {
   readonly onStored?: (message: ChatMessage) => void;
   /** Called when recording a message the log already holds failed (the store writer repeats it). */
   readonly onRecordFailed?: (error: unknown) => void;
+  /** Called when a mark's `read` event could not be published (read-markers.ts). */
+  readonly onReadUnpublished?: (error: unknown) => void;
 }
 
 /** Which user a direct message goes to. */
@@ -45,14 +47,14 @@ export type Recipient = { readonly userId: string } | { readonly username: strin
 
 export class Messages {
   /**
-   * Read markers and unread counts (services/read-markers.ts), over this service's store and
-   * rooms. Reached through Messages so the edges' service set stays as it is; it is its own
+   * Read markers and unread counts (services/read-markers.ts), over this service's store, rooms
+   * and bus. Reached through Messages so the edges' service set stays as it is; it is its own
    * use case, and may become a service of its own in the composition root.
    */
   readonly reads: ReadMarkers;
 
   constructor(private readonly deps: MessagesDeps) {
-    this.reads = new ReadMarkers({ store: deps.store, rooms: deps.rooms });
+    this.reads = new ReadMarkers({ store: deps.store, rooms: deps.rooms, bus: deps.bus, onReadUnpublished: deps.onReadUnpublished });
   }
 
   /**

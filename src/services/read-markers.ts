@@ -9,32 +9,34 @@
  * - Unread = others' messages newer than the marker and than the caller's own newest message in
  *   the channel (sending reads the channel up to one's message), at most 14 days old, counted up
  *   to UNREAD_COUNT_CAP. Counting reads at most UNREAD_COUNT_CAP + 1 message stubs per channel.
+ * - A mark that stores its message as the marker publishes the new state to the caller on the bus
+ *   (one `read` event, addressed to the user): every open direct-message stream of theirs gets it
+ *   as a `read` frame, so badges clear in their other sessions (a repeated mark of the same message
+ *   sends the same state again, harmlessly). A mark of an older message changed nothing and
+ *   publishes nothing. Published in the background once the marker is stored: a bus outage loses
+ *   only the frame (sessions read states again from List), never the mark.
  */
 import { NotFoundError } from "../domain/errors.js";
 import { compareIds, minIdAt } from "../domain/ids.js";
-import type { ChatMessage, ReadChannel } from "../domain/model.js";
+import type { ChatMessage, ReadChannel, ReadState } from "../domain/model.js";
+import type { Bus } from "../bus/bus.js";
 import type { Store } from "../store/store.js";
 import type { Rooms } from "./rooms.js";
+
+export type { ReadState } from "../domain/model.js";
 
 /** Unread counts stop here: a client shows `${UNREAD_COUNT_CAP}+` when `moreUnread`. */
 export const UNREAD_COUNT_CAP = 100;
 /** Messages older than this are never counted unread (a never-opened room shows its recent ones). */
 export const UNREAD_HORIZON_MS = 14 * 24 * 3600 * 1000;
 
-/** The caller's read state of one channel. */
-export interface ReadState {
-  readonly channel: ReadChannel;
-  /** The newest message id marked read, "0" when never marked. */
-  readonly lastReadMessageId: string;
-  /** Unread messages, at most UNREAD_COUNT_CAP. */
-  readonly unreadCount: number;
-  /** More than unreadCount messages are unread. */
-  readonly moreUnread: boolean;
-}
-
 export interface ReadMarkersDeps {
   readonly store: Store;
   readonly rooms: Rooms;
+  /** Where a mark's new state goes to the caller's other sessions (see the header). */
+  readonly bus: Bus;
+  /** Told when a mark's `read` event could not be published (the mark itself is stored). */
+  readonly onReadUnpublished?: (error: unknown) => void;
   /** The clock of the unread horizon (tests move it). */
   readonly nowMs?: () => number;
 }
@@ -79,7 +81,14 @@ export class ReadMarkers {
     const [found] = await this.deps.store.listMessageStubs(callerId, channel, page);
     if (found?.id !== messageId) throw new NotFoundError(notFound);
     const marker = await this.deps.store.advanceReadMarker(callerId, channel, messageId);
-    return this.#count(callerId, channel, marker);
+    const state = await this.#count(callerId, channel, marker);
+    if (marker === messageId) this.#publish(callerId, state);
+    return state;
+  }
+
+  /** Sends the caller's new state to their streams, in the background (see the header). */
+  #publish(callerId: string, state: ReadState): void {
+    this.deps.bus.publish({ type: "read", userId: callerId, state }).catch((error: unknown) => this.deps.onReadUnpublished?.(error));
   }
 
   /** Counts from the newest message down to the marker, the horizon or the caller's own newest message. */

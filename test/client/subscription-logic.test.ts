@@ -230,6 +230,94 @@ describe("pagesOldestFirst", () => {
   });
 });
 
+describe("a direct-message subscription", () => {
+  type DirectFrame = ReturnType<NonNullable<ServiceImpl<typeof MessageService>["subscribeDirectMessages"]>> extends AsyncIterable<infer F> ? F : never;
+  const dm = (messageId: string): DirectFrame => ({ frame: { case: "message", value: message(messageId) } });
+  const readRoom = (roomId: string, lastReadMessageId: string, unreadCount: number): DirectFrame => ({
+    frame: { case: "read", value: { channel: { case: "roomId", value: roomId }, lastReadMessageId, unreadCount } },
+  });
+
+  /** A client over an in-memory server whose SubscribeDirectMessages runs `script` for each open (n = 1, 2, …). */
+  function scriptedDirect(script: (n: number, since: string, signal: AbortSignal) => AsyncIterable<DirectFrame>) {
+    const sinces: string[] = [];
+    const transport = createRouterTransport(({ service }) => {
+      service(MessageService, {
+        subscribeDirectMessages(req, ctx) {
+          sinces.push(req.since);
+          return script(sinces.length, req.since, ctx.signal);
+        },
+      });
+    });
+    const client = createParleyClient({ transport, token: "t", heartbeatIntervalMs: 60_000, backoff: { initialMs: 5, maxMs: 20 } });
+    return { client, sinces };
+  }
+
+  it("hands read frames to onRead in stream order, and resumes after the last message, not after a read frame", async () => {
+    const { client, sinces } = scriptedDirect(async function* (n, since, signal) {
+      if (n === 1) {
+        yield { frame: { case: "ready", value: { position: "0" } } };
+        yield dm("10");
+        yield readRoom("7", "10", 0);
+        yield dm("11");
+        // A read state naming a newer message than any delivered: still no position.
+        yield readRoom("8", "99", 2);
+        throw new ConnectError("connection reset", Code.Unavailable);
+      }
+      yield { frame: { case: "ready", value: { position: since } } };
+      yield dm("12");
+      await untilAborted(signal);
+    });
+    const events: string[] = [];
+    const r = recorder();
+    const sub = client.subscribeDirectMessages({
+      onMessage: (m) => void events.push(`message ${m.messageId}`),
+      onRead: (state) => void events.push(`read ${String(state.channel.value)} ${state.lastReadMessageId} ${state.unreadCount}`),
+      onState: r.onState,
+    });
+    await expect.poll(() => events.length).toBe(5);
+    expect(events).toEqual(["message 10", "read 7 10 0", "message 11", "read 8 99 2", "message 12"]);
+    expect(sinces).toEqual(["", "11"]);
+    expect(sub.position).toBe("12");
+    sub.close();
+  });
+
+  it("closes with handler-error when onRead throws, keeping the position of the last message", async () => {
+    const { client } = scriptedDirect(async function* (_n, since, signal) {
+      yield { frame: { case: "ready", value: { position: since || "0" } } };
+      yield dm("10");
+      yield readRoom("7", "10", 0);
+      yield dm("11");
+      await untilAborted(signal);
+    });
+    const r = recorder();
+    const sub = client.subscribeDirectMessages({
+      onMessage: r.onMessage,
+      onRead: () => {
+        throw new Error("app bug");
+      },
+      onState: r.onState,
+    });
+    await r.until((s) => s.status === "closed");
+    expect(sub.state).toMatchObject({ status: "closed", reason: "handler-error", error: new Error("app bug") });
+    expect(r.seen).toEqual(["10"]);
+    expect(sub.position).toBe("10");
+  });
+
+  it("ignores read frames without onRead", async () => {
+    const { client } = scriptedDirect(async function* (_n, since, signal) {
+      yield { frame: { case: "ready", value: { position: since || "0" } } };
+      yield readRoom("7", "10", 0);
+      yield dm("10");
+      await untilAborted(signal);
+    });
+    const r = recorder();
+    const sub = client.subscribeDirectMessages({ onMessage: r.onMessage, onState: r.onState });
+    await expect.poll(() => r.seen).toEqual(["10"]);
+    expect(sub.state.status).toBe("live");
+    sub.close();
+  });
+});
+
 describe("backoffDelay", () => {
   it("grows exponentially, is capped, and is jittered in [d/2, d)", () => {
     expect(backoffDelay(0, {}, () => 0)).toBe(125);

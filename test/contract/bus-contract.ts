@@ -32,7 +32,9 @@ export interface BusContractOptions {
 /** Sentinel revocations expire at SENTINEL_EXPIRY + a number naming the round and the bus; real ones later. */
 const SENTINEL_EXPIRY = 1_800_000_000_000;
 const isSentinel = (e: BusEvent): boolean =>
-  e.type === "message" ? e.message.text.startsWith("sentinel ") : e.expiresAtMs >= SENTINEL_EXPIRY && e.expiresAtMs < SENTINEL_EXPIRY + 1_000_000_000;
+  e.type === "message"
+    ? e.message.text.startsWith("sentinel ")
+    : e.type === "token_revoked" && e.expiresAtMs >= SENTINEL_EXPIRY && e.expiresAtMs < SENTINEL_EXPIRY + 1_000_000_000;
 /** One sentinel: the text of a message, the expiry of a revocation. */
 const sentinelOf = (round: number, from: number) => ({ text: `sentinel ${round} ${from}`, expiresAtMs: SENTINEL_EXPIRY + round * 1000 + from });
 let sentinelRounds = 0;
@@ -50,11 +52,12 @@ class Received {
     this.#waiters.add(wake);
     return () => this.#waiters.delete(wake);
   }
-  /** Message texts (or token ids) of one channel, in arrival order, sentinels left out. */
+  /** Message texts (or token ids, or the user ids of read states) of one channel, in arrival order, sentinels left out. */
   of(tag: string): string[] {
     return this.events.flatMap((e) => {
       if (isSentinel(e)) return [];
       if (e.type === "message") return channelTag(e.message.channel) === tag ? [e.message.text] : [];
+      if (e.type === "read") return e.userId.startsWith(tag) ? [e.userId] : [];
       return e.tokenId.startsWith(tag) ? [e.tokenId] : [];
     });
   }
@@ -140,21 +143,29 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
     });
 
     it("delivers every event published on any node to every listener exactly once", async () => {
-      expect.assertions(5 * nodes);
+      expect.assertions(7 * nodes);
       const { buses, received } = await started();
       const room = { kind: "room", id: unique() } as const;
       const inbox = { kind: "user", id: unique() } as const;
       const tokenTag = `tok${unique()}-`;
+      const readerTag = `reader${unique()}-`;
+      const readState = { channel: { kind: "direct", withUserId: "5" }, lastReadMessageId: "42", unreadCount: 3, moreUnread: true } as const;
       await Promise.all(
         buses.flatMap((bus, i) => [
           bus.publish(message(room, `room from ${i}`)),
           bus.publish(message(inbox, `dm from ${i}`)),
           bus.publish({ type: "token_revoked", tokenId: `${tokenTag}${i}`, expiresAtMs: 1_900_000_000_000 }),
+          bus.publish({ type: "read", userId: `${readerTag}${i}`, state: readState }),
         ]),
       );
       await afterSentinels(buses, received, [room, inbox, ...buses.map((_, i) => `${tokenTag}${i}`)]);
+      // Read states travel keyed by user, apart from the sentinels' keys: waited for on their own.
+      const readsMissing = () => received.flatMap((r, node) => (r.of(readerTag).length < buses.length ? [`node ${node} has ${r.of(readerTag).length} read states`] : []));
+      await waitUntil(received, () => readsMissing().length === 0, () => readsMissing().join("; "));
       const senders = buses.map((_, i) => i);
       for (const r of received) {
+        expect(r.of(readerTag).sort()).toEqual(senders.map((i) => `${readerTag}${i}`));
+        expect(r.events.find((e) => e.type === "read" && e.userId === `${readerTag}0`)).toEqual({ type: "read", userId: `${readerTag}0`, state: readState });
         expect(r.of(channelTag(room)).sort()).toEqual(senders.map((i) => `room from ${i}`));
         expect(r.of(channelTag(inbox)).sort()).toEqual(senders.map((i) => `dm from ${i}`));
         expect(r.of(tokenTag).sort()).toEqual(senders.map((i) => `${tokenTag}${i}`));

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { SubscribeRoomRequestSchema } from "../../gen/chat/v1/message_pb.js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { SubscribeDirectMessagesResponseSchema, SubscribeRoomRequestSchema } from "../../gen/chat/v1/message_pb.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { newUser, uniqueName } from "../support/clients.js";
 import { envelope, rawResponse, rawStream } from "../support/raw-rpc.js";
@@ -148,6 +148,42 @@ describe("subscribe fast path", () => {
       expect(fast.contentType).toBe(slow.contentType);
       expect(fast.headers, contentType).toEqual(slow.headers);
       expect(fast.envelopes.map((e) => e.toString("hex")), contentType).toEqual(slow.envelopes.map((e) => e.toString("hex")));
+    }
+  });
+
+  it("sends a direct-message stream's read frame as connect-node does, byte for byte", async () => {
+    const { user: a, roomId } = await roomWithUser(server.url);
+    const b = await newUser(server.url);
+    // SubscribeDirectMessagesRequest{} is the empty message: an envelope of no bytes, or "{}" in JSON.
+    const bodies = {
+      "application/connect+proto": envelope(new Uint8Array()),
+      "application/connect+json": envelope(new TextEncoder().encode("{}")),
+      "application/grpc-web+proto": envelope(new Uint8Array()),
+    };
+    for (const [contentType, body] of Object.entries(bodies)) {
+      const deadline: Record<string, string> = contentType.startsWith("application/grpc-web") ? { "grpc-timeout": "60S" } : { "connect-timeout-ms": "60000" };
+      const headers = { "content-type": contentType, authorization: `Bearer ${a.token}` };
+      let ready!: () => void;
+      let readies = 0;
+      const bothReady = new Promise<void>((resolve) => (ready = resolve));
+      const options = { procedure: "SubscribeDirectMessages" as const, onEnvelope: (n: number) => void (n === 1 && ++readies === 2 && ready()) };
+      const fast = rawStream(server.url, headers, body, 2, options);
+      const slow = rawStream(server.url, { ...headers, ...deadline }, body, 2, options);
+      await bothReady;
+      // A new message each round, so that every mark moves the marker.
+      const posted = await b.clients.messages.postMessage({ roomId, text: contentType });
+      await a.clients.messages.markRoomRead({ roomId, messageId: posted.message!.messageId });
+      const [f, sl] = await Promise.all([fast, slow]);
+      expect(f.envelopes.map((e) => e.toString("hex")), contentType).toEqual(sl.envelopes.map((e) => e.toString("hex")));
+      const read = f.envelopes[1]!.subarray(5);
+      const decoded = contentType.endsWith("json")
+        ? JSON.parse(read.toString())
+        : fromBinary(SubscribeDirectMessagesResponseSchema, read).frame;
+      expect(decoded, contentType).toMatchObject(
+        contentType.endsWith("json")
+          ? { read: { roomId, lastReadMessageId: posted.message!.messageId } }
+          : { case: "read", value: { channel: { case: "roomId", value: roomId }, lastReadMessageId: posted.message!.messageId, unreadCount: 0 } },
+      );
     }
   });
 });

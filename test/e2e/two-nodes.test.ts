@@ -6,7 +6,9 @@
  *   (b) node A is SIGKILLed while a client posts to it (the poster retries on B, same
  *       client_message_id); a subscriber on A resumes on B with `since` and ends with every
  *       acknowledged message exactly once;
- *   (c) signing out on node A ends the same token's open stream on node B with UNAUTHENTICATED.
+ *   (c) signing out on node A ends the same token's open stream on node B with UNAUTHENTICATED;
+ *   (d) a room marked read in a session on node A reaches the user's direct-message stream in
+ *       another session on node B as a `read` frame (the control topic, keyed by user id).
  * Needs KAFKA_BROKERS and CASSANDRA_CONTACT_POINTS (`eval "$(bash scripts/engines.sh start)"`).
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -112,6 +114,27 @@ function twoNodes(brokers: string, contactPoints: string): void {
       await user.clients.auth.signOut({});
       await expect(collect(stream, () => false, 15_000)).rejects.toMatchObject({ code: Code.Unauthenticated });
       await expect(onB.auth.getMe({})).rejects.toMatchObject({ code: Code.Unauthenticated });
+    });
+
+    it("a mark on A reaches the user's direct-message stream in another session on B as a read frame", async () => {
+      const [user, poster] = [await newUser(a.url, "grpc"), await newUser(a.url, "grpc")];
+      const { room } = await user.clients.rooms.createRoom({ name: uniqueName("reads") });
+      const posted = await poster.clients.messages.postMessage({ roomId: room!.roomId, text: "read me" });
+      const second = await chatClients(b.url, undefined, "grpc").auth.signIn({ username: user.user.username, password: user.password });
+      const controller = new AbortController();
+      const stream = chatClients(b.url, second.accessToken, "grpc").messages.subscribeDirectMessages({}, { signal: controller.signal })[Symbol.asyncIterator]();
+      await collect(stream, (c) => c.cases.includes("ready"));
+      const marked = await user.clients.messages.markRoomRead({ roomId: room!.roomId, messageId: posted.message!.messageId });
+      // Heartbeats (every 2 s) may come first; ten of them without the frame is a failure.
+      let frame: { case: string | undefined; value?: unknown } | undefined;
+      for (let beats = 0; beats < 10; beats++) {
+        const next = await stream.next();
+        if (next.done) break;
+        frame = next.value.frame;
+        if (frame.case !== "heartbeat") break;
+      }
+      expect(frame).toEqual({ case: "read", value: marked.readState });
+      controller.abort();
     });
 
     // Last: it kills node A.

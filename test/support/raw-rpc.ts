@@ -12,9 +12,15 @@ export function envelope(data: Uint8Array): Buffer {
   return out;
 }
 
+/** Which subscribe procedure a raw stream calls, and a hook told the number of envelopes read so far after each new one. */
+export interface RawStreamOptions {
+  readonly procedure?: "SubscribeRoom" | "SubscribeDirectMessages";
+  readonly onEnvelope?: (read: number) => void;
+}
+
 /** POSTs a stream request over HTTP/1.1 and reads the first `count` response envelopes. */
-export async function rawStream(baseUrl: string, headers: Record<string, string>, body: Buffer, count: number) {
-  const url = new URL("/chat.v1.MessageService/SubscribeRoom", baseUrl);
+export async function rawStream(baseUrl: string, headers: Record<string, string>, body: Buffer, count: number, options: RawStreamOptions = {}) {
+  const url = new URL(`/chat.v1.MessageService/${options.procedure ?? "SubscribeRoom"}`, baseUrl);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = httpRequest(url, { method: "POST", headers: { ...headers, "content-length": String(body.length) } }, resolve);
     req.on("error", reject);
@@ -28,6 +34,7 @@ export async function rawStream(baseUrl: string, headers: Record<string, string>
       const size = 5 + buffered.readUInt32BE(1);
       envelopes.push(buffered.subarray(0, size));
       buffered = buffered.subarray(size);
+      options.onEnvelope?.(envelopes.length);
     }
     if (envelopes.length >= count) break;
   }

@@ -15,7 +15,13 @@ import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { AuthService } from "../../gen/chat/v1/auth_pb.js";
-import { MessageService, SubscribeDirectMessagesRequestSchema, SubscribeRoomRequestSchema, SubscribeRoomResponseSchema } from "../../gen/chat/v1/message_pb.js";
+import {
+  MessageService,
+  SubscribeDirectMessagesRequestSchema,
+  SubscribeDirectMessagesResponseSchema,
+  SubscribeRoomRequestSchema,
+  SubscribeRoomResponseSchema,
+} from "../../gen/chat/v1/message_pb.js";
 import { RoomService } from "../../gen/chat/v1/room_pb.js";
 import type { ChatMessage } from "../../src/domain/model.js";
 import { StreamOpener, type StreamOpenerDeps } from "../../src/edges/streams/stream-open.js";
@@ -26,7 +32,7 @@ import { type FrameFormat, MessageEncodings } from "../../src/edges/streams/mess
 import { readBody, singleEnvelope } from "../../src/edges/rpc/request-body.js";
 import { decodeSubscribe } from "../../src/edges/rpc/fast/subscribe-decoding.js";
 import { matchFastStream, type FastStreamRequest } from "../../src/edges/rpc/wire-protocol.js";
-import { frameToProto } from "../../src/edges/rpc/to-proto.js";
+import { frameToProto, roomFrameToProto } from "../../src/edges/rpc/to-proto.js";
 import type { Frame } from "../../src/realtime/subscription.js";
 import { propertyParameters } from "../support/fuzz-seed.js";
 import { assertCleanRefusal, FuzzBytes } from "../support/refusal.js";
@@ -211,16 +217,28 @@ describe("the RPC subscribe fast path (property-based)", () => {
     canonicalId.map((position) => ({ kind: "ready" as const, position, heartbeatMs: 15_000 })),
     fc.tuple(canonicalId, canonicalId).map(([after, before]) => ({ kind: "gap" as const, after, before })),
     fc.integer({ min: 1_735_689_600_000, max: 4_102_444_800_000 }).map((atMs) => ({ kind: "heartbeat" as const, atMs })),
+    fc
+      .record({
+        channel: fc.oneof(canonicalId.map((id) => ({ kind: "room" as const, id })), canonicalId.map((withUserId) => ({ kind: "direct" as const, withUserId }))),
+        lastReadMessageId: fc.oneof(fc.constant("0"), canonicalId),
+        unreadCount: fc.integer({ min: 0, max: 100 }),
+        moreUnread: fc.boolean(),
+      })
+      .map((state) => ({ kind: "read" as const, state })),
   );
   test.prop([frame, fc.constantFrom("binary" as const, "json" as const)], propertyParameters(1_000))(
-    "response envelopes round-trip: one uncompressed envelope whose message decodes to the frame",
+    "response envelopes round-trip: one uncompressed envelope whose message decodes to the frame (a room stream's frame as either response)",
     (f, format) => {
       const envelope = frameEnvelope(f, format);
       expect(envelope[0]).toBe(0);
       expect(envelope.readUInt32BE(1)).toBe(envelope.length - 5);
       const data = envelope.subarray(5);
-      const decoded = format === "binary" ? fromBinary(SubscribeRoomResponseSchema, data) : fromJsonString(SubscribeRoomResponseSchema, data.toString());
-      expect(decoded).toEqual(create(SubscribeRoomResponseSchema, { frame: frameToProto(f) }));
+      const decoded =
+        format === "binary" ? fromBinary(SubscribeDirectMessagesResponseSchema, data) : fromJsonString(SubscribeDirectMessagesResponseSchema, data.toString());
+      expect(decoded).toEqual(create(SubscribeDirectMessagesResponseSchema, { frame: frameToProto(f) }));
+      if (f.kind === "read") return;
+      const asRoom = format === "binary" ? fromBinary(SubscribeRoomResponseSchema, data) : fromJsonString(SubscribeRoomResponseSchema, data.toString());
+      expect(asRoom).toEqual(create(SubscribeRoomResponseSchema, { frame: roomFrameToProto(f) }));
     },
   );
 });

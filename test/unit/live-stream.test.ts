@@ -70,3 +70,65 @@ describe("subscribe() live phase", () => {
     expect(hub.subscriberCount(channel)).toBe(0);
   });
 });
+
+describe("read frames on an inbox stream", () => {
+  const inbox = { kind: "user", id: "2" } as const;
+  const state = (lastReadMessageId: string) => ({ channel: { kind: "room", id: "9" } as const, lastReadMessageId, unreadCount: 0, moreUnread: false });
+  const dm = (id: string): ChatMessage => ({ id, channel: inbox, senderId: "3", senderName: "c", text: "t", createdAtMs: 0, clientMessageId: "" });
+
+  async function inboxStream(since?: string, history: ChatMessage[] = [], queueLimit = limits.queueLimit) {
+    const hub = new Hub();
+    const stream = subscribe(hub, { ...limits, queueLimit }, { channel: inbox, since, history: async () => [...history].reverse(), signal: new AbortController().signal });
+    return { hub, stream };
+  }
+
+  it("come after Ready and the replay, among the messages in dispatch order, and never move the position", async () => {
+    const { hub, stream } = await inboxStream("100", [dm("101")], 10);
+    const ready = stream.next();
+    // Dispatched while the stream starts: held until Ready and the replay are sent.
+    hub.dispatch({ type: "read", userId: "2", state: state("101") });
+    expect((await ready).value).toMatchObject({ kind: "ready", position: "100" });
+    expect((await stream.next()).value).toEqual({ kind: "message", message: dm("101") });
+    expect((await stream.next()).value).toEqual({ kind: "read", state: state("101") });
+    const waiting = stream.next();
+    hub.dispatch({ type: "message", message: dm("102") });
+    // A read state naming a newer message than the stream's messages: the next message still comes.
+    hub.dispatch({ type: "read", userId: "2", state: state("999") });
+    hub.dispatch({ type: "message", message: dm("103") });
+    // The replayed message again, live: still dropped (the read frame did not reset the de-duplication).
+    hub.dispatch({ type: "message", message: dm("101") });
+    hub.dispatch({ type: "message", message: dm("104") });
+    const got = [(await waiting).value, (await stream.next()).value, (await stream.next()).value, (await stream.next()).value];
+    expect(got).toEqual([
+      { kind: "message", message: dm("102") },
+      { kind: "read", state: state("999") },
+      { kind: "message", message: dm("103") },
+      { kind: "message", message: dm("104") },
+    ]);
+    await stream.return(undefined);
+  });
+
+  it("reach only the streams of the user they are addressed to, never a room's", async () => {
+    const mine = await inboxStream();
+    const room = subscribe(mine.hub, limits, { channel: { kind: "room", id: "2" }, since: undefined, history: async () => [], signal: new AbortController().signal });
+    const other = subscribe(mine.hub, limits, { channel: { kind: "user", id: "3" }, since: undefined, history: async () => [], signal: new AbortController().signal });
+    for (const s of [mine.stream, room, other]) expect((await s.next()).value).toMatchObject({ kind: "ready" });
+    const [a, b, c] = [mine.stream.next(), room.next(), other.next()];
+    mine.hub.dispatch({ type: "read", userId: "2", state: state("5") });
+    mine.hub.dispatch({ type: "message", message: { ...dm("6"), channel: { kind: "room", id: "2" } } });
+    mine.hub.dispatch({ type: "message", message: { ...dm("7"), channel: { kind: "user", id: "3" } } });
+    expect((await a).value).toEqual({ kind: "read", state: state("5") });
+    expect((await b).value).toMatchObject({ kind: "message", message: { id: "6" } });
+    expect((await c).value).toMatchObject({ kind: "message", message: { id: "7" } });
+    expect(mine.hub.deliveries).toBe(2);
+    for (const s of [mine.stream, room, other]) await s.return(undefined);
+  });
+
+  it("count toward the queue's bound like messages", async () => {
+    const { hub, stream } = await inboxStream();
+    await stream.next();
+    const waiting = stream.next();
+    for (let i = 0; i < limits.queueLimit + 1; i++) hub.dispatch({ type: "read", userId: "2", state: state(String(i + 1)) });
+    await expect(waiting).rejects.toBeInstanceOf(ResourceExhaustedError);
+  });
+});

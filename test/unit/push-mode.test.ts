@@ -194,3 +194,23 @@ describe("push mode", () => {
     expect(hub.subscriberCount(channel)).toBe(0);
   });
 });
+
+describe("push mode with read frames", () => {
+  it("pushes a read frame among the messages, in dispatch order", async () => {
+    const inbox = { kind: "user", id: "2" } as const;
+    const hub = new Hub();
+    const frames = subscribe(hub, limits, { channel: inbox, since: undefined, history: async () => [], signal: new AbortController().signal }) as PushableFrames;
+    await frames.next();
+    const pushed: Frame[] = [];
+    expect(frames.pushTo({ push: (f) => (pushed.push(f), true), pull: () => undefined })).toBe(true);
+    const first = { ...message(), channel: inbox };
+    const second = { ...message(), channel: inbox };
+    const state = { channel: { kind: "direct", withUserId: "3" } as const, lastReadMessageId: first.id, unreadCount: 0, moreUnread: false };
+    hub.dispatch({ type: "message", message: first });
+    hub.dispatch({ type: "read", userId: "2", state });
+    hub.dispatch({ type: "message", message: second });
+    await tick();
+    expect(pushed).toEqual([{ kind: "message", message: first }, { kind: "read", state }, { kind: "message", message: second }]);
+    await frames.return(undefined);
+  });
+});

@@ -1,13 +1,16 @@
 /**
  * services/read-markers.ts: which messages can be marked, monotonic markers, and what counts as
- * unread (others' messages only, sending reads, the cap, the 14-day horizon) — over a real SQLite
- * store in a temporary directory.
+ * unread (others' messages only, sending reads, the cap, the 14-day horizon), and the `read` event
+ * a mark publishes to the caller — over a real SQLite store in a temporary directory and the
+ * in-process bus.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NotFoundError } from "../../src/domain/errors.js";
+import type { Bus, BusEvent } from "../../src/bus/bus.js";
+import { MemoryBus } from "../../src/bus/memory/memory-bus.js";
+import { NotFoundError, UnavailableError } from "../../src/domain/errors.js";
 import { SnowflakeGenerator } from "../../src/domain/ids.js";
 import type { Channel, ChatMessage } from "../../src/domain/model.js";
 import { PageTokens } from "../../src/services/page-tokens.js";
@@ -24,12 +27,16 @@ let nowMs = Date.now();
 const ids = new SnowflakeGenerator(3, () => nowMs);
 let reads: ReadMarkers;
 let users = 0;
+/** What the marks published, in order. */
+const published: BusEvent[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "parley-read-markers-"));
   store = new SqliteStore({ file: join(dir, "parley.sqlite"), synchronous: "NORMAL" });
   rooms = new Rooms(store, ids, new PageTokens(Buffer.from("read-markers-test")));
-  reads = new ReadMarkers({ store, rooms, nowMs: () => nowMs });
+  const bus = new MemoryBus();
+  await bus.start((event) => published.push(event));
+  reads = new ReadMarkers({ store, rooms, bus, nowMs: () => nowMs });
 });
 afterAll(async () => {
   await store.close();
@@ -151,5 +158,47 @@ describe("direct conversations", () => {
     const one = await reads.directStates(alice.id, [], bob.id);
     expect(one.map((s) => [s.channel, s.unreadCount])).toEqual([[{ kind: "direct", withUserId: bob.id }, 2]]);
     expect((await reads.directStates(bob.id, [], alice.id))[0]?.unreadCount).toBe(0);
+  });
+});
+
+describe("the read event of a mark", () => {
+  it("goes to the caller with the state the mark answered, when the mark stored its message; an older one publishes nothing", async () => {
+    const [alice, bob] = [await user(), await user()];
+    const room = await rooms.create(`events-${alice.id}`, alice.id);
+    const sent = await post({ kind: "room", id: room.id }, bob, 3);
+    const [toAlice] = await post({ kind: "user", id: alice.id }, bob);
+    const ofAlice = () => published.filter((e) => e.type === "read" && e.userId === alice.id);
+    const before = published.length;
+
+    const second = await reads.markRoom(alice.id, room.id, sent[1]!.id);
+    expect(ofAlice()).toEqual([{ type: "read", userId: alice.id, state: second }]);
+    await reads.markRoom(alice.id, room.id, sent[0]!.id);
+    expect(ofAlice()).toHaveLength(1);
+    // The same message again re-stores it: the same state once more (a retry is harmless).
+    const again = await reads.markRoom(alice.id, room.id, sent[1]!.id);
+    const direct = await reads.markDirect(alice.id, bob.id, toAlice!.id);
+    expect(ofAlice()).toEqual([
+      { type: "read", userId: alice.id, state: second },
+      { type: "read", userId: alice.id, state: again },
+      { type: "read", userId: alice.id, state: direct },
+    ]);
+    expect(direct.channel).toEqual({ kind: "direct", withUserId: bob.id });
+    // Refused marks publish nothing, and nobody else is addressed.
+    await notFound(reads.markRoom(alice.id, room.id, toAlice!.id));
+    expect(published.slice(before).every((e) => e.type === "read" && e.userId === alice.id)).toBe(true);
+    expect(published.length - before).toBe(3);
+  });
+
+  it("is published after the marker is stored: a bus that refuses it fails no mark, and is reported", async () => {
+    const refused = new UnavailableError("the message bus (Kafka) did not accept the event");
+    const failing: Bus = { publish: () => Promise.reject(refused), start: async () => undefined, close: async () => undefined };
+    const reported: unknown[] = [];
+    const marks = new ReadMarkers({ store, rooms, bus: failing, nowMs: () => nowMs, onReadUnpublished: (e) => void reported.push(e) });
+    const [alice, bob] = [await user(), await user()];
+    const room = await rooms.create(`refused-${alice.id}`, alice.id);
+    const [sent] = await post({ kind: "room", id: room.id }, bob);
+    expect((await marks.markRoom(alice.id, room.id, sent!.id)).lastReadMessageId).toBe(sent!.id);
+    expect(await store.findReadMarker(alice.id, { kind: "room", id: room.id })).toBe(sent!.id);
+    await expect.poll(() => reported).toEqual([refused]);
   });
 });

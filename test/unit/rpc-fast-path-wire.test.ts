@@ -114,6 +114,19 @@ describe("frame envelopes", () => {
     const expected = toBinary(SubscribeRoomResponseSchema, create(SubscribeRoomResponseSchema, { frame: { case: "ready", value: { position: "42", heartbeatInterval: { seconds: 15n } } } }));
     expect([...frameEnvelope({ kind: "ready", position: "42", heartbeatMs: 15_000 }, "binary").subarray(5)]).toEqual([...expected]);
   });
+
+  it("encode a read frame like connect-node would for SubscribeDirectMessages (binary and JSON), counted as no message encoding", () => {
+    const before = rpcMessageEncodings();
+    const state = { channel: { kind: "direct", withUserId: "8" }, lastReadMessageId: "123", unreadCount: 2, moreUnread: false } as const;
+    const response = create(SubscribeDirectMessagesResponseSchema, {
+      frame: { case: "read", value: { channel: { case: "withUserId", value: "8" }, lastReadMessageId: "123", unreadCount: 2 } },
+    });
+    expect([...frameEnvelope({ kind: "read", state }, "binary").subarray(5)]).toEqual([...toBinary(SubscribeDirectMessagesResponseSchema, response)]);
+    expect(JSON.parse(frameEnvelope({ kind: "read", state }, "json").subarray(5).toString())).toEqual({
+      read: { withUserId: "8", lastReadMessageId: "123", unreadCount: 2 },
+    });
+    expect(rpcMessageEncodings()).toBe(before);
+  });
 });
 
 describe("stream ends", () => {

@@ -17,7 +17,7 @@ const channel = { kind: "room", id: "1" } as const;
 const message = (n: number): ChatMessage => ({ id: String(1000 + n), channel, senderId: "2", senderName: "b", text: "t", createdAtMs: 0, clientMessageId: "" });
 
 /** Puts `count` fresh messages in and returns WeakRefs to them (the test keeps no strong reference). */
-function fill(queue: UnreadQueue, count: number, from = 0): WeakRef<ChatMessage>[] {
+function fill(queue: UnreadQueue<ChatMessage>, count: number, from = 0): WeakRef<ChatMessage>[] {
   const refs: WeakRef<ChatMessage>[] = [];
   for (let n = from; n < from + count; n++) {
     const m = message(n);
@@ -28,7 +28,7 @@ function fill(queue: UnreadQueue, count: number, from = 0): WeakRef<ChatMessage>
 }
 
 /** Reads `count` messages and checks their ids follow on from `from`, keeping none. */
-function drain(queue: UnreadQueue, count: number, from = 0): void {
+function drain(queue: UnreadQueue<ChatMessage>, count: number, from = 0): void {
   for (let n = from; n < from + count; n++) expect(queue.shift()?.id).toBe(String(1000 + n));
 }
 
@@ -40,7 +40,7 @@ async function collect(): Promise<void> {
 
 describe("UnreadQueue", () => {
   it("hands messages out in arrival order, each once, then nothing", () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     expect(queue.hasUnread).toBe(false);
     expect(queue.shift()).toBeUndefined();
     fill(queue, 3);
@@ -56,7 +56,7 @@ describe("UnreadQueue", () => {
   });
 
   it("takes up to `limit` unread messages, then refuses, marks itself overflowed and stays so", () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     expect([1, 2, 3].map((n) => queue.enqueue(message(n), 3))).toEqual([true, true, true]);
     expect(queue.overflowed).toBe(false);
     expect(queue.enqueue(message(4), 3)).toBe(false);
@@ -67,7 +67,7 @@ describe("UnreadQueue", () => {
   });
 
   it("with a limit of one, takes one message and refuses the next", () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     expect(queue.enqueue(message(1), 1)).toBe(true);
     expect(queue.enqueue(message(2), 1)).toBe(false);
     expect(queue.overflowed).toBe(true);
@@ -75,7 +75,7 @@ describe("UnreadQueue", () => {
   });
 
   it("counts only unread messages against the limit", () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     expect(queue.enqueue(message(1), 2)).toBe(true);
     expect(queue.enqueue(message(2), 2)).toBe(true);
     drain(queue, 1, 1);
@@ -85,7 +85,7 @@ describe("UnreadQueue", () => {
   });
 
   it("keeps order across the compaction of a long read", () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     fill(queue, 3000);
     drain(queue, 2100);
     fill(queue, 500, 3000);
@@ -94,7 +94,7 @@ describe("UnreadQueue", () => {
   });
 
   it("keeps no read message once drained", async () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     const refs = fill(queue, 10);
     drain(queue, 10);
     await collect();
@@ -102,7 +102,7 @@ describe("UnreadQueue", () => {
   });
 
   it("lets go of read messages during a long read once more than half of what it holds is read", async () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     const refs = fill(queue, 3000);
     drain(queue, 2100);
     await collect();
@@ -113,7 +113,7 @@ describe("UnreadQueue", () => {
   });
 
   it("clear() drops every unread message (and keeps the overflow mark)", async () => {
-    const queue = new UnreadQueue();
+    const queue = new UnreadQueue<ChatMessage>();
     const refs = fill(queue, 5);
     expect(queue.enqueue(message(99), 5)).toBe(false);
     queue.clear();

@@ -112,6 +112,10 @@ export class BusConsumer {
         this.#listener?.({ type: "token_revoked", tokenId: result.tokenId, expiresAtMs: result.expiresAtMs });
         return;
       }
+      if (result.kind === "read") {
+        this.#listener?.({ type: "read", userId: result.userId, state: result.state });
+        return;
+      }
       this.onSequenced(result.nonce, result.sequenced);
       if (result.sequenced.kind === "message") this.#listener?.({ type: "message", message: result.sequenced.message });
     } catch (error) {

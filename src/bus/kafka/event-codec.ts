@@ -4,22 +4,30 @@
  *
  *   {"v":2,"t":"m","ck":"room"|"user","c":"…","s":"…","sn":"…","x":"…","cm":"…","n":"…"}
  *   {"v":2,"t":"r","tk":"…","exp":1700000000000}
+ *   {"v":2,"t":"rd","u":"…","ck":"room"|"direct","c":"…","lr":"…","uc":3,"mu":false}
  *
  * A message record carries no id and no time: both come from its place in the log
  * (log-sequence.ts). `n` is a nonce that lets the node that appended the record recognise it
  * when it reads it back.
  *
+ * A read record (`rd`: user `u`'s new read state of channel `c`) travels on the control topic,
+ * never on a message topic, so it takes no part in naming messages. A node of the release before
+ * it does not know `t: "rd"` and skips such records as unreadable (logging a warning each), which
+ * during a rolling upgrade costs only the read frames of that node's streams.
+ *
  * decodeRecord never throws: a record it does not understand (newer version, corrupt bytes)
  * yields undefined, and readers skip it — every reader alike, so ids stay the same everywhere.
  */
 import type { MessageDraft } from "../bus.js";
+import type { ReadState } from "../../domain/model.js";
 
 /** The format version written by this release; records of another version are skipped. */
 export const RECORD_FORMAT_VERSION = 2;
 
 export type LogRecord =
   | { readonly type: "message"; readonly draft: MessageDraft; readonly nonce: string }
-  | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number };
+  | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number }
+  | { readonly type: "read"; readonly userId: string; readonly state: ReadState };
 
 interface WireMessage {
   v: number;
@@ -40,9 +48,20 @@ interface WireRevocation {
   exp: number;
 }
 
+interface WireRead {
+  v: number;
+  t: "rd";
+  u: string;
+  ck: "room" | "direct";
+  c: string;
+  lr: string;
+  uc: number;
+  mu: boolean;
+}
+
 /** Encodes a record as UTF-8 JSON; decodeRecord(encodeRecord(r)) deep-equals r. */
 export function encodeRecord(record: LogRecord): Buffer {
-  let wire: WireMessage | WireRevocation;
+  let wire: WireMessage | WireRevocation | WireRead;
   if (record.type === "message") {
     const d = record.draft;
     wire = {
@@ -56,6 +75,10 @@ export function encodeRecord(record: LogRecord): Buffer {
       cm: d.clientMessageId,
       n: record.nonce,
     };
+  } else if (record.type === "read") {
+    const { channel, lastReadMessageId, unreadCount, moreUnread } = record.state;
+    const [ck, c] = channel.kind === "room" ? (["room", channel.id] as const) : (["direct", channel.withUserId] as const);
+    wire = { v: RECORD_FORMAT_VERSION, t: "rd", u: record.userId, ck, c, lr: lastReadMessageId, uc: unreadCount, mu: moreUnread };
   } else {
     wire = { v: RECORD_FORMAT_VERSION, t: "r", tk: record.tokenId, exp: record.expiresAtMs };
   }
@@ -84,7 +107,17 @@ export function decodeRecord(value: Buffer | null): LogRecord | undefined {
     if (typeof tk !== "string" || typeof exp !== "number") return undefined;
     return { type: "token_revoked", tokenId: tk, expiresAtMs: exp };
   }
+  if (raw.t === "rd") return decodeRead(raw);
   return undefined;
+}
+
+function decodeRead(raw: Record<string, unknown>): LogRecord | undefined {
+  const u = text(raw.u), c = text(raw.c), lr = text(raw.lr);
+  const { ck, uc, mu } = raw;
+  if (u === undefined || c === undefined || lr === undefined || typeof uc !== "number" || typeof mu !== "boolean") return undefined;
+  if (ck !== "room" && ck !== "direct") return undefined;
+  const channel = ck === "room" ? ({ kind: "room", id: c } as const) : ({ kind: "direct", withUserId: c } as const);
+  return { type: "read", userId: u, state: { channel, lastReadMessageId: lr, unreadCount: uc, moreUnread: mu } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

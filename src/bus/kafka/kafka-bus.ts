@@ -10,6 +10,7 @@
  *     <prefix>.room-log      key = room id       → one room's messages in one order
  *     <prefix>.direct-log    key = recipient id  → one inbox's messages in one order
  *     <prefix>.control       key = token id      → token revocations (sign-out)
+ *                            key = user id       → read states (a user's marks, to their streams)
  *   The two message topics use LogAppendTime and keep records for LOG_RETENTION (7 days).
  *   Consumer groups:
  *     - one per running node, `<clientId>-<hostname>-<pid>-<random>`, subscribed to every topic,
@@ -50,7 +51,7 @@ import { pinoLogCreator } from "./kafka-log.js";
 import { LagMonitor, adminOffsets } from "./lag-monitor.js";
 import type { Sequenced } from "./log-sequence.js";
 import { StoreWriter, type WriteMessage } from "./store-writer.js";
-import { type BusTopics, type TopicLayout, busTopics, channelRoute, ensureTopics } from "./topics.js";
+import { type BusTopics, type TopicLayout, busTopics, ensureTopics, recordRoute } from "./topics.js";
 import { withTimeout } from "./with-timeout.js";
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
@@ -198,8 +199,7 @@ export class KafkaBus implements Bus {
   }
 
   #publishRecord(record: LogRecord): Promise<void> {
-    const { topic, key } = record.type === "message" ? channelRoute(this.#topics, record.draft.channel) : { topic: this.#topics.control, key: record.tokenId };
-    return this.#publisher.publish({ topic, key, value: encodeRecord(record) });
+    return this.#publisher.publish({ ...recordRoute(this.#topics, record), value: encodeRecord(record) });
   }
 
   /**
@@ -209,7 +209,7 @@ export class KafkaBus implements Bus {
    */
   publish(event: BusEvent): Promise<void> {
     if (this.#closing) return Promise.reject(new UnavailableError("the message bus is shutting down"));
-    if (event.type === "token_revoked") return this.#publishRecord(event);
+    if (event.type !== "message") return this.#publishRecord(event);
     const { id: _id, createdAtMs: _at, ...draft } = event.message;
     return this.#publishRecord({ type: "message", draft, nonce: randomBytes(12).toString("base64url") });
   }

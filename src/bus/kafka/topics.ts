@@ -4,6 +4,7 @@
  *   <prefix>.room-log      key = room id        (all of one room's messages on one partition)
  *   <prefix>.direct-log    key = recipient id   (all of one inbox's messages on one partition)
  *   <prefix>.control       key = token id       (token revocations)
+ *                          key = user id        (read states: one user's marks in one order)
  *
  * Kafka orders records per partition and the key picks the partition, so keying by channel gives
  * each room and inbox one order, while spreading channels over partitions. The two message
@@ -14,6 +15,7 @@
 import type { Admin } from "kafkajs";
 import kafkajs from "kafkajs";
 import type { Channel } from "../../domain/model.js";
+import type { LogRecord } from "./event-codec.js";
 import { SLOTS } from "./log-sequence.js";
 
 const { ConfigResourceTypes } = kafkajs;
@@ -42,6 +44,18 @@ export function busTopics(prefix: string): BusTopics {
 /** The topic and partitioning key of a channel's messages: one channel, one partition. */
 export function channelRoute(topics: BusTopics, channel: Channel): { topic: string; key: string } {
   return channel.kind === "room" ? { topic: topics.room, key: channel.id } : { topic: topics.direct, key: channel.id };
+}
+
+/** The topic and partitioning key of any record: a message by its channel, the others on the control topic. */
+export function recordRoute(topics: BusTopics, record: LogRecord): { topic: string; key: string } {
+  switch (record.type) {
+    case "message":
+      return channelRoute(topics, record.draft.channel);
+    case "token_revoked":
+      return { topic: topics.control, key: record.tokenId };
+    case "read":
+      return { topic: topics.control, key: record.userId };
+  }
 }
 
 /** The id slot of a message topic's partition; undefined for the control topic. */

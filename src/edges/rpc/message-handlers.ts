@@ -5,7 +5,7 @@ import { requireUser } from "../../auth/auth-context.js";
 import type { Messages } from "../../services/messages.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
-import { type FrameInit, frameToProto, messageToProto, readStateToProto } from "./to-proto.js";
+import { frameToProto, messageToProto, type RoomFrameInit, readStateToProto, roomFrameToProto } from "./to-proto.js";
 
 /**
  * `draining` aborts when the node starts to stop, its reason an UnavailableError: open streams end
@@ -13,15 +13,16 @@ import { type FrameInit, frameToProto, messageToProto, readStateToProto } from "
  */
 export function messageHandlers(messages: Messages, sessions: StreamSessions, draining: AbortSignal): ServiceImpl<typeof MessageService> {
   /** Runs a subscription for the caller until the client leaves, the token ends, or the node drains. */
-  async function* stream(
+  async function* stream<FrameInit>(
     ctx: HandlerContext,
     open: (signal: AbortSignal) => Promise<AsyncGenerator<Frame>> | AsyncGenerator<Frame>,
+    toProto: (frame: Frame) => FrameInit,
   ): AsyncGenerator<{ frame: FrameInit }> {
     if (draining.aborted) throw draining.reason;
     // Only streams the fast path handed back come here: one AbortSignal.any each is cheap enough.
     const session = sessions.open(requireUser(ctx), AbortSignal.any([ctx.signal, draining]));
     try {
-      for await (const frame of await open(session.signal)) yield { frame: frameToProto(frame) };
+      for await (const frame of await open(session.signal)) yield { frame: toProto(frame) };
     } finally {
       session.close();
     }
@@ -36,7 +37,7 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
       return { messages: (await messages.listRoom(req.roomId, page)).map(messageToProto) };
     },
     subscribeRoom(req, ctx) {
-      return stream(ctx, (signal) => messages.subscribeRoom(req.roomId, req.since, signal));
+      return stream(ctx, (signal) => messages.subscribeRoom(req.roomId, req.since, signal), roomFrame);
     },
     async sendDirectMessage(req, ctx) {
       const to = req.recipient.case === "recipientUserId" ? { userId: req.recipient.value } : { username: req.recipient.value ?? "" };
@@ -51,7 +52,7 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
     },
     subscribeDirectMessages(req, ctx) {
       const caller = requireUser(ctx);
-      return stream(ctx, (signal) => messages.subscribeDirect(caller, req.since, signal));
+      return stream(ctx, (signal) => messages.subscribeDirect(caller, req.since, signal), frameToProto);
     },
     async markRoomRead(req, ctx) {
       return { readState: readStateToProto(await messages.reads.markRoom(requireUser(ctx).userId, req.roomId, req.messageId)) };
@@ -60,4 +61,10 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
       return { readState: readStateToProto(await messages.reads.markDirect(requireUser(ctx).userId, req.withUserId, req.messageId)) };
     },
   };
+}
+
+/** A room stream's frame. Read frames go to direct-message streams only (the hub addresses them to a user), so one here is a bug. */
+function roomFrame(frame: Frame): RoomFrameInit {
+  if (frame.kind === "read") throw new Error("a read frame reached a room stream");
+  return roomFrameToProto(frame);
 }

@@ -12,9 +12,9 @@ import {
   type User,
   UserSchema,
 } from "../../../gen/chat/v1/types_pb.js";
-import type { SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
+import type { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
 import type { ChatMessage, RoomRecord, UserRecord } from "../../domain/model.js";
-import type { Frame } from "../../realtime/stream-contract.js";
+import type { Frame, ReadFrame } from "../../realtime/stream-contract.js";
 import type { ReadState as ReadStateRecord } from "../../services/read-markers.js";
 
 export function userToProto(user: UserRecord): User {
@@ -51,10 +51,21 @@ export function readStateToProto(state: ReadStateRecord): ReadState {
   });
 }
 
-/** The `frame` oneof shared by SubscribeRoomResponse and SubscribeDirectMessagesResponse. */
-export type FrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomResponseSchema>["frame"]>;
+/** The `frame` oneof of SubscribeRoomResponse: message, ready, heartbeat, gap. */
+export type RoomFrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomResponseSchema>["frame"]>;
+/**
+ * The `frame` oneof of SubscribeDirectMessagesResponse: the room's cases under the same field
+ * numbers, plus `read` (5). Every room frame is a direct-message frame on the wire, byte for byte.
+ */
+export type FrameInit = NonNullable<MessageInitShape<typeof SubscribeDirectMessagesResponseSchema>["frame"]>;
 
+/** A frame of any stream, as the direct-message response's oneof (the superset). */
 export function frameToProto(frame: Frame): FrameInit {
+  return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : roomFrameToProto(frame);
+}
+
+/** A frame of a room stream; read frames are not among them (the hub sends them to inboxes only). */
+export function roomFrameToProto(frame: Exclude<Frame, ReadFrame>): RoomFrameInit {
   switch (frame.kind) {
     case "message":
       return { case: "message", value: messageToProto(frame.message) };

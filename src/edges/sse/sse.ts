@@ -2,7 +2,9 @@
  * Server-Sent Events for the subscribe routes (`Accept: text/event-stream`), as EventSource
  * expects them: status 200; `event: ready` first (its `id:` is the Ready position); then one
  * `event: message` per message with `id:` = the message id and `data:` = the message as proto
- * JSON; `event: gap` when a resume skipped messages; a comment line as heartbeat; and, when the
+ * JSON; `event: gap` when a resume skipped messages; on the direct-message route `event: read`
+ * with `data:` = my new ReadState as proto JSON and no `id:` (a read frame is not a message: the
+ * Last-Event-ID a reconnect sends stays the last message's); a comment line as heartbeat; and, when the
  * server ends the stream, `event: end` with {"code","message"} — "unauthenticated" (signed out
  * or expired: do not reconnect with the same credentials), "resource_exhausted" (too slow) or
  * "unavailable" (server stopping); EventSource then reconnects with Last-Event-ID by itself.
@@ -11,7 +13,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "../http/http-failure.js";
-import { durationJson, type MessageEncodings } from "../streams/message-encodings.js";
+import { durationJson, type MessageEncodings, readStateJson } from "../streams/message-encodings.js";
 import type { AnyResponse } from "../http/respond.js";
 import type { OpenStream } from "../streams/stream-open.js";
 import { pumpFrames, writeBuffered } from "../streams/stream-pump.js";
@@ -63,5 +65,8 @@ function sseEvent(frame: Frame, encodings: MessageEncodings): Buffer | string {
       return `event: gap\ndata: ${JSON.stringify({ after: frame.after, before: frame.before })}\n\n`;
     case "heartbeat":
       return `: heartbeat ${new Date(frame.atMs).toISOString()}\n\n`;
+    case "read":
+      // No `id:`: EventSource would resume from it, and it is no position.
+      return `event: read\ndata: ${JSON.stringify(readStateJson(frame.state))}\n\n`;
   }
 }

@@ -9,19 +9,24 @@
  *   WebSocket text frame.
  * - RPC (the subscribe fast path): the frame as the enveloped message of a SubscribeRoom /
  *   SubscribeDirectMessages response — byte for byte what connect-node sends for it (same
- *   conversion, to-proto.ts; same serialisation options). Both responses have the same wire shape
- *   (oneof frame {message = 1, ready = 2, heartbeat = 3, gap = 4}), so one encoding serves both.
+ *   conversion, to-proto.ts; same serialisation options). Both responses share the wire shape
+ *   oneof frame {message = 1, ready = 2, heartbeat = 3, gap = 4}; SubscribeDirectMessagesResponse
+ *   adds read = 5, which only direct-message streams carry. So every frame is encoded as a
+ *   SubscribeDirectMessagesResponse: the same bytes as a SubscribeRoomResponse for the shared cases.
+ * - Read frames (a user's new read state, to that user's few streams) are not cached: the proto
+ *   JSON of the ReadState (`readStateJson`, the REST shape of the mark routes' answer) inside the
+ *   SSE event or the WebSocket frame, the envelope per stream for RPC.
  *
  * One instance per edges (edges.ts): its counters feed that node's gauges, never another's.
  */
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, type JsonValue, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { Gauge, type Registry } from "prom-client";
-import { SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
-import { MessageSchema } from "../../../gen/chat/v1/types_pb.js";
-import type { ChatMessage } from "../../domain/model.js";
+import { SubscribeDirectMessagesResponseSchema } from "../../../gen/chat/v1/message_pb.js";
+import { MessageSchema, ReadStateSchema } from "../../../gen/chat/v1/types_pb.js";
+import type { ChatMessage, ReadState } from "../../domain/model.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import { encodeEnvelope } from "../rpc/connect-private.js";
-import { frameToProto, messageToProto } from "../rpc/to-proto.js";
+import { frameToProto, messageToProto, readStateToProto } from "../rpc/to-proto.js";
 
 /** Protobuf binary (gRPC, gRPC-Web, Connect+proto) or proto JSON (Connect+json). */
 export type FrameFormat = "binary" | "json";
@@ -126,10 +131,25 @@ export function durationJson(ms: number): string {
   return millis === 0 ? `${seconds}s` : `${seconds}.${String(millis).padStart(3, "0")}s`;
 }
 
-/** A frame as an enveloped SubscribeRoomResponse, uncached (Ready, heartbeats, gaps are per stream). */
+/**
+ * A read state as proto JSON (lowerCamel names, default values present: the REST answer of the
+ * mark routes), for the read frames of SSE and WebSocket.
+ */
+export function readStateJson(state: ReadState): JsonValue {
+  return toJson(ReadStateSchema, readStateToProto(state), { alwaysEmitImplicit: true });
+}
+
+/**
+ * A frame as an enveloped SubscribeDirectMessagesResponse — for a room stream's frames the same
+ * bytes as a SubscribeRoomResponse (see the header) — uncached (Ready, heartbeats, gaps and read
+ * frames are per stream).
+ */
 export function encodeRpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
-  const response = create(SubscribeRoomResponseSchema, { frame: frameToProto(frame) });
-  const data = format === "binary" ? toBinary(SubscribeRoomResponseSchema, response) : Buffer.from(toJsonString(SubscribeRoomResponseSchema, response));
+  const response = create(SubscribeDirectMessagesResponseSchema, { frame: frameToProto(frame) });
+  const data =
+    format === "binary"
+      ? toBinary(SubscribeDirectMessagesResponseSchema, response)
+      : Buffer.from(toJsonString(SubscribeDirectMessagesResponseSchema, response));
   const envelope = encodeEnvelope(0, data);
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
 }

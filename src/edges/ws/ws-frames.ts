@@ -10,11 +10,12 @@
  * Server → client:
  *   {"type":"ready", "room_id"|"dms", "position", "heartbeat_interval":"15s"}   {"type":"message", "message":{chat.v1.Message JSON}}
  *   {"type":"gap", "room_id"|"dms", "after", "before"}   {"type":"heartbeat", "server_time"}
+ *   {"type":"read", "dms":true, "read":{chat.v1.ReadState JSON}}   (dms only: my new read state of a channel)
  *   {"type":"ack", "ref"?, "message"?|"room_id"?|"dms"?}   {"type":"error", "code", "message", "ref"?, "room_id"?|"dms"?}
  */
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "../http/http-failure.js";
-import { durationJson, type MessageEncodings } from "../streams/message-encodings.js";
+import { durationJson, type MessageEncodings, readStateJson } from "../streams/message-encodings.js";
 import type { StreamTarget } from "../streams/stream-open.js";
 
 /**
@@ -68,6 +69,8 @@ export function serverFrame(frame: Frame, target: StreamTarget, encodings: Messa
       return JSON.stringify({ type: "gap", ...targetFields(target), after: frame.after, before: frame.before });
     case "heartbeat":
       return undefined;
+    case "read":
+      return JSON.stringify({ type: "read", ...targetFields(target), read: readStateJson(frame.state) });
   }
 }
 
