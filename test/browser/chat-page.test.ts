@@ -317,6 +317,23 @@ describe("the chat page in Chromium against the real server", () => {
     await page.getByTestId("nav-dm").click();
     await thread.waitFor();
     expect(await threadBadge.count()).toBe(0);
+
+    // Read elsewhere: dave's second tab (a browser context of its own) reads the room; the first
+    // tab's badge clears without a reload, from the read frame on its direct-message stream.
+    await erin.post(roomId, "u6");
+    await page.getByTestId("nav-rooms").click();
+    await badge.waitFor();
+    expect(await badge.textContent()).toBe("2");
+    const other = await openPage(browser, problems);
+    await other.goto(server.url);
+    await other.getByTestId("login-username").fill(dave);
+    await other.getByTestId("login-password").fill(password);
+    await other.getByTestId("sign-in").click();
+    await other.getByTestId("me").filter({ hasText: dave }).waitFor();
+    await other.goto(`${server.url}/#/rooms/${roomId}`);
+    await waitForMessage(other, "u6");
+    await badge.waitFor({ state: "detached" });
+    await other.close();
     expect(problems).toEqual([]);
     erin.close();
   }, 120_000);

@@ -1,10 +1,12 @@
-import type { Message, Subscription } from "@parley/client/web";
+import type { Message, ReadState, Subscription } from "@parley/client/web";
 import { client } from "./api.js";
 import type { ConnectionIndicator } from "./connection-indicator.js";
 
-/** Receives each direct message sent to me, once, in order (gaps included: the library pages them). */
+/** Receives each direct message sent to me, once, in order (gaps included: the library pages them), and my read states. */
 export interface DmListener {
-  onMessage(message: Message): void;
+  onMessage?(message: Message): void;
+  /** My read state of a channel, as one of my sessions (this one too) marked it read. */
+  onRead?(state: ReadState): void;
 }
 
 /**
@@ -22,7 +24,10 @@ export class DmFeed {
     this.release = release;
     this.subscription = client.subscribeDirectMessages({
       onMessage: (m) => {
-        for (const listener of this.listeners) listener.onMessage(m);
+        for (const listener of this.listeners) listener.onMessage?.(m);
+      },
+      onRead: (state) => {
+        for (const listener of this.listeners) listener.onRead?.(state);
       },
       onState: (state) => {
         report(state);

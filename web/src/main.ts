@@ -33,7 +33,7 @@ function route(): void {
     else link.removeAttribute("aria-current");
   }
   if (section === "dm") mount(id ? dmConversationView(ctx, id) : dmInboxView(ctx));
-  else mount(id ? roomView(ctx, id) : roomsView());
+  else mount(id ? roomView(ctx, id) : roomsView(ctx));
 }
 
 function showSignIn(notice = ""): void {

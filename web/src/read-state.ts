@@ -57,3 +57,10 @@ export function unreadBadge(read: ReadState | undefined): HTMLElement[] {
   const count = read.moreUnread ? `${read.unreadCount}+` : String(read.unreadCount);
   return [h("span", { class: "badge", "data-testid": "unread-badge", "aria-label": `${count} unread` }, count)];
 }
+
+/** Shows `read`'s badge in `holder` in place of the one it had (a read state from another session). */
+export function replaceBadge(holder: Element, read: ReadState): void {
+  holder.querySelector('[data-testid="unread-badge"]')?.remove();
+  const [badge] = unreadBadge(read);
+  if (badge) holder.querySelector(".room-name, strong")?.after(badge);
+}

@@ -3,7 +3,7 @@ import { client, describeError, isAuthError } from "../api.js";
 import type { AppContext } from "../context.js";
 import { busy, h, timeElement, type View } from "../dom.js";
 import { usernames } from "../names.js";
-import { unreadBadge } from "../read-state.js";
+import { replaceBadge, unreadBadge } from "../read-state.js";
 
 /** Link to my conversation with a user. */
 export const conversationHref = (userId: string): string => `#/dm/${encodeURIComponent(userId)}`;
@@ -68,7 +68,16 @@ export function dmInboxView(ctx: AppContext): View {
     unread.set(userId, { ...state, unreadCount, moreUnread: state.moreUnread || state.unreadCount === 100 });
   }
 
-  const unlisten = ctx.dms.listen({ onMessage: (m) => show([m], true) });
+  const unlisten = ctx.dms.listen({
+    onMessage: (m) => show([m], true),
+    // A conversation read in another tab or device (or this one) loses its badge here too.
+    onRead: (state) => {
+      if (state.channel.case !== "withUserId") return;
+      unread.set(state.channel.value, state);
+      const head = latest.get(state.channel.value)?.item.querySelector(".thread-head");
+      if (head) replaceBadge(head, state);
+    },
+  });
   let disposed = false;
   client.rpc.messages.listDirectMessages({ pageSize: 200 }).then(
     ({ messages, readStates }) => {

@@ -1,16 +1,18 @@
 import type { ReadState, Room } from "@parley/client/web";
 import { client, describeError } from "../api.js";
 import { busy, h, timeElement, type View } from "../dom.js";
-import { unreadBadge } from "../read-state.js";
+import type { AppContext } from "../context.js";
+import { replaceBadge, unreadBadge } from "../read-state.js";
 
 /** Link to a room's view. */
 export const roomHref = (roomId: string): string => `#/rooms/${encodeURIComponent(roomId)}`;
 
 /**
  * The room list (oldest first, "Load more" while the server has more pages), each room with my
- * unread count, and a form to create a room; a taken name is reported next to the field.
+ * unread count (cleared when any session of mine reads the room), and a form to create a room;
+ * a taken name is reported next to the field.
  */
-export function roomsView(): View {
+export function roomsView(ctx: AppContext): View {
   const list = h("ul", { class: "rooms", "data-testid": "room-list" });
   const status = h("p", { class: "muted", role: "status", "data-testid": "rooms-status" }, "Loading rooms…");
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more rooms");
@@ -61,6 +63,14 @@ export function roomsView(): View {
     }
   }
 
+  // A room read in another tab or device (or this one) loses its badge here too.
+  const unlisten = ctx.dms.listen({
+    onRead: (state) => {
+      if (state.channel.case !== "roomId") return;
+      const title = list.querySelector(`[data-room-id="${CSS.escape(state.channel.value)}"] .room-title`);
+      if (title) replaceBadge(title, state);
+    },
+  });
   more.addEventListener("click", () => void load());
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -84,6 +94,7 @@ export function roomsView(): View {
     element,
     dispose() {
       disposed = true;
+      unlisten();
     },
   };
 }
