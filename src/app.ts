@@ -107,6 +107,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       onStored: config.sequencedAppends ? undefined : (m) => countPosted(metrics, m),
       onRecordFailed: (error) => logger.warn({ err: error }, "could not record a message the log holds; the store writer will"),
       onReadUnpublished: (error) => logger.warn({ err: error }, "read marker stored, but not published on the bus: the user's other sessions see it at their next List"),
+      onTypingUnpublished: (error) => logger.warn({ err: error }, "typing indicator not published on the bus: that frame is lost"),
     }),
   };
   metrics.readDeliveries = () => hub.deliveries;

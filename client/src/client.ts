@@ -78,11 +78,19 @@ export interface ParleyClient {
   markRoomRead(roomId: string, messageId: string): Promise<ReadState>;
   /** Marks my conversation with one user read up to one of its messages, as markRoomRead. */
   markDirectMessagesRead(withUserId: string, messageId: string): Promise<ReadState>;
+  /**
+   * Tells the room's other subscribers that I am typing (`stopped`: that I stopped). Call it
+   * while the user types, at most every 2 s (the server drops repeats within 2 s anyway); each
+   * call shows for 6 s. Nothing is stored. Rejects with NOT_FOUND for an unknown room.
+   */
+  setTyping(roomId: string, options?: { stopped?: boolean }): Promise<void>;
+  /** Tells one user that I am typing in our conversation, as setTyping. NOT_FOUND for an unknown user. */
+  setDirectTyping(withUserId: string, options?: { stopped?: boolean }): Promise<void>;
   /** Posts to a room, stored exactly once (see SendOptions); resolves with the stored message. */
   post(roomId: string, text: string, options?: SendOptions): Promise<Message>;
   /** Sends a direct message, stored exactly once (see SendOptions). */
   sendDirect(to: Recipient, text: string, options?: SendOptions): Promise<Message>;
-  /** Every message of the room, once, in order, across reconnects (see SubscribeOptions). */
+  /** Every message of the room, once, in order, across reconnects; with `onTyping`, who else is typing there (see SubscribeOptions). */
   subscribeRoom(roomId: string, options: SubscribeOptions): Subscription;
   /**
    * Every direct message sent to me, once, in order, across reconnects; with `onRead`, my read
@@ -191,6 +199,12 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     },
     async markDirectMessagesRead(withUserId, messageId) {
       return required((await rpc.messages.markDirectMessagesRead({ withUserId, messageId })).readState, "readState");
+    },
+    async setTyping(roomId, typingOptions = {}) {
+      await rpc.messages.setTyping({ roomId, stopped: typingOptions.stopped ?? false });
+    },
+    async setDirectTyping(withUserId, typingOptions = {}) {
+      await rpc.messages.setDirectTyping({ withUserId, stopped: typingOptions.stopped ?? false });
     },
     post(roomId, text, sendOptions = {}) {
       const key = sendOptions.clientMessageId ?? newClientMessageId();

@@ -8,4 +8,4 @@ export { MessageService } from "../../gen/chat/v1/message_pb.js";
 export type { SubscribeDirectMessagesResponse, SubscribeRoomResponse } from "../../gen/chat/v1/message_pb.js";
 export { RoomService } from "../../gen/chat/v1/room_pb.js";
 export type { ListRoomsResponse } from "../../gen/chat/v1/room_pb.js";
-export type { Gap, Heartbeat, Message, ReadState, Ready, Room, Sender, User } from "../../gen/chat/v1/types_pb.js";
+export type { Gap, Heartbeat, Message, ReadState, Ready, Room, Sender, Typing, User } from "../../gen/chat/v1/types_pb.js";

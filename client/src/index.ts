@@ -13,4 +13,4 @@ export { Code, ConnectError, isRetryable, retryAfterMs } from "./errors.js";
 export { type BackoffOptions, backoffDelay } from "./backoff.js";
 export { compareIds, maxId } from "./ids.js";
 export { newClientMessageId } from "./keys.js";
-export type { CreateStreamTicketResponse, Gap, ListRoomsResponse, Message, ReadState, Room, Sender, SignInResponse, User } from "./gen.js";
+export type { CreateStreamTicketResponse, Gap, ListRoomsResponse, Message, ReadState, Room, Sender, SignInResponse, Typing, User } from "./gen.js";

@@ -6,11 +6,11 @@ import type { CallOptions } from "@connectrpc/connect";
 import type { BackoffOptions } from "./backoff.js";
 import type { CloseReason, ConnectError, DisconnectReason } from "./errors.js";
 import type { PageFn } from "./gap-fill.js";
-import type { Message, ReadState, SubscribeDirectMessagesResponse } from "./gen.js";
+import type { Message, ReadState, SubscribeDirectMessagesResponse, Typing } from "./gen.js";
 
 /**
  * One frame of SubscribeRoom or SubscribeDirectMessages: the direct-message oneof, which is the
- * room's (message, ready, heartbeat, gap) plus `read`.
+ * room's (message, ready, heartbeat, gap, typing) plus `read`.
  */
 export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame">;
 
@@ -63,6 +63,15 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
   /** Messages per List call when filling a gap (default 1000, the most the server allows). */
   gapPageSize?: number;
+  /**
+   * Called when someone else starts, renews or stops typing: in the room (room subscriptions), or
+   * to me in our conversation (`subscribeDirectMessages`; `typing.channel` names the typist).
+   * Show "user is typing…" until `typing.until` unless `typing.stopped`, a newer call for the same
+   * user replaces it, or that user's message arrives. Never my own typing. Live only: not
+   * replayed on resume, never moves `position`. Awaited and ordered like `onMessage`; if it
+   * throws, the subscription closes with `handler-error`.
+   */
+  onTyping?(typing: Typing): void | Promise<void>;
 }
 
 /** The options of `subscribeDirectMessages`: those of every subscription, and my read states. */

@@ -3,12 +3,13 @@
  * loop every Parley client needs, written once. It keeps one server stream open, resumes it with
  * `since` after any drop, fills `gap`s from the history, drops what it already delivered, and
  * tells the app what state it is in and why. A direct-message stream's `read` frames (my read
- * states, live only) go to `onRead` and touch neither the position nor the de-duplication.
+ * states, live only) go to `onRead`, and either stream's `typing` frames to `onTyping`; neither
+ * touches the position or the de-duplication.
  */
 import { backoffDelay, wait } from "./backoff.js";
 import { type CloseReason, type DisconnectReason, closeReason, ConnectError, disconnectReason, isRetryable, retryAfterMs } from "./errors.js";
 import { type PageFn, pagesOldestFirst } from "./gap-fill.js";
-import type { Gap, Message, ReadState, Ready } from "./gen.js";
+import type { Gap, Message, ReadState, Ready, Typing } from "./gen.js";
 import { compareIds } from "./ids.js";
 import type {
   ChannelSource,
@@ -158,6 +159,9 @@ class ResumingSubscription implements Subscription {
           case "read":
             await this.#onRead(frame.value);
             break;
+          case "typing":
+            await this.#onTyping(frame.value);
+            break;
         }
       }
     } catch (err) {
@@ -205,6 +209,15 @@ class ResumingSubscription implements Subscription {
       await this.options.onRead?.(state);
     } catch (err) {
       throw new HandlerError("onRead threw", { cause: err });
+    }
+  }
+
+  /** Hands someone's typing to the app; not a message: position and de-duplication stay as they are. */
+  async #onTyping(typing: Typing): Promise<void> {
+    try {
+      await this.options.onTyping?.(typing);
+    } catch (err) {
+      throw new HandlerError("onTyping threw", { cause: err });
     }
   }
 

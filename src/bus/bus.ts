@@ -1,6 +1,6 @@
 /**
- * The bus port: how a message (and a token revocation, and a user's new read state) reaches every
- * node that has live subscribers for it. Adapters: bus/memory (one process), cluster/cluster-bus.ts (one node's workers),
+ * The bus port: how a message (and a token revocation, a user's new read state, someone typing)
+ * reaches every node that has live subscribers for it. Adapters: bus/memory (one process), cluster/cluster-bus.ts (one node's workers),
  * bus/kafka (many nodes).
  *
  * Guarantees every adapter gives (checked by test/contract/bus-contract.ts):
@@ -12,7 +12,7 @@
  * appended to the log first, named by its place there, and stored from the log (DESIGN.md,
  * "One order per channel"). The others carry messages the store has already named.
  */
-import type { ChatMessage, ReadState } from "../domain/model.js";
+import type { ChatMessage, ReadState, Typing } from "../domain/model.js";
 
 /** A message before the log names it: its id and time come from its place in the log. */
 export type MessageDraft = Omit<ChatMessage, "id" | "createdAtMs">;
@@ -41,7 +41,12 @@ export type BusEvent =
    * a `read` frame. Ephemeral: a node that misses it loses only the frame (clients read states
    * from List), so it is never part of the message log.
    */
-  | { readonly type: "read"; readonly userId: string; readonly state: ReadState };
+  | { readonly type: "read"; readonly userId: string; readonly state: ReadState }
+  /**
+   * Someone is typing in `typing.channel` (services/typing.ts): handed to that channel's streams
+   * as a `typing` frame. Ephemeral like `read`: never part of the message log.
+   */
+  | { readonly type: "typing"; readonly typing: Typing };
 
 export type BusListener = (event: BusEvent) => void;
 

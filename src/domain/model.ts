@@ -45,6 +45,21 @@ export function channelKey(channel: Channel): string {
 }
 
 /**
+ * Someone typing in a channel (services/typing.ts): in a room (`channel` the room: its room
+ * streams), or in a direct conversation (`channel` the peer's inbox: their direct-message
+ * streams). Ephemeral: never stored, never replayed.
+ */
+export interface Typing {
+  readonly channel: Channel;
+  readonly typistId: string;
+  readonly typistName: string;
+  /** Show the indicator until then (ms since the epoch); with `stopped`, the time of the stop. */
+  readonly untilMs: number;
+  /** The typist stopped: hide it now. */
+  readonly stopped: boolean;
+}
+
+/**
  * A channel as one reader sees it, for read markers: a room, or the reader's direct conversation
  * with one other user (both directions).
  */

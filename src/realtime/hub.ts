@@ -3,7 +3,8 @@
  * to which token. It hands each message to every subscriber of its channel once, in the order
  * the bus delivers them (per-channel order), and never blocks on a slow subscriber. A user's new
  * read state goes the same way to the subscribers of the user's inbox (their direct-message
- * streams), as one read frame shared by all of them.
+ * streams), as one read frame shared by all of them; someone typing to the subscribers of the
+ * channel typed in (a room, or the peer's inbox), as one typing frame shared by all of them.
  *
  * Registrations are the subscribers and sessions themselves (no per-registration closure):
  * the hub is on the path of every idle stream, so what it keeps per stream is one set entry.
@@ -13,9 +14,9 @@ import { HeartbeatTickers } from "./heartbeat-ticker.js";
 import type { BusEvent } from "../bus/bus.js";
 import { type Channel, channelKey } from "../domain/model.js";
 import type { RecentMessages } from "./recent-messages.js";
-import type { LiveItem, ReadFrame } from "./stream-contract.js";
+import type { LiveItem, ReadFrame, TypingFrame } from "./stream-contract.js";
 
-/** Something that receives a channel's messages (and, on an inbox, read frames); deliver() must not throw or block. */
+/** Something that receives a channel's messages (and read and typing frames); deliver() must not throw or block. */
 export interface Subscriber {
   deliver(item: LiveItem): void;
 }
@@ -72,7 +73,7 @@ export class Hub {
     else if (held instanceof Set && held.delete(session) && held.size === 0) this.#byToken.delete(tokenId);
   }
 
-  /** Applies one bus event: fans a message or a read state out, or ends a revoked token's streams. */
+  /** Applies one bus event: fans a message, a read state or a typing notice out, or ends a revoked token's streams. */
   dispatch(event: BusEvent): void {
     switch (event.type) {
       case "message": {
@@ -91,6 +92,14 @@ export class Hub {
         for (const subscriber of set) subscriber.deliver(frame);
         return;
       }
+      case "typing": {
+        // A room's streams (the typist's own skip it, live-stream.ts), or the peer's inbox.
+        const set = this.#byChannel.get(channelKey(event.typing.channel));
+        if (!set) return;
+        const frame: TypingFrame = { kind: "typing", typing: event.typing };
+        for (const subscriber of set) subscriber.deliver(frame);
+        return;
+      }
       case "token_revoked":
         return this.revokeSessions(event.tokenId);
     }
@@ -103,7 +112,7 @@ export class Hub {
     else held?.revoke();
   }
 
-  /** How many message deliveries to subscribers the hub has made since start (for metrics; read frames are not counted). */
+  /** How many message deliveries to subscribers the hub has made since start (for metrics; read and typing frames are not counted). */
   get deliveries(): number {
     return this.#deliveries;
   }

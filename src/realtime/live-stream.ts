@@ -24,7 +24,8 @@
  * Read frames (a direct-message stream's user marked a channel read) travel in the same queue,
  * so a stream sends them in the order the hub dispatched them among its messages; they count
  * toward its bound like messages. They are always wanted (neither the position nor the replay
- * filters them) and never move the position: they are not messages.
+ * filters them) and never move the position: they are not messages. Typing frames travel the
+ * same way, except that a stream skips those of its own user (`request.viewerId`).
  */
 import { compareIds } from "../domain/ids.js";
 import { ResourceExhaustedError } from "../domain/errors.js";
@@ -33,7 +34,7 @@ import type { HandOver } from "./hand-over-batch.js";
 import type { HeartbeatTicker, Idler } from "./heartbeat-ticker.js";
 import type { Hub, Subscriber } from "./hub.js";
 import { ReplayedIds } from "./replayed-ids.js";
-import { type Frame, isReadFrame, type LiveItem, type SubscriptionLimits, type SubscriptionRequest } from "./stream-contract.js";
+import { type Frame, isSignalFrame, type LiveItem, type SubscriptionLimits, type SubscriptionRequest } from "./stream-contract.js";
 import { startingPoint } from "./starting-point.js";
 import { UnreadQueue } from "./unread-queue.js";
 
@@ -192,7 +193,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
     return reason instanceof Error && reason.name !== "AbortError" ? Promise.reject(reason) : Promise.resolve(DONE);
   }
 
-  /** The hub's call, for every message of the channel (and read frame of an inbox); never blocks or throws. */
+  /** The hub's call, for every message of the channel (and read or typing frame); never blocks or throws. */
   deliver(item: LiveItem): void {
     if (this.#state === "ended" || this.#overflowed) return;
     if (!(this.#unread ??= new UnreadQueue<LiveItem>()).enqueue(item, this.limits.queueLimit)) {
@@ -241,10 +242,11 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
 
   /**
    * The frame of `item` if the consumer wants it, else undefined: a message after the position
-   * and not replayed already; a read frame always (it has no place in the order of ids).
+   * and not replayed already; a read frame always (it has no place in the order of ids); a typing
+   * frame unless the consumer is the typist.
    */
   #wantedFrame(item: LiveItem): Frame | undefined {
-    if (isReadFrame(item)) return item;
+    if (isSignalFrame(item)) return item.kind === "typing" && item.typing.typistId === this.request.viewerId ? undefined : item;
     return compareIds(item.id, this.#position) > 0 && !this.#replayed?.has(item.id) ? { kind: "message", message: item } : undefined;
   }
 

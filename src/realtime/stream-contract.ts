@@ -3,7 +3,7 @@
  * their own, so the modules of the subscription (live-stream.ts, starting-point.ts,
  * frame-receiver.ts) and the edges depend on them without depending on each other.
  */
-import type { Channel, ChatMessage, MessagePage, ReadState } from "../domain/model.js";
+import type { Channel, ChatMessage, MessagePage, ReadState, Typing } from "../domain/model.js";
 
 /**
  * The user's new read state of one channel, on their direct-message streams (hub.ts addresses it
@@ -15,6 +15,20 @@ export interface ReadFrame {
   readonly state: ReadState;
 }
 
+/**
+ * Someone typing in the stream's channel (hub.ts addresses it to a room's channel or to the
+ * peer's inbox). Ephemeral like a read frame: not a message, moves no position, never replayed;
+ * one object is shared by every stream it reaches (so its encodings are made once), and a
+ * stream of the typist themself skips it (live-stream.ts, by SubscriptionRequest.viewerId).
+ */
+export interface TypingFrame {
+  readonly kind: "typing";
+  readonly typing: Typing;
+}
+
+/** The frames that are not messages but travel live among them: read and typing frames. */
+export type SignalFrame = ReadFrame | TypingFrame;
+
 export type Frame =
   | {
       readonly kind: "ready";
@@ -25,17 +39,17 @@ export type Frame =
   | { readonly kind: "message"; readonly message: ChatMessage }
   | { readonly kind: "heartbeat"; readonly atMs: number }
   | { readonly kind: "gap"; readonly after: string; readonly before: string }
-  | ReadFrame;
+  | SignalFrame;
 
 /**
  * What the hub hands a stream live, in the order it dispatched them: a message (as the shared
- * stored object, wrapped in a frame only when read), or a read frame.
+ * stored object, wrapped in a frame only when read), or a read or typing frame.
  */
-export type LiveItem = ChatMessage | ReadFrame;
+export type LiveItem = ChatMessage | SignalFrame;
 
-/** Whether a live item is a read frame (a ChatMessage has no `kind`). */
-export function isReadFrame(item: LiveItem): item is ReadFrame {
-  return (item as Partial<ReadFrame>).kind === "read";
+/** Whether a live item is a read or typing frame (a ChatMessage has no `kind`). */
+export function isSignalFrame(item: LiveItem): item is SignalFrame {
+  return (item as Partial<SignalFrame>).kind !== undefined;
 }
 
 export interface SubscriptionLimits {
@@ -57,4 +71,6 @@ export interface SubscriptionRequest {
   readonly history: (page: MessagePage) => Promise<ChatMessage[]>;
   /** Ends the stream; a DomainError as the reason is thrown to the client. */
   readonly signal: AbortSignal;
+  /** The subscribing user, when known: their own typing frames are not sent to them. */
+  readonly viewerId?: string | undefined;
 }

@@ -22,6 +22,7 @@ import { subscribe } from "../realtime/subscription.js";
 import type { Frame, SubscriptionLimits } from "../realtime/stream-contract.js";
 import { ReadMarkers } from "./read-markers.js";
 import type { Rooms } from "./rooms.js";
+import { TypingIndicators } from "./typing.js";
 
 /** How long the same client_message_id from the same sender names the same message. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -40,6 +41,8 @@ export interface MessagesDeps {
   readonly onRecordFailed?: (error: unknown) => void;
   /** Called when a mark's `read` event could not be published (read-markers.ts). */
   readonly onReadUnpublished?: (error: unknown) => void;
+  /** Called when a `typing` event could not be published (typing.ts). */
+  readonly onTypingUnpublished?: (error: unknown) => void;
 }
 
 /** Which user a direct message goes to. */
@@ -52,9 +55,12 @@ export class Messages {
    * use case, and may become a service of its own in the composition root.
    */
   readonly reads: ReadMarkers;
+  /** Typing indicators (services/typing.ts), over this service's store, rooms and bus; reached through Messages like `reads`. */
+  readonly typing: TypingIndicators;
 
   constructor(private readonly deps: MessagesDeps) {
     this.reads = new ReadMarkers({ store: deps.store, rooms: deps.rooms, bus: deps.bus, onReadUnpublished: deps.onReadUnpublished });
+    this.typing = new TypingIndicators({ store: deps.store, rooms: deps.rooms, bus: deps.bus, onUnpublished: deps.onTypingUnpublished });
   }
 
   /**
@@ -91,16 +97,23 @@ export class Messages {
     return this.deps.store.listConversation(caller.userId, withUserId, full);
   }
 
-  /** Frames of a room subscription (see realtime/subscription.ts); NotFoundError before any frame. */
-  async subscribeRoom(roomId: string, since: string | undefined, signal: AbortSignal): Promise<AsyncGenerator<Frame>> {
+  /**
+   * Frames of a room subscription (see realtime/subscription.ts); NotFoundError before any frame.
+   * `viewerId`, the subscribing user, gets no typing frames of their own.
+   */
+  async subscribeRoom(roomId: string, since: string | undefined, signal: AbortSignal, viewerId?: string): Promise<AsyncGenerator<Frame>> {
     await this.deps.rooms.get(roomId);
-    return this.#subscribe({ kind: "room", id: roomId }, since, signal, (page) => this.deps.store.listRoomMessages(roomId, page));
+    return this.#subscribe({ kind: "room", id: roomId }, since, signal, (page) => this.deps.store.listRoomMessages(roomId, page), viewerId);
   }
 
   /** Frames of the caller's direct-message subscription. Only ever the caller's own inbox. */
   subscribeDirect(caller: TokenClaims, since: string | undefined, signal: AbortSignal): AsyncGenerator<Frame> {
-    return this.#subscribe({ kind: "user", id: caller.userId }, since, signal, (page) =>
-      this.deps.store.listInbox(caller.userId, page),
+    return this.#subscribe(
+      { kind: "user", id: caller.userId },
+      since,
+      signal,
+      (page) => this.deps.store.listInbox(caller.userId, page),
+      caller.userId,
     );
   }
 
@@ -109,8 +122,9 @@ export class Messages {
     since: string | undefined,
     signal: AbortSignal,
     history: (page: MessagePage) => Promise<ChatMessage[]>,
+    viewerId: string | undefined,
   ): AsyncGenerator<Frame> {
-    return subscribe(this.deps.hub, this.deps.limits, { channel, since: since || undefined, history, signal });
+    return subscribe(this.deps.hub, this.deps.limits, { channel, since: since || undefined, history, signal, viewerId });
   }
 
   async #store(sender: TokenClaims, channel: Channel, rawText: string, clientMessageId: string): Promise<ChatMessage> {

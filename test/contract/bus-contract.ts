@@ -52,12 +52,13 @@ class Received {
     this.#waiters.add(wake);
     return () => this.#waiters.delete(wake);
   }
-  /** Message texts (or token ids, or the user ids of read states) of one channel, in arrival order, sentinels left out. */
+  /** Message texts (or token ids, or the user ids of read states and typists) of one channel, in arrival order, sentinels left out. */
   of(tag: string): string[] {
     return this.events.flatMap((e) => {
       if (isSentinel(e)) return [];
       if (e.type === "message") return channelTag(e.message.channel) === tag ? [e.message.text] : [];
       if (e.type === "read") return e.userId.startsWith(tag) ? [e.userId] : [];
+      if (e.type === "typing") return e.typing.typistId.startsWith(tag) ? [e.typing.typistId] : [];
       return e.tokenId.startsWith(tag) ? [e.tokenId] : [];
     });
   }
@@ -143,28 +144,39 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
     });
 
     it("delivers every event published on any node to every listener exactly once", async () => {
-      expect.assertions(7 * nodes);
+      expect.assertions(9 * nodes);
       const { buses, received } = await started();
       const room = { kind: "room", id: unique() } as const;
       const inbox = { kind: "user", id: unique() } as const;
       const tokenTag = `tok${unique()}-`;
       const readerTag = `reader${unique()}-`;
       const readState = { channel: { kind: "direct", withUserId: "5" }, lastReadMessageId: "42", unreadCount: 3, moreUnread: true } as const;
+      const typistTag = `typist${unique()}-`;
+      const typing = (i: number) => ({ channel: room, typistId: `${typistTag}${i}`, typistName: "zoë", untilMs: 1_900_000_006_000, stopped: false });
       await Promise.all(
         buses.flatMap((bus, i) => [
           bus.publish(message(room, `room from ${i}`)),
           bus.publish(message(inbox, `dm from ${i}`)),
           bus.publish({ type: "token_revoked", tokenId: `${tokenTag}${i}`, expiresAtMs: 1_900_000_000_000 }),
           bus.publish({ type: "read", userId: `${readerTag}${i}`, state: readState }),
+          bus.publish({ type: "typing", typing: typing(i) }),
         ]),
       );
       await afterSentinels(buses, received, [room, inbox, ...buses.map((_, i) => `${tokenTag}${i}`)]);
       // Read states travel keyed by user, apart from the sentinels' keys: waited for on their own.
-      const readsMissing = () => received.flatMap((r, node) => (r.of(readerTag).length < buses.length ? [`node ${node} has ${r.of(readerTag).length} read states`] : []));
+      // So does typing (keyed by channel on the control topic).
+      const readsMissing = () =>
+        received.flatMap((r, node) =>
+          r.of(readerTag).length < buses.length || r.of(typistTag).length < buses.length
+            ? [`node ${node} has ${r.of(readerTag).length} read states, ${r.of(typistTag).length} typing`]
+            : [],
+        );
       await waitUntil(received, () => readsMissing().length === 0, () => readsMissing().join("; "));
       const senders = buses.map((_, i) => i);
       for (const r of received) {
         expect(r.of(readerTag).sort()).toEqual(senders.map((i) => `${readerTag}${i}`));
+        expect(r.of(typistTag).sort()).toEqual(senders.map((i) => `${typistTag}${i}`));
+        expect(r.events.find((e) => e.type === "typing" && e.typing.typistId === `${typistTag}0`)).toEqual({ type: "typing", typing: typing(0) });
         expect(r.events.find((e) => e.type === "read" && e.userId === `${readerTag}0`)).toEqual({ type: "read", userId: `${readerTag}0`, state: readState });
         expect(r.of(channelTag(room)).sort()).toEqual(senders.map((i) => `room from ${i}`));
         expect(r.of(channelTag(inbox)).sort()).toEqual(senders.map((i) => `dm from ${i}`));

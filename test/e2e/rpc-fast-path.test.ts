@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { SubscribeDirectMessagesResponseSchema, SubscribeRoomRequestSchema } from "../../gen/chat/v1/message_pb.js";
+import { SubscribeDirectMessagesResponseSchema, SubscribeRoomRequestSchema, SubscribeRoomResponseSchema } from "../../gen/chat/v1/message_pb.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { newUser, uniqueName } from "../support/clients.js";
 import { envelope, rawResponse, rawStream } from "../support/raw-rpc.js";
@@ -184,6 +184,33 @@ describe("subscribe fast path", () => {
           ? { read: { roomId, lastReadMessageId: posted.message!.messageId } }
           : { case: "read", value: { channel: { case: "roomId", value: roomId }, lastReadMessageId: posted.message!.messageId, unreadCount: 0 } },
       );
+    }
+  });
+
+  it("sends a room stream's typing frame as connect-node does, byte for byte", async () => {
+    const watcher = await newUser(server.url);
+    const contentTypes = ["application/connect+proto", "application/connect+json", "application/grpc-web+proto"];
+    for (const contentType of contentTypes) {
+      // A room and a typist per round: a second start of the same typist within 2 s is throttled.
+      const { user: typist, roomId } = await roomWithUser(server.url);
+      const request = create(SubscribeRoomRequestSchema, { roomId });
+      const body = contentType.endsWith("json") ? envelope(new TextEncoder().encode(JSON.stringify({ roomId }))) : envelope(toBinary(SubscribeRoomRequestSchema, request));
+      const deadline: Record<string, string> = contentType.startsWith("application/grpc-web") ? { "grpc-timeout": "60S" } : { "connect-timeout-ms": "60000" };
+      const headers = { "content-type": contentType, authorization: `Bearer ${watcher.token}` };
+      let ready!: () => void;
+      let readies = 0;
+      const bothReady = new Promise<void>((resolve) => (ready = resolve));
+      const options = { onEnvelope: (n: number) => void (n === 1 && ++readies === 2 && ready()) };
+      const fast = rawStream(server.url, headers, body, 2, options);
+      const slow = rawStream(server.url, { ...headers, ...deadline }, body, 2, options);
+      await bothReady;
+      await typist.clients.messages.setTyping({ roomId });
+      const [f, sl] = await Promise.all([fast, slow]);
+      expect(f.envelopes.map((e) => e.toString("hex")), contentType).toEqual(sl.envelopes.map((e) => e.toString("hex")));
+      const typing = f.envelopes[1]!.subarray(5);
+      const user = { userId: typist.user.userId, username: typist.user.username };
+      if (contentType.endsWith("json")) expect(JSON.parse(typing.toString()), contentType).toMatchObject({ typing: { roomId, user } });
+      else expect(fromBinary(SubscribeRoomResponseSchema, typing).frame, contentType).toMatchObject({ case: "typing", value: { channel: { case: "roomId", value: roomId }, user, stopped: false } });
     }
   });
 });

@@ -137,6 +137,27 @@ function twoNodes(brokers: string, contactPoints: string): void {
       controller.abort();
     });
 
+    it("typing on A reaches the other subscribers of the room on B as a typing frame (the control topic, keyed by channel)", async () => {
+      const [typist, watcher] = [await newUser(a.url, "grpc"), await newUser(a.url, "grpc")];
+      const { room } = await typist.clients.rooms.createRoom({ name: uniqueName("typing") });
+      const controller = new AbortController();
+      const stream = chatClients(b.url, watcher.token, "grpc").messages.subscribeRoom({ roomId: room!.roomId }, { signal: controller.signal })[Symbol.asyncIterator]();
+      await collect(stream, (c) => c.cases.includes("ready"));
+      await typist.clients.messages.setTyping({ roomId: room!.roomId });
+      let frame: { case: string | undefined; value?: unknown } | undefined;
+      for (let beats = 0; beats < 10; beats++) {
+        const next = await stream.next();
+        if (next.done) break;
+        frame = next.value.frame;
+        if (frame.case !== "heartbeat") break;
+      }
+      expect(frame).toMatchObject({
+        case: "typing",
+        value: { channel: { case: "roomId", value: room!.roomId }, user: { userId: typist.user.userId, username: typist.user.username }, stopped: false },
+      });
+      controller.abort();
+    });
+
     // Last: it kills node A.
     it("loses no acknowledged message when A is killed mid-stream: the subscriber resumes on B", async () => {
       const user = await newUser(a.url);

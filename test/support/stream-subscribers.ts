@@ -9,7 +9,7 @@ import { Code, ConnectError, createClient, type Interceptor, type Transport } fr
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type * as grpc from "@grpc/grpc-js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
-import type { ReadState } from "../../gen/chat/v1/types_pb.js";
+import type { ReadState, Typing } from "../../gen/chat/v1/types_pb.js";
 import { bearer, grpcJsClient, serverStream } from "./grpc-js-client.js";
 
 export const STREAM_PROTOCOLS = ["grpc-js", "grpc", "grpc-web", "connect-proto", "connect-json"] as const;
@@ -31,6 +31,8 @@ export interface StreamFrame {
   readonly id?: string;
   /** The read state, for read frames (direct-message streams). */
   readonly read?: ReadState;
+  /** Who is typing, for typing frames (room and direct-message streams). */
+  readonly typing?: Typing;
   /** The position, for Ready frames. */
   readonly position?: string;
 }
@@ -69,6 +71,7 @@ export function subscribe(protocol: StreamProtocol, baseUrl: string, token: stri
     const value = res.frame.value as { text?: string; messageId?: string } | undefined;
     if (res.frame.case === "message") frames.push({ case: "message", text: value?.text ?? "", id: value?.messageId ?? "" });
     else if (res.frame.case === "read") frames.push({ case: "read", read: res.frame.value as ReadState });
+    else if (res.frame.case === "typing") frames.push({ case: "typing", typing: res.frame.value as Typing });
     else if (res.frame.case === "ready") frames.push({ case: "ready", position: (res.frame.value as { position: string }).position });
     else frames.push({ case: res.frame.case ?? "" });
     wake();

@@ -1,7 +1,8 @@
 /**
- * The Kafka record codec (bus/kafka/event-codec.ts) for read states: a `rd` record decodes to what
- * was encoded, for both channel kinds, and a malformed one is skipped (undefined), never thrown;
- * it routes to the control topic keyed by user id, never to a message topic.
+ * The Kafka record codec (bus/kafka/event-codec.ts) for read states and typing: a `rd` or `ty`
+ * record decodes to what was encoded, for both channel kinds, and a malformed one is skipped
+ * (undefined), never thrown; it routes to the control topic (read states keyed by user id, typing
+ * by channel), never to a message topic.
  */
 import { describe, expect, it } from "vitest";
 import { type LogRecord, RECORD_FORMAT_VERSION, decodeRecord, encodeRecord } from "../../src/bus/kafka/event-codec.js";
@@ -35,5 +36,28 @@ describe("read records", () => {
     const topics = busTopics("p");
     expect(recordRoute(topics, room)).toEqual({ topic: topics.control, key: "7" });
     expect(recordRoute(topics, { type: "token_revoked", tokenId: "t1", expiresAtMs: 1 })).toEqual({ topic: topics.control, key: "t1" });
+  });
+});
+
+describe("typing records", () => {
+  const inRoom: LogRecord = { type: "typing", typing: { channel: { kind: "room", id: "12" }, typistId: "7", typistName: "zoë", untilMs: 1_700_000_006_000, stopped: false } };
+  const toUser: LogRecord = { type: "typing", typing: { channel: { kind: "user", id: "8" }, typistId: "7", typistName: "zoë", untilMs: 1_700_000_000_000, stopped: true } };
+
+  it("decode to what was encoded, for a room and an inbox", () => {
+    for (const record of [inRoom, toUser]) expect(decodeRecord(encodeRecord(record))).toEqual(record);
+    expect(JSON.parse(encodeRecord(toUser).toString())).toEqual({ v: RECORD_FORMAT_VERSION, t: "ty", ck: "user", c: "8", s: "7", sn: "zoë", un: 1_700_000_000_000, st: true });
+  });
+
+  it("are skipped when malformed", () => {
+    const good = JSON.parse(encodeRecord(inRoom).toString()) as Record<string, unknown>;
+    for (const broken of [{ ck: "direct" }, { un: "3" }, { st: 0 }, { s: 7 }, { sn: undefined }, { c: null }, { v: RECORD_FORMAT_VERSION + 1 }]) {
+      expect(decodeRecord(Buffer.from(JSON.stringify({ ...good, ...broken }))), JSON.stringify(broken)).toBeUndefined();
+    }
+  });
+
+  it("travel on the control topic, keyed by channel", () => {
+    const topics = busTopics("p");
+    expect(recordRoute(topics, inRoom)).toEqual({ topic: topics.control, key: "room:12" });
+    expect(recordRoute(topics, toUser)).toEqual({ topic: topics.control, key: "user:8" });
   });
 });

@@ -225,6 +225,15 @@ describe("the RPC subscribe fast path (property-based)", () => {
         moreUnread: fc.boolean(),
       })
       .map((state) => ({ kind: "read" as const, state })),
+    fc
+      .record({
+        channel: fc.oneof(canonicalId.map((id) => ({ kind: "room" as const, id })), canonicalId.map((id) => ({ kind: "user" as const, id }))),
+        typistId: canonicalId,
+        typistName: fc.string({ unit: "grapheme", maxLength: 32 }),
+        untilMs: fc.integer({ min: 1_735_689_600_000, max: 4_102_444_800_000 }),
+        stopped: fc.boolean(),
+      })
+      .map((typing) => ({ kind: "typing" as const, typing })),
   );
   test.prop([frame, fc.constantFrom("binary" as const, "json" as const)], propertyParameters(1_000))(
     "response envelopes round-trip: one uncompressed envelope whose message decodes to the frame (a room stream's frame as either response)",

@@ -132,3 +132,52 @@ describe("read frames on an inbox stream", () => {
     await expect(waiting).rejects.toBeInstanceOf(ResourceExhaustedError);
   });
 });
+
+describe("typing frames", () => {
+  const room = { kind: "room", id: "9" } as const;
+  const typing = (typistId: string, untilMs = 6_000) => ({ channel: room, typistId, typistName: `u${typistId}`, untilMs, stopped: false });
+  const post = (id: string): ChatMessage => ({ id, channel: room, senderId: "3", senderName: "c", text: "t", createdAtMs: 0, clientMessageId: "" });
+  const roomStream = (hub: Hub, viewerId: string | undefined) =>
+    subscribe(hub, { ...limits, queueLimit: 10 }, { channel: room, since: undefined, history: async () => [], signal: new AbortController().signal, viewerId });
+
+  it("reach the room's streams as one shared frame, among the messages, skipping the typist's own, never moving the position", async () => {
+    const hub = new Hub();
+    const [typists, others, anonymous] = [roomStream(hub, "1"), roomStream(hub, "2"), roomStream(hub, undefined)];
+    for (const s of [typists, others, anonymous]) expect((await s.next()).value).toMatchObject({ kind: "ready", position: "0" });
+    const waiting = [typists.next(), others.next(), anonymous.next()];
+    hub.dispatch({ type: "typing", typing: typing("1") });
+    hub.dispatch({ type: "message", message: post("5") });
+    hub.dispatch({ type: "typing", typing: typing("1", 7_000) });
+    hub.dispatch({ type: "message", message: post("6") });
+    const [own, other, anon] = await Promise.all(waiting);
+    expect(own!.value).toEqual({ kind: "message", message: post("5") });
+    expect(other!.value).toEqual({ kind: "typing", typing: typing("1") });
+    // One frame object for every stream it reaches: encodings are cached on it.
+    expect(anon!.value).toBe(other!.value);
+    expect((await typists.next()).value).toEqual({ kind: "message", message: post("6") });
+    for (const s of [others, anonymous]) {
+      expect((await s.next()).value).toEqual({ kind: "message", message: post("5") });
+      expect((await s.next()).value).toEqual({ kind: "typing", typing: typing("1", 7_000) });
+      expect((await s.next()).value).toEqual({ kind: "message", message: post("6") });
+    }
+    expect(hub.deliveries).toBe(6);
+    for (const s of [typists, others, anonymous]) await s.return(undefined);
+  });
+
+  it("to a user's inbox reach their direct-message streams only", async () => {
+    const hub = new Hub();
+    const inbox = (id: string) => subscribe(hub, limits, { channel: { kind: "user", id }, since: undefined, history: async () => [], signal: new AbortController().signal, viewerId: id });
+    const [peer, typist, roomOnly] = [inbox("2"), inbox("1"), roomStream(hub, "3")];
+    for (const s of [peer, typist, roomOnly]) await s.next();
+    const waiting = [peer.next(), typist.next(), roomOnly.next()];
+    const toPeer = { channel: { kind: "user", id: "2" } as const, typistId: "1", typistName: "u1", untilMs: 6_000, stopped: false };
+    hub.dispatch({ type: "typing", typing: toPeer });
+    hub.dispatch({ type: "message", message: { ...post("7"), channel: { kind: "user", id: "1" } } });
+    hub.dispatch({ type: "message", message: post("8") });
+    const [p, t, r] = await Promise.all(waiting);
+    expect(p!.value).toEqual({ kind: "typing", typing: toPeer });
+    expect(t!.value).toMatchObject({ kind: "message", message: { id: "7" } });
+    expect(r!.value).toMatchObject({ kind: "message", message: { id: "8" } });
+    for (const s of [peer, typist, roomOnly]) await s.return(undefined);
+  });
+});

@@ -47,6 +47,8 @@ describe("buildOpenApi", () => {
     ["/me/subscribe", "get", ["200", "202", "400", "401", "429"]],
     ["/rooms/{room_id}/read", "post", ["200", "400", "401", "404", "413", "415", "429"]],
     ["/me/messages/{with_user_id}/read", "post", ["200", "400", "401", "404", "413", "415", "429"]],
+    ["/rooms/{room_id}/typing", "post", ["204", "400", "401", "404", "413", "415", "429"]],
+    ["/me/messages/{with_user_id}/typing", "post", ["204", "400", "401", "404", "413", "415", "429"]],
   ])("documents %s %s with statuses %j", (path, verb, statuses) => {
     expect(Object.keys(op(path, verb).responses).sort()).toEqual(statuses);
   });

@@ -214,3 +214,22 @@ describe("push mode with read frames", () => {
     await frames.return(undefined);
   });
 });
+
+describe("push mode with typing frames", () => {
+  it("pushes others' typing among the messages, in dispatch order, and skips the viewer's own", async () => {
+    const room = { kind: "room", id: "9" } as const;
+    const hub = new Hub();
+    const frames = subscribe(hub, limits, { channel: room, since: undefined, history: async () => [], signal: new AbortController().signal, viewerId: "1" }) as PushableFrames;
+    await frames.next();
+    const pushed: Frame[] = [];
+    expect(frames.pushTo({ push: (f) => (pushed.push(f), true), pull: () => undefined })).toBe(true);
+    const first = { ...message(), channel: room };
+    const typing = (typistId: string) => ({ channel: room, typistId, typistName: "t", untilMs: 6_000, stopped: false });
+    hub.dispatch({ type: "typing", typing: typing("1") });
+    hub.dispatch({ type: "message", message: first });
+    hub.dispatch({ type: "typing", typing: typing("2") });
+    await tick();
+    expect(pushed).toEqual([{ kind: "message", message: first }, { kind: "typing", typing: typing("2") }]);
+    await frames.return(undefined);
+  });
+});

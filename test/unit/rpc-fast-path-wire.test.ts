@@ -127,6 +127,23 @@ describe("frame envelopes", () => {
     });
     expect(rpcMessageEncodings()).toBe(before);
   });
+
+  it("encode a typing frame like connect-node would for either subscribe response (binary and JSON), once per frame object", () => {
+    const before = rpcMessageEncodings();
+    const frame = { kind: "typing", typing: { channel: { kind: "room", id: "9" }, typistId: "4", typistName: "dora", untilMs: 1_700_000_006_000, stopped: false } } as const;
+    const value = { channel: { case: "roomId", value: "9" }, user: { userId: "4", username: "dora" }, until: { seconds: 1_700_000_006n } } as const;
+    const asRoom = toBinary(SubscribeRoomResponseSchema, create(SubscribeRoomResponseSchema, { frame: { case: "typing", value } }));
+    const asDirect = toBinary(SubscribeDirectMessagesResponseSchema, create(SubscribeDirectMessagesResponseSchema, { frame: { case: "typing", value } }));
+    expect([...asRoom]).toEqual([...asDirect]);
+    const binary = frameEnvelope(frame, "binary");
+    expect([...binary.subarray(5)]).toEqual([...asRoom]);
+    // Cached on the frame object, as messages are: every stream it reaches shares the bytes.
+    expect(frameEnvelope(frame, "binary")).toBe(binary);
+    expect(JSON.parse(frameEnvelope(frame, "json").subarray(5).toString())).toEqual({
+      typing: { roomId: "9", user: { userId: "4", username: "dora" }, until: "2023-11-14T22:13:26Z" },
+    });
+    expect(rpcMessageEncodings()).toBe(before);
+  });
 });
 
 describe("stream ends", () => {

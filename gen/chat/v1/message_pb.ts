@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_chat_v1_rest } from "./rest_pb.js";
-import type { Gap, Heartbeat, Message as Message$1, ReadState, Ready } from "./types_pb.js";
+import type { Gap, Heartbeat, Message as Message$1, ReadState, Ready, Typing } from "./types_pb.js";
 import { file_chat_v1_types } from "./types_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/message.proto.
  */
 export const file_chat_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEi/QEKElBvc3RNZXNzYWdlUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIcCgR0ZXh0GAIgASgJQg66SAtyCRABGKAfKICAARI2ChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoCUIbukgYchYYQDISXltBLVphLXowLTlfLjotXSokIjgKE1Bvc3RNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSL4AwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGOgHKAASlgEKBmJlZm9yZRgDIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSlQEKBWFmdGVyGAQgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCI6ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZSLBAgoUU3Vic2NyaWJlUm9vbVJlcXVlc3QSkAEKB3Jvb21faWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSlQEKBXNpbmNlGAIgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCKsAQoVU3Vic2NyaWJlUm9vbVJlc3BvbnNlEiMKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2VIABIfCgVyZWFkeRgCIAEoCzIOLmNoYXQudjEuUmVhZHlIABInCgloZWFydGJlYXQYAyABKAsyEi5jaGF0LnYxLkhlYXJ0YmVhdEgAEhsKA2dhcBgEIAEoCzIMLmNoYXQudjEuR2FwSABCBwoFZnJhbWUizAIKGFNlbmREaXJlY3RNZXNzYWdlUmVxdWVzdBKcAQoRcmVjaXBpZW50X3VzZXJfaWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSRIABInChJyZWNpcGllbnRfdXNlcm5hbWUYAiABKAlCCbpIBnIEEAEYIEgAEhwKBHRleHQYAyABKAlCDrpIC3IJEAEYoB8ogIABEjYKEWNsaWVudF9tZXNzYWdlX2lkGAQgASgJQhu6SBhyFhhAMhJeW0EtWmEtejAtOV8uOi1dKiRCEgoJcmVjaXBpZW50EgW6SAIIASI+ChlTZW5kRGlyZWN0TWVzc2FnZVJlc3BvbnNlEiEKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2UihwQKGUxpc3REaXJlY3RNZXNzYWdlc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRjoBygAEpYBCgZiZWZvcmUYAiABKAlChQG6SIEBugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchkyF14oMHxbMS05XVswLTldezAsMTh9KT8kEpUBCgVhZnRlchgDIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSmQEKDHdpdGhfdXNlcl9pZBgEIAEoCUKCAbpIf7oBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IXMhVeKFsxLTldWzAtOV17MCwxOH0pPyQiaQoaTGlzdERpcmVjdE1lc3NhZ2VzUmVzcG9uc2USIgoIbWVzc2FnZXMYASADKAsyEC5jaGF0LnYxLk1lc3NhZ2USJwoLcmVhZF9zdGF0ZXMYAiADKAsyEi5jaGF0LnYxLlJlYWRTdGF0ZSK4AQoeU3Vic2NyaWJlRGlyZWN0TWVzc2FnZXNSZXF1ZXN0EpUBCgVzaW5jZRgBIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQi2gEKH1N1YnNjcmliZURpcmVjdE1lc3NhZ2VzUmVzcG9uc2USIwoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZUgAEh8KBXJlYWR5GAIgASgLMg4uY2hhdC52MS5SZWFkeUgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLmNoYXQudjEuSGVhcnRiZWF0SAASGwoDZ2FwGAQgASgLMgwuY2hhdC52MS5HYXBIABIiCgRyZWFkGAUgASgLMhIuY2hhdC52MS5SZWFkU3RhdGVIAEIHCgVmcmFtZSK+AgoTTWFya1Jvb21SZWFkUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBKTAQoKbWVzc2FnZV9pZBgCIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JCI+ChRNYXJrUm9vbVJlYWRSZXNwb25zZRImCgpyZWFkX3N0YXRlGAEgASgLMhIuY2hhdC52MS5SZWFkU3RhdGUizQIKHU1hcmtEaXJlY3RNZXNzYWdlc1JlYWRSZXF1ZXN0EpUBCgx3aXRoX3VzZXJfaWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSkwEKCm1lc3NhZ2VfaWQYAiABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQiSAoeTWFya0RpcmVjdE1lc3NhZ2VzUmVhZFJlc3BvbnNlEiYKCnJlYWRfc3RhdGUYASABKAsyEi5jaGF0LnYxLlJlYWRTdGF0ZTKBCQoOTWVzc2FnZVNlcnZpY2USfQoLUG9zdE1lc3NhZ2USGy5jaGF0LnYxLlBvc3RNZXNzYWdlUmVxdWVzdBocLmNoYXQudjEuUG9zdE1lc3NhZ2VSZXNwb25zZSIzqtQYAwjJAYLT5JMCJjoBKmIHbWVzc2FnZSIYL3Jvb20ve3Jvb21faWR9L21lc3NhZ2VzEowBCgxMaXN0TWVzc2FnZXMSHC5jaGF0LnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaHS5jaGF0LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlIj+q1BgRGg9saW1pdD1wYWdlX3NpemWC0+STAiRiCG1lc3NhZ2VzEhgvcm9vbS97cm9vbV9pZH0vbWVzc2FnZXMScwoNU3Vic2NyaWJlUm9vbRIdLmNoYXQudjEuU3Vic2NyaWJlUm9vbVJlcXVlc3QaHi5jaGF0LnYxLlN1YnNjcmliZVJvb21SZXNwb25zZSIhgtPkkwIbEhkvcm9vbS97cm9vbV9pZH0vc3Vic2NyaWJlMAESmwEKEVNlbmREaXJlY3RNZXNzYWdlEiEuY2hhdC52MS5TZW5kRGlyZWN0TWVzc2FnZVJlcXVlc3QaIi5jaGF0LnYxLlNlbmREaXJlY3RNZXNzYWdlUmVzcG9uc2UiP6rUGAMIyQGC0+STAjI6ASpiB21lc3NhZ2UiJC91c2Vycy97cmVjaXBpZW50X3VzZXJuYW1lfS9tZXNzYWdlcxKlAQoSTGlzdERpcmVjdE1lc3NhZ2VzEiIuY2hhdC52MS5MaXN0RGlyZWN0TWVzc2FnZXNSZXF1ZXN0GiMuY2hhdC52MS5MaXN0RGlyZWN0TWVzc2FnZXNSZXNwb25zZSJGqtQYJBoPbGltaXQ9cGFnZV9zaXplGhF3aXRoPXdpdGhfdXNlcl9pZILT5JMCGGIIbWVzc2FnZXMSDC9tZS9tZXNzYWdlcxKFAQoXU3Vic2NyaWJlRGlyZWN0TWVzc2FnZXMSJy5jaGF0LnYxLlN1YnNjcmliZURpcmVjdE1lc3NhZ2VzUmVxdWVzdBooLmNoYXQudjEuU3Vic2NyaWJlRGlyZWN0TWVzc2FnZXNSZXNwb25zZSIVgtPkkwIPEg0vbWUvc3Vic2NyaWJlMAESeQoMTWFya1Jvb21SZWFkEhwuY2hhdC52MS5NYXJrUm9vbVJlYWRSZXF1ZXN0Gh0uY2hhdC52MS5NYXJrUm9vbVJlYWRSZXNwb25zZSIsgtPkkwImOgEqYgpyZWFkX3N0YXRlIhUvcm9vbXMve3Jvb21faWR9L3JlYWQSogEKFk1hcmtEaXJlY3RNZXNzYWdlc1JlYWQSJi5jaGF0LnYxLk1hcmtEaXJlY3RNZXNzYWdlc1JlYWRSZXF1ZXN0GicuY2hhdC52MS5NYXJrRGlyZWN0TWVzc2FnZXNSZWFkUmVzcG9uc2UiN4LT5JMCMToBKmIKcmVhZF9zdGF0ZSIgL21lL21lc3NhZ2VzL3t3aXRoX3VzZXJfaWR9L3JlYWRiBnByb3RvMw", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
+  fileDesc("ChVjaGF0L3YxL21lc3NhZ2UucHJvdG8SB2NoYXQudjEi/QEKElBvc3RNZXNzYWdlUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIcCgR0ZXh0GAIgASgJQg66SAtyCRABGKAfKICAARI2ChFjbGllbnRfbWVzc2FnZV9pZBgDIAEoCUIbukgYchYYQDISXltBLVphLXowLTlfLjotXSokIjgKE1Bvc3RNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSL4AwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBKQAQoHcm9vbV9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JBIdCglwYWdlX3NpemUYAiABKAVCCrpIBxoFGOgHKAASlgEKBmJlZm9yZRgDIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSlQEKBWFmdGVyGAQgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCI6ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZSLBAgoUU3Vic2NyaWJlUm9vbVJlcXVlc3QSkAEKB3Jvb21faWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSlQEKBXNpbmNlGAIgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCLVAQoVU3Vic2NyaWJlUm9vbVJlc3BvbnNlEiMKB21lc3NhZ2UYASABKAsyEC5jaGF0LnYxLk1lc3NhZ2VIABIfCgVyZWFkeRgCIAEoCzIOLmNoYXQudjEuUmVhZHlIABInCgloZWFydGJlYXQYAyABKAsyEi5jaGF0LnYxLkhlYXJ0YmVhdEgAEhsKA2dhcBgEIAEoCzIMLmNoYXQudjEuR2FwSAASIQoGdHlwaW5nGAYgASgLMg8uY2hhdC52MS5UeXBpbmdIAEIHCgVmcmFtZUoECAUQBiLMAgoYU2VuZERpcmVjdE1lc3NhZ2VSZXF1ZXN0EpwBChFyZWNpcGllbnRfdXNlcl9pZBgBIAEoCUJ/ukh8ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchQyEl5bMS05XVswLTldezAsMTh9JEgAEicKEnJlY2lwaWVudF91c2VybmFtZRgCIAEoCUIJukgGcgQQARggSAASHAoEdGV4dBgDIAEoCUIOukgLcgkQARigHyiAgAESNgoRY2xpZW50X21lc3NhZ2VfaWQYBCABKAlCG7pIGHIWGEAyEl5bQS1aYS16MC05Xy46LV0qJEISCglyZWNpcGllbnQSBbpIAggBIj4KGVNlbmREaXJlY3RNZXNzYWdlUmVzcG9uc2USIQoHbWVzc2FnZRgBIAEoCzIQLmNoYXQudjEuTWVzc2FnZSKHBAoZTGlzdERpcmVjdE1lc3NhZ2VzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASlgEKBmJlZm9yZRgCIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQSlQEKBWFmdGVyGAMgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JBKZAQoMd2l0aF91c2VyX2lkGAQgASgJQoIBukh/ugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchcyFV4oWzEtOV1bMC05XXswLDE4fSk/JCJpChpMaXN0RGlyZWN0TWVzc2FnZXNSZXNwb25zZRIiCghtZXNzYWdlcxgBIAMoCzIQLmNoYXQudjEuTWVzc2FnZRInCgtyZWFkX3N0YXRlcxgCIAMoCzISLmNoYXQudjEuUmVhZFN0YXRlIrgBCh5TdWJzY3JpYmVEaXJlY3RNZXNzYWdlc1JlcXVlc3QSlQEKBXNpbmNlGAEgASgJQoUBukiBAboBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IZMhdeKDB8WzEtOV1bMC05XXswLDE4fSk/JCL9AQofU3Vic2NyaWJlRGlyZWN0TWVzc2FnZXNSZXNwb25zZRIjCgdtZXNzYWdlGAEgASgLMhAuY2hhdC52MS5NZXNzYWdlSAASHwoFcmVhZHkYAiABKAsyDi5jaGF0LnYxLlJlYWR5SAASJwoJaGVhcnRiZWF0GAMgASgLMhIuY2hhdC52MS5IZWFydGJlYXRIABIbCgNnYXAYBCABKAsyDC5jaGF0LnYxLkdhcEgAEiIKBHJlYWQYBSABKAsyEi5jaGF0LnYxLlJlYWRTdGF0ZUgAEiEKBnR5cGluZxgGIAEoCzIPLmNoYXQudjEuVHlwaW5nSABCBwoFZnJhbWUivgIKE01hcmtSb29tUmVhZFJlcXVlc3QSkAEKB3Jvb21faWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSkwEKCm1lc3NhZ2VfaWQYAiABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQiPgoUTWFya1Jvb21SZWFkUmVzcG9uc2USJgoKcmVhZF9zdGF0ZRgBIAEoCzISLmNoYXQudjEuUmVhZFN0YXRlIs0CCh1NYXJrRGlyZWN0TWVzc2FnZXNSZWFkUmVxdWVzdBKVAQoMd2l0aF91c2VyX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kEpMBCgptZXNzYWdlX2lkGAIgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIkgKHk1hcmtEaXJlY3RNZXNzYWdlc1JlYWRSZXNwb25zZRImCgpyZWFkX3N0YXRlGAEgASgLMhIuY2hhdC52MS5SZWFkU3RhdGUitgEKEFNldFR5cGluZ1JlcXVlc3QSkAEKB3Jvb21faWQYASABKAlCf7pIfLoBYwoJaW50NjRfbWF4EiNtdXN0IGJlIGF0IG1vc3QgOTIyMzM3MjAzNjg1NDc3NTgwNxoxc2l6ZSh0aGlzKSAhPSAxOSB8fCB0aGlzIDw9ICc5MjIzMzcyMDM2ODU0Nzc1ODA3J3IUMhJeWzEtOV1bMC05XXswLDE4fSQSDwoHc3RvcHBlZBgCIAEoCCITChFTZXRUeXBpbmdSZXNwb25zZSLBAQoWU2V0RGlyZWN0VHlwaW5nUmVxdWVzdBKVAQoMd2l0aF91c2VyX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kEg8KB3N0b3BwZWQYAiABKAgiGQoXU2V0RGlyZWN0VHlwaW5nUmVzcG9uc2Uy/QoKDk1lc3NhZ2VTZXJ2aWNlEn0KC1Bvc3RNZXNzYWdlEhsuY2hhdC52MS5Qb3N0TWVzc2FnZVJlcXVlc3QaHC5jaGF0LnYxLlBvc3RNZXNzYWdlUmVzcG9uc2UiM6rUGAMIyQGC0+STAiY6ASpiB21lc3NhZ2UiGC9yb29tL3tyb29tX2lkfS9tZXNzYWdlcxKMAQoMTGlzdE1lc3NhZ2VzEhwuY2hhdC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Gh0uY2hhdC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSI/qtQYERoPbGltaXQ9cGFnZV9zaXplgtPkkwIkYghtZXNzYWdlcxIYL3Jvb20ve3Jvb21faWR9L21lc3NhZ2VzEnMKDVN1YnNjcmliZVJvb20SHS5jaGF0LnYxLlN1YnNjcmliZVJvb21SZXF1ZXN0Gh4uY2hhdC52MS5TdWJzY3JpYmVSb29tUmVzcG9uc2UiIYLT5JMCGxIZL3Jvb20ve3Jvb21faWR9L3N1YnNjcmliZTABEpsBChFTZW5kRGlyZWN0TWVzc2FnZRIhLmNoYXQudjEuU2VuZERpcmVjdE1lc3NhZ2VSZXF1ZXN0GiIuY2hhdC52MS5TZW5kRGlyZWN0TWVzc2FnZVJlc3BvbnNlIj+q1BgDCMkBgtPkkwIyOgEqYgdtZXNzYWdlIiQvdXNlcnMve3JlY2lwaWVudF91c2VybmFtZX0vbWVzc2FnZXMSpQEKEkxpc3REaXJlY3RNZXNzYWdlcxIiLmNoYXQudjEuTGlzdERpcmVjdE1lc3NhZ2VzUmVxdWVzdBojLmNoYXQudjEuTGlzdERpcmVjdE1lc3NhZ2VzUmVzcG9uc2UiRqrUGCQaD2xpbWl0PXBhZ2Vfc2l6ZRoRd2l0aD13aXRoX3VzZXJfaWSC0+STAhhiCG1lc3NhZ2VzEgwvbWUvbWVzc2FnZXMShQEKF1N1YnNjcmliZURpcmVjdE1lc3NhZ2VzEicuY2hhdC52MS5TdWJzY3JpYmVEaXJlY3RNZXNzYWdlc1JlcXVlc3QaKC5jaGF0LnYxLlN1YnNjcmliZURpcmVjdE1lc3NhZ2VzUmVzcG9uc2UiFYLT5JMCDxINL21lL3N1YnNjcmliZTABEnkKDE1hcmtSb29tUmVhZBIcLmNoYXQudjEuTWFya1Jvb21SZWFkUmVxdWVzdBodLmNoYXQudjEuTWFya1Jvb21SZWFkUmVzcG9uc2UiLILT5JMCJjoBKmIKcmVhZF9zdGF0ZSIVL3Jvb21zL3tyb29tX2lkfS9yZWFkEqIBChZNYXJrRGlyZWN0TWVzc2FnZXNSZWFkEiYuY2hhdC52MS5NYXJrRGlyZWN0TWVzc2FnZXNSZWFkUmVxdWVzdBonLmNoYXQudjEuTWFya0RpcmVjdE1lc3NhZ2VzUmVhZFJlc3BvbnNlIjeC0+STAjE6ASpiCnJlYWRfc3RhdGUiIC9tZS9tZXNzYWdlcy97d2l0aF91c2VyX2lkfS9yZWFkEm0KCVNldFR5cGluZxIZLmNoYXQudjEuU2V0VHlwaW5nUmVxdWVzdBoaLmNoYXQudjEuU2V0VHlwaW5nUmVzcG9uc2UiKarUGAMIzAGC0+STAhw6ASoiFy9yb29tcy97cm9vbV9pZH0vdHlwaW5nEooBCg9TZXREaXJlY3RUeXBpbmcSHy5jaGF0LnYxLlNldERpcmVjdFR5cGluZ1JlcXVlc3QaIC5jaGF0LnYxLlNldERpcmVjdFR5cGluZ1Jlc3BvbnNlIjSq1BgDCMwBgtPkkwInOgEqIiIvbWUvbWVzc2FnZXMve3dpdGhfdXNlcl9pZH0vdHlwaW5nYgZwcm90bzM", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message chat.v1.PostMessageRequest
@@ -182,6 +182,16 @@ export type SubscribeRoomResponse = Message<"chat.v1.SubscribeRoomResponse"> & {
      */
     value: Gap;
     case: "gap";
+  } | {
+    /**
+     * Someone (never the stream's own user) is typing in this room, or stopped (SetTyping).
+     * Ephemeral: not a message, it moves no position (Ready, `since`) and is never replayed on
+     * resume; live only.
+     *
+     * @generated from field: chat.v1.Typing typing = 6;
+     */
+    value: Typing;
+    case: "typing";
   } | { case: undefined; value?: undefined };
 };
 
@@ -382,6 +392,15 @@ export type SubscribeDirectMessagesResponse = Message<"chat.v1.SubscribeDirectMe
      */
     value: ReadState;
     case: "read";
+  } | {
+    /**
+     * A user is typing in their direct conversation with me, or stopped (SetDirectTyping).
+     * Ephemeral like `read`: moves no position, never replayed, live only.
+     *
+     * @generated from field: chat.v1.Typing typing = 6;
+     */
+    value: Typing;
+    case: "typing";
   } | { case: undefined; value?: undefined };
 };
 
@@ -481,6 +500,87 @@ export const MarkDirectMessagesReadResponseSchema: GenMessage<MarkDirectMessages
   messageDesc(file_chat_v1_message, 15);
 
 /**
+ * @generated from message chat.v1.SetTypingRequest
+ */
+export type SetTypingRequest = Message<"chat.v1.SetTypingRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * The caller stopped typing (cleared or left the input): subscribers hide the indicator now.
+   * Never throttled.
+   *
+   * @generated from field: bool stopped = 2;
+   */
+  stopped: boolean;
+};
+
+/**
+ * Describes the message chat.v1.SetTypingRequest.
+ * Use `create(SetTypingRequestSchema)` to create a new message.
+ */
+export const SetTypingRequestSchema: GenMessage<SetTypingRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 16);
+
+/**
+ * Empty: the frame went out (or a repeat was throttled); nothing is stored. REST answers 204.
+ *
+ * @generated from message chat.v1.SetTypingResponse
+ */
+export type SetTypingResponse = Message<"chat.v1.SetTypingResponse"> & {
+};
+
+/**
+ * Describes the message chat.v1.SetTypingResponse.
+ * Use `create(SetTypingResponseSchema)` to create a new message.
+ */
+export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 17);
+
+/**
+ * @generated from message chat.v1.SetDirectTypingRequest
+ */
+export type SetDirectTypingRequest = Message<"chat.v1.SetDirectTypingRequest"> & {
+  /**
+   * The other user of the conversation: the one who sees that the caller is typing.
+   *
+   * @generated from field: string with_user_id = 1;
+   */
+  withUserId: string;
+
+  /**
+   * As in SetTypingRequest.
+   *
+   * @generated from field: bool stopped = 2;
+   */
+  stopped: boolean;
+};
+
+/**
+ * Describes the message chat.v1.SetDirectTypingRequest.
+ * Use `create(SetDirectTypingRequestSchema)` to create a new message.
+ */
+export const SetDirectTypingRequestSchema: GenMessage<SetDirectTypingRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 18);
+
+/**
+ * Empty, as SetTypingResponse. REST answers 204.
+ *
+ * @generated from message chat.v1.SetDirectTypingResponse
+ */
+export type SetDirectTypingResponse = Message<"chat.v1.SetDirectTypingResponse"> & {
+};
+
+/**
+ * Describes the message chat.v1.SetDirectTypingResponse.
+ * Use `create(SetDirectTypingResponseSchema)` to create a new message.
+ */
+export const SetDirectTypingResponseSchema: GenMessage<SetDirectTypingResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_message, 19);
+
+/**
  * Room messages and direct messages: post, list, subscribe in real time.
  *
  * @generated from service chat.v1.MessageService
@@ -573,6 +673,37 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof MarkDirectMessagesReadRequestSchema;
     output: typeof MarkDirectMessagesReadResponseSchema;
+  },
+  /**
+   * Tells the subscribers of a room that the caller is typing there (or, with `stopped`, no
+   * longer is): one `typing` frame on every open SubscribeRoom stream of the room but the
+   * caller's own. Ephemeral: nothing is stored, nothing is replayed on resume, no position moves;
+   * a stream that is not open at the time never sees it. A client calls it while its user types,
+   * at most every 2 s: a frame's `until` is TYPING_TTL (6 s) ahead, so a typist that stops calling
+   * disappears by itself. The server publishes one frame per user and room per 2 s and per node:
+   * a repeat within that window answers OK and sends nothing (a stop always goes through). Posting
+   * a message does not stop typing: clients hide the indicator when that user's message arrives
+   * or at `until`. Like posting, it needs no membership. NOT_FOUND when the room does not exist.
+   *
+   * @generated from rpc chat.v1.MessageService.SetTyping
+   */
+  setTyping: {
+    methodKind: "unary";
+    input: typeof SetTypingRequestSchema;
+    output: typeof SetTypingResponseSchema;
+  },
+  /**
+   * Tells one user that the caller is typing in their direct conversation (or, with `stopped`, no
+   * longer is): one `typing` frame on every open SubscribeDirectMessages stream of that user, and
+   * nobody else's. Same contract as SetTyping (ephemeral, TYPING_TTL, throttled per user and
+   * conversation). NOT_FOUND when there is no such user.
+   *
+   * @generated from rpc chat.v1.MessageService.SetDirectTyping
+   */
+  setDirectTyping: {
+    methodKind: "unary";
+    input: typeof SetDirectTypingRequestSchema;
+    output: typeof SetDirectTypingResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chat_v1_message, 0);

@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file chat/v1/types.proto.
  */
 export const file_chat_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiUAoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoDR2FwEg0KBWFmdGVyGAEgASgJEg4KBmJlZm9yZRgCIAEoCSKKAQoJUmVhZFN0YXRlEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIcChRsYXN0X3JlYWRfbWVzc2FnZV9pZBgDIAEoCRIUCgx1bnJlYWRfY291bnQYBCABKAUSEwoLbW9yZV91bnJlYWQYBSABKAhCCQoHY2hhbm5lbGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiUAoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoDR2FwEg0KBWFmdGVyGAEgASgJEg4KBmJlZm9yZRgCIAEoCSKKAQoJUmVhZFN0YXRlEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIcChRsYXN0X3JlYWRfbWVzc2FnZV9pZBgDIAEoCRIUCgx1bnJlYWRfY291bnQYBCABKAUSEwoLbW9yZV91bnJlYWQYBSABKAhCCQoHY2hhbm5lbCKZAQoGVHlwaW5nEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIdCgR1c2VyGAMgASgLMg8uY2hhdC52MS5TZW5kZXISKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3N0b3BwZWQYBSABKAhCCQoHY2hhbm5lbGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A registered user. Usernames are unique regardless of case.
@@ -309,4 +309,61 @@ export type ReadState = Message$1<"chat.v1.ReadState"> & {
  */
 export const ReadStateSchema: GenMessage<ReadState> = /*@__PURE__*/
   messageDesc(file_chat_v1_types, 7);
+
+/**
+ * Someone typing in a channel (SetTyping, SetDirectTyping), as a `typing` frame of a subscription.
+ * Ephemeral: nothing is stored and nothing is replayed; it says nothing about messages.
+ *
+ * @generated from message chat.v1.Typing
+ */
+export type Typing = Message$1<"chat.v1.Typing"> & {
+  /**
+   * Where: a room, or (on my direct-message streams) my conversation with this user — the typist.
+   *
+   * @generated from oneof chat.v1.Typing.channel
+   */
+  channel: {
+    /**
+     * @generated from field: string room_id = 1;
+     */
+    value: string;
+    case: "roomId";
+  } | {
+    /**
+     * @generated from field: string with_user_id = 2;
+     */
+    value: string;
+    case: "withUserId";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Who is typing.
+   *
+   * @generated from field: chat.v1.Sender user = 3;
+   */
+  user?: Sender | undefined;
+
+  /**
+   * Show "user is typing…" until then (the server's clock: TYPING_TTL, 6 s, after the call) unless
+   * a newer typing frame of the same user and channel renews or stops it, or that user's message
+   * arrives. A client whose clock disagrees with the server's may count TYPING_TTL from receipt.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 4;
+   */
+  until?: Timestamp | undefined;
+
+  /**
+   * The user stopped typing: hide the indicator now (`until` is then the server's time of the stop).
+   *
+   * @generated from field: bool stopped = 5;
+   */
+  stopped: boolean;
+};
+
+/**
+ * Describes the message chat.v1.Typing.
+ * Use `create(TypingSchema)` to create a new message.
+ */
+export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
+  messageDesc(file_chat_v1_types, 8);
 

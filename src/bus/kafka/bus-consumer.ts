@@ -116,6 +116,10 @@ export class BusConsumer {
         this.#listener?.({ type: "read", userId: result.userId, state: result.state });
         return;
       }
+      if (result.kind === "typing") {
+        this.#listener?.({ type: "typing", typing: result.typing });
+        return;
+      }
       this.onSequenced(result.nonce, result.sequenced);
       if (result.sequenced.kind === "message") this.#listener?.({ type: "message", message: result.sequenced.message });
     } catch (error) {

@@ -5,6 +5,7 @@
  *   {"v":2,"t":"m","ck":"room"|"user","c":"…","s":"…","sn":"…","x":"…","cm":"…","n":"…"}
  *   {"v":2,"t":"r","tk":"…","exp":1700000000000}
  *   {"v":2,"t":"rd","u":"…","ck":"room"|"direct","c":"…","lr":"…","uc":3,"mu":false}
+ *   {"v":2,"t":"ty","ck":"room"|"user","c":"…","s":"…","sn":"…","un":1700000006000,"st":false}
  *
  * A message record carries no id and no time: both come from its place in the log
  * (log-sequence.ts). `n` is a nonce that lets the node that appended the record recognise it
@@ -15,11 +16,14 @@
  * it does not know `t: "rd"` and skips such records as unreadable (logging a warning each), which
  * during a rolling upgrade costs only the read frames of that node's streams.
  *
+ * A typing record (`ty`: user `s`, named `sn`, typing in channel `c` until `un`, or stopped `st`)
+ * travels the same way, with the same cost during an upgrade (typing frames only).
+ *
  * decodeRecord never throws: a record it does not understand (newer version, corrupt bytes)
  * yields undefined, and readers skip it — every reader alike, so ids stay the same everywhere.
  */
 import type { MessageDraft } from "../bus.js";
-import type { ReadState } from "../../domain/model.js";
+import type { ReadState, Typing } from "../../domain/model.js";
 
 /** The format version written by this release; records of another version are skipped. */
 export const RECORD_FORMAT_VERSION = 2;
@@ -27,7 +31,8 @@ export const RECORD_FORMAT_VERSION = 2;
 export type LogRecord =
   | { readonly type: "message"; readonly draft: MessageDraft; readonly nonce: string }
   | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number }
-  | { readonly type: "read"; readonly userId: string; readonly state: ReadState };
+  | { readonly type: "read"; readonly userId: string; readonly state: ReadState }
+  | { readonly type: "typing"; readonly typing: Typing };
 
 interface WireMessage {
   v: number;
@@ -59,9 +64,20 @@ interface WireRead {
   mu: boolean;
 }
 
+interface WireTyping {
+  v: number;
+  t: "ty";
+  ck: "room" | "user";
+  c: string;
+  s: string;
+  sn: string;
+  un: number;
+  st: boolean;
+}
+
 /** Encodes a record as UTF-8 JSON; decodeRecord(encodeRecord(r)) deep-equals r. */
 export function encodeRecord(record: LogRecord): Buffer {
-  let wire: WireMessage | WireRevocation | WireRead;
+  let wire: WireMessage | WireRevocation | WireRead | WireTyping;
   if (record.type === "message") {
     const d = record.draft;
     wire = {
@@ -79,6 +95,9 @@ export function encodeRecord(record: LogRecord): Buffer {
     const { channel, lastReadMessageId, unreadCount, moreUnread } = record.state;
     const [ck, c] = channel.kind === "room" ? (["room", channel.id] as const) : (["direct", channel.withUserId] as const);
     wire = { v: RECORD_FORMAT_VERSION, t: "rd", u: record.userId, ck, c, lr: lastReadMessageId, uc: unreadCount, mu: moreUnread };
+  } else if (record.type === "typing") {
+    const { channel, typistId, typistName, untilMs, stopped } = record.typing;
+    wire = { v: RECORD_FORMAT_VERSION, t: "ty", ck: channel.kind, c: channel.id, s: typistId, sn: typistName, un: untilMs, st: stopped };
   } else {
     wire = { v: RECORD_FORMAT_VERSION, t: "r", tk: record.tokenId, exp: record.expiresAtMs };
   }
@@ -108,6 +127,7 @@ export function decodeRecord(value: Buffer | null): LogRecord | undefined {
     return { type: "token_revoked", tokenId: tk, expiresAtMs: exp };
   }
   if (raw.t === "rd") return decodeRead(raw);
+  if (raw.t === "ty") return decodeTyping(raw);
   return undefined;
 }
 
@@ -118,6 +138,14 @@ function decodeRead(raw: Record<string, unknown>): LogRecord | undefined {
   if (ck !== "room" && ck !== "direct") return undefined;
   const channel = ck === "room" ? ({ kind: "room", id: c } as const) : ({ kind: "direct", withUserId: c } as const);
   return { type: "read", userId: u, state: { channel, lastReadMessageId: lr, unreadCount: uc, moreUnread: mu } };
+}
+
+function decodeTyping(raw: Record<string, unknown>): LogRecord | undefined {
+  const c = text(raw.c), s = text(raw.s), sn = text(raw.sn);
+  const { ck, un, st } = raw;
+  if (c === undefined || s === undefined || sn === undefined || typeof un !== "number" || typeof st !== "boolean") return undefined;
+  if (ck !== "room" && ck !== "user") return undefined;
+  return { type: "typing", typing: { channel: { kind: ck, id: c }, typistId: s, typistName: sn, untilMs: un, stopped: st } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -11,6 +11,7 @@
  *     <prefix>.direct-log    key = recipient id  → one inbox's messages in one order
  *     <prefix>.control       key = token id      → token revocations (sign-out)
  *                            key = user id       → read states (a user's marks, to their streams)
+ *                            key = channel key   → typing (to the channel's streams)
  *   The two message topics use LogAppendTime and keep records for LOG_RETENTION (7 days).
  *   Consumer groups:
  *     - one per running node, `<clientId>-<hostname>-<pid>-<random>`, subscribed to every topic,

@@ -8,7 +8,7 @@
  * (store-writer.ts).
  */
 import type { KafkaMessage } from "kafkajs";
-import type { ReadState } from "../../domain/model.js";
+import type { ReadState, Typing } from "../../domain/model.js";
 import { type LogRecord, decodeRecord } from "./event-codec.js";
 import { BLOCK, PartitionSequence, type Sequenced, blockStart } from "./log-sequence.js";
 import { type BusTopics, partitionSlot } from "./topics.js";
@@ -18,6 +18,7 @@ export type ReadResult =
   | { readonly kind: "sequenced"; readonly sequenced: Sequenced; readonly nonce: string }
   | { readonly kind: "revocation"; readonly tokenId: string; readonly expiresAtMs: number }
   | { readonly kind: "read"; readonly userId: string; readonly state: ReadState }
+  | { readonly kind: "typing"; readonly typing: Typing }
   | { readonly kind: "unreadable" };
 
 /** Offsets of one partition that bound a bootstrap. */
@@ -111,6 +112,7 @@ export class LogReader {
 function handOn(record: LogRecord | undefined, sequenced: Sequenced | undefined): ReadResult {
   if (record?.type === "token_revoked") return { kind: "revocation", tokenId: record.tokenId, expiresAtMs: record.expiresAtMs };
   if (record?.type === "read") return { kind: "read", userId: record.userId, state: record.state };
+  if (record?.type === "typing") return { kind: "typing", typing: record.typing };
   if (record?.type === "message" && sequenced) return { kind: "sequenced", sequenced, nonce: record.nonce };
   return { kind: "unreadable" };
 }

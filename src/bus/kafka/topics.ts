@@ -5,6 +5,7 @@
  *   <prefix>.direct-log    key = recipient id   (all of one inbox's messages on one partition)
  *   <prefix>.control       key = token id       (token revocations)
  *                          key = user id        (read states: one user's marks in one order)
+ *                          key = channel key    (typing: one channel's typing in one order)
  *
  * Kafka orders records per partition and the key picks the partition, so keying by channel gives
  * each room and inbox one order, while spreading channels over partitions. The two message
@@ -14,7 +15,7 @@
  */
 import type { Admin } from "kafkajs";
 import kafkajs from "kafkajs";
-import type { Channel } from "../../domain/model.js";
+import { type Channel, channelKey } from "../../domain/model.js";
 import type { LogRecord } from "./event-codec.js";
 import { SLOTS } from "./log-sequence.js";
 
@@ -55,6 +56,8 @@ export function recordRoute(topics: BusTopics, record: LogRecord): { topic: stri
       return { topic: topics.control, key: record.tokenId };
     case "read":
       return { topic: topics.control, key: record.userId };
+    case "typing":
+      return { topic: topics.control, key: channelKey(record.typing.channel) };
   }
 }
 

@@ -37,7 +37,7 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
       return { messages: (await messages.listRoom(req.roomId, page)).map(messageToProto) };
     },
     subscribeRoom(req, ctx) {
-      return stream(ctx, (signal) => messages.subscribeRoom(req.roomId, req.since, signal), roomFrame);
+      return stream(ctx, (signal) => messages.subscribeRoom(req.roomId, req.since, signal, requireUser(ctx).userId), roomFrame);
     },
     async sendDirectMessage(req, ctx) {
       const to = req.recipient.case === "recipientUserId" ? { userId: req.recipient.value } : { username: req.recipient.value ?? "" };
@@ -53,6 +53,14 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
     subscribeDirectMessages(req, ctx) {
       const caller = requireUser(ctx);
       return stream(ctx, (signal) => messages.subscribeDirect(caller, req.since, signal), frameToProto);
+    },
+    async setTyping(req, ctx) {
+      await messages.typing.inRoom(requireUser(ctx), req.roomId, req.stopped);
+      return {};
+    },
+    async setDirectTyping(req, ctx) {
+      await messages.typing.inConversation(requireUser(ctx), req.withUserId, req.stopped);
+      return {};
     },
     async markRoomRead(req, ctx) {
       return { readState: readStateToProto(await messages.reads.markRoom(requireUser(ctx).userId, req.roomId, req.messageId)) };

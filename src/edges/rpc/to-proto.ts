@@ -9,11 +9,13 @@ import {
   ReadStateSchema,
   type Room,
   RoomSchema,
+  type Typing,
+  TypingSchema,
   type User,
   UserSchema,
 } from "../../../gen/chat/v1/types_pb.js";
 import type { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
-import type { ChatMessage, RoomRecord, UserRecord } from "../../domain/model.js";
+import type { ChatMessage, RoomRecord, Typing as TypingRecord, UserRecord } from "../../domain/model.js";
 import type { Frame, ReadFrame } from "../../realtime/stream-contract.js";
 import type { ReadState as ReadStateRecord } from "../../services/read-markers.js";
 
@@ -51,7 +53,20 @@ export function readStateToProto(state: ReadStateRecord): ReadState {
   });
 }
 
-/** The `frame` oneof of SubscribeRoomResponse: message, ready, heartbeat, gap. */
+/**
+ * Someone typing, as the receiver sees it: in a room, or (direct) in my conversation with the
+ * typist — the event's channel is then my inbox, so the conversation is named by the typist.
+ */
+export function typingToProto(typing: TypingRecord): Typing {
+  return create(TypingSchema, {
+    channel: typing.channel.kind === "room" ? { case: "roomId", value: typing.channel.id } : { case: "withUserId", value: typing.typistId },
+    user: { userId: typing.typistId, username: typing.typistName },
+    until: timestampFromMs(typing.untilMs),
+    stopped: typing.stopped,
+  });
+}
+
+/** The `frame` oneof of SubscribeRoomResponse: message, ready, heartbeat, gap, typing (6; 5 is reserved). */
 export type RoomFrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomResponseSchema>["frame"]>;
 /**
  * The `frame` oneof of SubscribeDirectMessagesResponse: the room's cases under the same field
@@ -64,7 +79,7 @@ export function frameToProto(frame: Frame): FrameInit {
   return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : roomFrameToProto(frame);
 }
 
-/** A frame of a room stream; read frames are not among them (the hub sends them to inboxes only). */
+/** A frame of a room stream (typing frames included); read frames are not among them (the hub sends them to inboxes only). */
 export function roomFrameToProto(frame: Exclude<Frame, ReadFrame>): RoomFrameInit {
   switch (frame.kind) {
     case "message":
@@ -75,6 +90,8 @@ export function roomFrameToProto(frame: Exclude<Frame, ReadFrame>): RoomFrameIni
       return { case: "heartbeat", value: { serverTime: timestampFromMs(frame.atMs) } };
     case "gap":
       return { case: "gap", value: { after: frame.after, before: frame.before } };
+    case "typing":
+      return { case: "typing", value: typingToProto(frame.typing) };
   }
 }
 

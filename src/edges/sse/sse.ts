@@ -4,7 +4,9 @@
  * `event: message` per message with `id:` = the message id and `data:` = the message as proto
  * JSON; `event: gap` when a resume skipped messages; on the direct-message route `event: read`
  * with `data:` = my new ReadState as proto JSON and no `id:` (a read frame is not a message: the
- * Last-Event-ID a reconnect sends stays the last message's); a comment line as heartbeat; and, when the
+ * Last-Event-ID a reconnect sends stays the last message's); `event: typing` with `data:` = the
+ * chat.v1.Typing as proto JSON and no `id:`, for the same reason (rooms: someone else typing in
+ * the room; direct: someone typing to me); a comment line as heartbeat; and, when the
  * server ends the stream, `event: end` with {"code","message"} — "unauthenticated" (signed out
  * or expired: do not reconnect with the same credentials), "resource_exhausted" (too slow) or
  * "unavailable" (server stopping); EventSource then reconnects with Last-Event-ID by itself.
@@ -68,5 +70,8 @@ function sseEvent(frame: Frame, encodings: MessageEncodings): Buffer | string {
     case "read":
       // No `id:`: EventSource would resume from it, and it is no position.
       return `event: read\ndata: ${JSON.stringify(readStateJson(frame.state))}\n\n`;
+    case "typing":
+      // No `id:` either: cached per frame, shared by every stream of the channel.
+      return encodings.typingSseEvent(frame);
   }
 }

@@ -13,25 +13,31 @@
  *   oneof frame {message = 1, ready = 2, heartbeat = 3, gap = 4}; SubscribeDirectMessagesResponse
  *   adds read = 5, which only direct-message streams carry. So every frame is encoded as a
  *   SubscribeDirectMessagesResponse: the same bytes as a SubscribeRoomResponse for the shared cases.
+ *   SubscribeRoomResponse reserves 5 and adds typing = 6, the same number as in
+ *   SubscribeDirectMessagesResponse, so a typing frame has the same bytes on both streams too.
  * - Read frames (a user's new read state, to that user's few streams) are not cached: the proto
  *   JSON of the ReadState (`readStateJson`, the REST shape of the mark routes' answer) inside the
  *   SSE event or the WebSocket frame, the envelope per stream for RPC.
+ * - Typing frames fan out to a whole room like messages, as one shared TypingFrame object
+ *   (realtime/hub.ts), so they are cached the same way, keyed by that object: SSE `event: typing`
+ *   (no `id:`), WebSocket {"type":"typing", "room_id"|"dms", "typing":{chat.v1.Typing JSON}}, RPC
+ *   envelopes. Not counted in the message-encoding gauges.
  *
  * One instance per edges (edges.ts): its counters feed that node's gauges, never another's.
  */
 import { create, type JsonValue, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { Gauge, type Registry } from "prom-client";
 import { SubscribeDirectMessagesResponseSchema } from "../../../gen/chat/v1/message_pb.js";
-import { MessageSchema, ReadStateSchema } from "../../../gen/chat/v1/types_pb.js";
+import { MessageSchema, ReadStateSchema, TypingSchema } from "../../../gen/chat/v1/types_pb.js";
 import type { ChatMessage, ReadState } from "../../domain/model.js";
-import type { Frame } from "../../realtime/stream-contract.js";
+import type { Frame, TypingFrame } from "../../realtime/stream-contract.js";
 import { encodeEnvelope } from "../rpc/connect-private.js";
-import { frameToProto, messageToProto, readStateToProto } from "../rpc/to-proto.js";
+import { frameToProto, messageToProto, readStateToProto, typingToProto } from "../rpc/to-proto.js";
 
 /** Protobuf binary (gRPC, gRPC-Web, Connect+proto) or proto JSON (Connect+json). */
 export type FrameFormat = "binary" | "json";
 
-/** A message's encodings, each filled the first time a stream needs it. */
+/** A message's (or typing frame's) encodings, each filled the first time a stream needs it. */
 interface Slots {
   json: string | undefined;
   sse: Buffer | undefined;
@@ -42,7 +48,7 @@ interface Slots {
 
 /** Encodes each message once per format, for every stream it is delivered to. */
 export class MessageEncodings {
-  readonly #slots = new WeakMap<ChatMessage, Slots>();
+  readonly #slots = new WeakMap<ChatMessage | TypingFrame, Slots>();
   #json = 0;
   #rpc = 0;
 
@@ -103,23 +109,45 @@ export class MessageEncodings {
     return (slots.ws ??= Buffer.from(`{"type":"message","message":${this.json(message)}}`));
   }
 
-  /** The frame as one enveloped response message (flags 0) in the given format; messages are encoded once. */
+  /** The SSE event of a typing frame: `event: typing`, `data:` the chat.v1.Typing JSON, no `id:` (it is no position). */
+  typingSseEvent(frame: TypingFrame): Buffer {
+    const slots = this.#slotsOf(frame);
+    return (slots.sse ??= Buffer.from(`event: typing\ndata: ${this.#typingJson(frame, slots)}\n\n`));
+  }
+
+  /**
+   * The WebSocket text frame of a typing frame: {"type":"typing","room_id"|"dms",…,"typing":{…}}.
+   * A typing frame reaches one channel's streams only, so its target fields are its channel's.
+   */
+  typingWsFrame(frame: TypingFrame): Buffer {
+    const slots = this.#slotsOf(frame);
+    const { channel } = frame.typing;
+    const target = channel.kind === "room" ? `"room_id":${JSON.stringify(channel.id)}` : `"dms":true`;
+    return (slots.ws ??= Buffer.from(`{"type":"typing",${target},"typing":${this.#typingJson(frame, slots)}}`));
+  }
+
+  /** The frame as one enveloped response message (flags 0) in the given format; messages and typing frames are encoded once. */
   rpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
-    if (frame.kind !== "message") return encodeRpcEnvelope(frame, format);
-    const slots = this.#slotsOf(frame.message);
+    const shared = frame.kind === "message" ? frame.message : frame.kind === "typing" ? frame : undefined;
+    if (shared === undefined) return encodeRpcEnvelope(frame, format);
+    const slots = this.#slotsOf(shared);
     const cached = format === "binary" ? slots.binary : slots.rpcJson;
     if (cached !== undefined) return cached;
     const bytes = encodeRpcEnvelope(frame, format);
     if (format === "binary") slots.binary = bytes;
     else slots.rpcJson = bytes;
-    this.#rpc++;
+    if (frame.kind === "message") this.#rpc++;
     return bytes;
   }
 
-  #slotsOf(message: ChatMessage): Slots {
-    let slots = this.#slots.get(message);
+  #typingJson(frame: TypingFrame, slots: Slots): string {
+    return (slots.json ??= toJsonString(TypingSchema, typingToProto(frame.typing), { alwaysEmitImplicit: true }));
+  }
+
+  #slotsOf(shared: ChatMessage | TypingFrame): Slots {
+    let slots = this.#slots.get(shared);
     // Every slot present from the start: one object shape for every message.
-    if (slots === undefined) this.#slots.set(message, (slots = { json: undefined, sse: undefined, ws: undefined, binary: undefined, rpcJson: undefined }));
+    if (slots === undefined) this.#slots.set(shared, (slots = { json: undefined, sse: undefined, ws: undefined, binary: undefined, rpcJson: undefined }));
     return slots;
   }
 }
@@ -142,7 +170,7 @@ export function readStateJson(state: ReadState): JsonValue {
 /**
  * A frame as an enveloped SubscribeDirectMessagesResponse — for a room stream's frames the same
  * bytes as a SubscribeRoomResponse (see the header) — uncached (Ready, heartbeats, gaps and read
- * frames are per stream).
+ * frames are per stream; MessageEncodings caches messages and typing frames).
  */
 export function encodeRpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
   const response = create(SubscribeDirectMessagesResponseSchema, { frame: frameToProto(frame) });

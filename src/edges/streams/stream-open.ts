@@ -106,7 +106,7 @@ export class StreamOpener {
     try {
       frames =
         target.kind === "room"
-          ? await this.deps.messages.subscribeRoom(target.roomId, since, session.signal)
+          ? await this.deps.messages.subscribeRoom(target.roomId, since, session.signal, caller.claims.userId)
           : this.deps.messages.subscribeDirect(caller.claims, since, session.signal);
       const first = await frames.next();
       if (first.done) throw session.signal.reason instanceof UnauthenticatedError ? session.signal.reason : new UnavailableError("the stream ended before it started");

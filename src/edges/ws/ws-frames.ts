@@ -11,6 +11,7 @@
  *   {"type":"ready", "room_id"|"dms", "position", "heartbeat_interval":"15s"}   {"type":"message", "message":{chat.v1.Message JSON}}
  *   {"type":"gap", "room_id"|"dms", "after", "before"}   {"type":"heartbeat", "server_time"}
  *   {"type":"read", "dms":true, "read":{chat.v1.ReadState JSON}}   (dms only: my new read state of a channel)
+ *   {"type":"typing", "room_id"|"dms", "typing":{chat.v1.Typing JSON}}   (someone else typing in the room, or to me)
  *   {"type":"ack", "ref"?, "message"?|"room_id"?|"dms"?}   {"type":"error", "code", "message", "ref"?, "room_id"?|"dms"?}
  */
 import type { Frame } from "../../realtime/stream-contract.js";
@@ -71,6 +72,8 @@ export function serverFrame(frame: Frame, target: StreamTarget, encodings: Messa
       return undefined;
     case "read":
       return JSON.stringify({ type: "read", ...targetFields(target), read: readStateJson(frame.state) });
+    case "typing":
+      return encodings.typingWsFrame(frame);
   }
 }
 
