@@ -337,6 +337,48 @@ describe("the chat page in Chromium against the real server", () => {
     expect(problems).toEqual([]);
     erin.close();
   }, 120_000);
+
+  it("shows who is typing in a room and in a conversation, and tells others as I type", async () => {
+    const [frank, gina] = [`frank_${suffix}`, `gina_${suffix}`];
+    const other = await apiAs(server.url, frank);
+    const { roomId } = await other.createRoom(`Typing ${suffix}`);
+    const page = await openPage(browser, problems);
+    await signUp(page, server.url, gina);
+    await page.goto(`${server.url}/#/rooms/${roomId}`);
+    await page.getByTestId("room-title").filter({ hasText: `Typing ${suffix}` }).waitFor();
+    await connState(page, "connected");
+    const line = page.getByTestId("typing");
+
+    // Someone else types: the line names them until their message arrives.
+    await other.setTyping(roomId);
+    await line.filter({ hasText: `${frank} is typing…` }).waitFor();
+    await page.screenshot({ path: join(shots, "web-10-typing.png") });
+    await other.post(roomId, "typed it");
+    await waitForMessage(page, "typed it");
+    expect(await line.textContent()).toBe("");
+
+    // I type: frank's subscription hears it (and a stop once I empty the box).
+    const heard: Array<{ name: string; stopped: boolean }> = [];
+    const sub = other.subscribeRoom(roomId, { onMessage: () => undefined, onTyping: (t) => void heard.push({ name: t.user?.username ?? "", stopped: t.stopped }) });
+    await expect.poll(() => sub.state.status).toBe("live");
+    await page.getByTestId("composer-input").fill("hel");
+    await expect.poll(() => heard).toEqual([{ name: gina, stopped: false }]);
+    await page.getByTestId("composer-input").fill("");
+    await expect.poll(() => heard).toEqual([{ name: gina, stopped: false }, { name: gina, stopped: true }]);
+    sub.close();
+
+    // In a conversation: frank typing to me shows there.
+    const dm = await other.sendDirect({ username: gina }, "hello gina");
+    await page.goto(`${server.url}/#/dm/${dm.sender!.userId}`);
+    await waitForMessage(page, "hello gina");
+    const ginaId = dm.target.case === "recipientUserId" ? dm.target.value : "";
+    await other.setDirectTyping(ginaId);
+    await line.filter({ hasText: `${frank} is typing…` }).waitFor();
+    await other.setDirectTyping(ginaId, { stopped: true });
+    await page.waitForFunction(() => document.querySelector('[data-testid="typing"]')?.textContent === "");
+    expect(problems).toEqual([]);
+    other.close();
+  }, 120_000);
 });
 
 /** The id of the room shown on `page`, from its address. */

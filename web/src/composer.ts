@@ -10,7 +10,12 @@ export type SendFn = (text: string, clientMessageId: string) => Promise<void>;
  * reuses its idempotency key, so a send that did reach the server is not
  * stored twice.
  */
-export function createComposer(label: string, send: SendFn): { element: HTMLFormElement; focus(): void } {
+export function createComposer(
+  label: string,
+  send: SendFn,
+  /** Told the text as the reader types, and "" with `sent` once a send cleared it (typing indicators). */
+  onText?: (text: string, sent: boolean) => void,
+): { element: HTMLFormElement; focus(): void } {
   const input = h("textarea", {
     id: "composer-input",
     name: "text",
@@ -44,7 +49,10 @@ export function createComposer(label: string, send: SendFn): { element: HTMLForm
     try {
       await send(text, pending.key);
       pending = undefined;
-      if (input.value === text) input.value = "";
+      if (input.value === text) {
+        input.value = "";
+        onText?.("", true);
+      }
     } catch (err) {
       error.textContent = `Not sent: ${describeError(err)} Press Enter to retry.`;
     } finally {
@@ -57,6 +65,7 @@ export function createComposer(label: string, send: SendFn): { element: HTMLForm
     e.preventDefault();
     void submit();
   });
+  input.addEventListener("input", () => onText?.(input.value, false));
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();

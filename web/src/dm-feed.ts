@@ -1,4 +1,4 @@
-import type { Message, ReadState, Subscription } from "@parley/client/web";
+import type { Message, ReadState, Subscription, Typing } from "@parley/client/web";
 import { client } from "./api.js";
 import type { ConnectionIndicator } from "./connection-indicator.js";
 
@@ -7,6 +7,8 @@ export interface DmListener {
   onMessage?(message: Message): void;
   /** My read state of a channel, as one of my sessions (this one too) marked it read. */
   onRead?(state: ReadState): void;
+  /** Someone typing to me in our conversation (`typing.user`), or stopping. */
+  onTyping?(typing: Typing): void;
 }
 
 /**
@@ -28,6 +30,9 @@ export class DmFeed {
       },
       onRead: (state) => {
         for (const listener of this.listeners) listener.onRead?.(state);
+      },
+      onTyping: (typing) => {
+        for (const listener of this.listeners) listener.onTyping?.(typing);
       },
       onState: (state) => {
         report(state);

@@ -6,6 +6,7 @@ import { h, type View } from "../dom.js";
 import { HistoryPane } from "../history-pane.js";
 import { usernames } from "../names.js";
 import { readMarker } from "../read-state.js";
+import { directTyping, TypingLine } from "../typing-line.js";
 
 /**
  * My conversation with one user, both directions: history from
@@ -20,15 +21,22 @@ export function dmConversationView(ctx: AppContext, otherId: string): View {
   const history = new HistoryPane(ctx.me.userId, `Conversation with ${name()}`, async (req) => {
     return client.listDirectMessages({ withUserId: otherId, ...req });
   });
-  const composer = createComposer(`Message to ${name()}`, async (text, clientMessageId) => {
-    history.add([await client.sendDirect({ userId: otherId }, text, { clientMessageId, maxAttempts: 4 })]);
-  });
+  const typing = new TypingLine();
+  const reporter = directTyping(otherId);
+  const composer = createComposer(
+    `Message to ${name()}`,
+    async (text, clientMessageId) => {
+      history.add([await client.sendDirect({ userId: otherId }, text, { clientMessageId, maxAttempts: 4 })]);
+    },
+    (text, sent) => reporter.input(text, sent),
+  );
   const element = h(
     "section",
     { class: "page conversation" },
     h("header", { class: "conversation-head" }, h("a", { href: "#/dm", class: "back" }, "← Direct messages"), title),
     status,
     history.element,
+    typing.element,
     composer.element,
   );
 
@@ -52,6 +60,11 @@ export function dmConversationView(ctx: AppContext, otherId: string): View {
       learnName([m]);
       history.add([m]);
       marker.seen(m.messageId);
+      typing.clear(m.sender?.userId);
+    },
+    // The feed carries everyone's typing to me: this conversation shows the other user's.
+    onTyping: (t) => {
+      if (t.user?.userId === otherId) typing.show(t);
     },
   });
   let disposed = false;
@@ -74,6 +87,7 @@ export function dmConversationView(ctx: AppContext, otherId: string): View {
       disposed = true;
       unlisten();
       marker.dispose();
+      typing.dispose();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { AppContext } from "../context.js";
 import { h, type View } from "../dom.js";
 import { HistoryPane } from "../history-pane.js";
 import { readMarker } from "../read-state.js";
+import { roomTyping, TypingLine } from "../typing-line.js";
 
 /**
  * One room: its history, its live messages, and the composer. History is loaded before the
@@ -16,15 +17,22 @@ export function roomView(ctx: AppContext, roomId: string): View {
   const title = h("h1", { tabindex: -1, "data-testid": "room-title" }, "Room");
   const status = h("p", { class: "error", role: "alert" });
   const history = new HistoryPane(ctx.me.userId, "Messages", (req) => client.listMessages(roomId, req));
-  const composer = createComposer("Message", async (text, clientMessageId) => {
-    history.add([await client.post(roomId, text, { clientMessageId, maxAttempts: 4 })]);
-  });
+  const typing = new TypingLine();
+  const reporter = roomTyping(roomId);
+  const composer = createComposer(
+    "Message",
+    async (text, clientMessageId) => {
+      history.add([await client.post(roomId, text, { clientMessageId, maxAttempts: 4 })]);
+    },
+    (text, sent) => reporter.input(text, sent),
+  );
   const element = h(
     "section",
     { class: "page conversation" },
     h("header", { class: "conversation-head" }, h("a", { href: "#/rooms", class: "back" }, "← Rooms"), title),
     status,
     history.element,
+    typing.element,
     composer.element,
   );
 
@@ -53,7 +61,10 @@ export function roomView(ctx: AppContext, roomId: string): View {
       onMessage: (m) => {
         history.add([m]);
         marker.seen(m.messageId);
+        typing.clear(m.sender?.userId);
       },
+      // Never my own (the server keeps those from my streams).
+      onTyping: (t) => typing.show(t),
       onState: (state) => {
         report(state);
         if (state.status === "closed" && state.reason === "unauthenticated") ctx.onAuthLost();
@@ -68,6 +79,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
       disposed = true;
       subscription?.close();
       marker.dispose();
+      typing.dispose();
       release();
     },
   };
