@@ -7,20 +7,17 @@
  * protocol, SSE and WebSocket, on a node with its default worker count — once per mark that moved
  * the marker, to nobody else, and never again on resume.
  */
-import { EventEmitter } from "node:events";
 import { type JsonValue, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
-import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { type ReadState, ReadStateSchema } from "../../gen/chat/v1/types_pb.js";
 import { chatClients, newUser, uniqueName } from "../support/clients.js";
 import { bearer, grpcJsClient, unary } from "../support/grpc-js-client.js";
 import { nextLoopbackAddress } from "../support/loopback.js";
 import { startServer, type TestServer } from "../support/server.js";
-import { STREAM_PROTOCOLS, subscribe, type StreamProtocol } from "../support/stream-subscribers.js";
+import { ANY_PROTOCOLS, type AnyProtocol, openAnyStream, type SeenFrame, type SeenStream } from "../support/any-edge-streams.js";
 
 type User = Awaited<ReturnType<typeof newUser>>;
 
@@ -189,105 +186,16 @@ describe("over REST", () => {
   });
 });
 
-/** A frame of a direct-message stream, whatever carried it; read states in their proto JSON (the REST shape). */
-interface DmFrame {
-  readonly case: string;
-  /** A message's id, a Ready's position; on SSE, every event's last-event id. */
-  readonly id?: string;
-  readonly read?: JsonValue;
-  /** WebSocket only: whether the frame names the dms subscription. */
-  readonly dms?: boolean;
-}
-
-interface DmStream {
-  readonly frames: () => DmFrame[];
-  /** Resolves once `check` holds for the frames so far (re-checked as frames arrive); fails after 10 s. */
-  until(check: (frames: DmFrame[]) => boolean, what: string): Promise<void>;
-  close(): void;
-}
-
-type DmProtocol = StreamProtocol | "sse" | "websocket";
-const DM_PROTOCOLS: readonly DmProtocol[] = [...STREAM_PROTOCOLS, "sse", "websocket"];
-
 const json = (state: ReadState): JsonValue => toJson(ReadStateSchema, state, { alwaysEmitImplicit: true });
 
-/** Emits "frame" whenever an SSE or WebSocket test stream records something: until() re-checks then. */
-const arrivals = new EventEmitter();
-arrivals.setMaxListeners(0);
-
-function waitFor(check: () => boolean, what: () => string): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onFrame = () => {
-      if (!check()) return;
-      done();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`timed out waiting for ${what()}`));
-    }, 10_000);
-    const done = () => {
-      clearTimeout(timer);
-      arrivals.off("frame", onFrame);
-    };
-    arrivals.on("frame", onFrame);
-  });
-}
-
 /** Opens `token`'s direct-message stream over `protocol` (from `since`, or from now). */
-function openDirect(protocol: DmProtocol, token: string, since = ""): DmStream {
-  if (protocol === "sse" || protocol === "websocket") {
-    const frames: DmFrame[] = [];
-    const record = (frame: DmFrame) => {
-      frames.push(frame);
-      arrivals.emit("frame");
-    };
-    const path = `/me/subscribe${since ? `?since=${since}` : ""}`;
-    let close: () => void;
-    if (protocol === "sse") {
-      const es = new EventSource(`${server.url}${path}`, {
-        fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
-      });
-      for (const type of ["ready", "message", "gap", "read", "end"]) {
-        es.addEventListener(type, (e) => {
-          const { data, lastEventId } = e as MessageEvent<string>;
-          const parsed = JSON.parse(data) as { messageId?: string };
-          // A read event's id is the one the event carried ("" for none): it must carry none.
-          record(type === "read" ? { case: type, id: lastEventId, read: parsed as JsonValue } : { case: type, id: type === "message" ? parsed.messageId! : lastEventId });
-        });
-      }
-      close = () => es.close();
-    } else {
-      const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}${path}`, { headers: { authorization: `Bearer ${token}` } });
-      ws.on("message", (data) => {
-        const frame = JSON.parse(data.toString()) as { type: string; dms?: boolean; position?: string; message?: { messageId: string }; read?: JsonValue };
-        const id = frame.message?.messageId ?? frame.position;
-        record({ case: frame.type, ...(id ? { id } : {}), ...(frame.read ? { read: frame.read } : {}), ...(frame.dms ? { dms: true } : {}) });
-      });
-      close = () => ws.close();
-    }
-    return {
-      frames: () => frames,
-      until: (check, what) => waitFor(() => check(frames), () => `${protocol} ${what}; got ${JSON.stringify(frames)}`),
-      close: () => close(),
-    };
-  }
-  const s = subscribe(protocol, server.url, token, { direct: true, since });
-  const frames = () =>
-    s.frames.map((f): DmFrame => {
-      if (f.case === "read") return { case: "read", read: json(f.read!) };
-      const id = f.id ?? f.position;
-      return { case: f.case, ...(id ? { id } : {}) };
-    });
-  return { frames, until: (check) => s.until(() => check(frames())), close: () => s.cancel() };
-}
+const openDirect = (protocol: AnyProtocol, token: string, since = ""): SeenStream => openAnyStream(server.url, protocol, token, { direct: true }, since);
 
 /** The frames that carry something (heartbeats left out: they come when they come). */
-const shown = (frames: DmFrame[]) => frames.filter((f) => f.case !== "heartbeat").map((f) => (f.case === "read" ? { case: "read", read: f.read } : { case: f.case, id: f.id }));
+const shown = (frames: SeenFrame[]) => frames.filter((f) => f.case !== "heartbeat").map((f) => (f.case === "read" ? { case: "read", read: f.read } : { case: f.case, id: f.id }));
 
 describe("read frames", () => {
-  for (const protocol of DM_PROTOCOLS) {
+  for (const protocol of ANY_PROTOCOLS) {
     it(`over ${protocol}: a mark reaches the user's stream in another session once, nobody else's, and is not replayed on resume`, async () => {
       const [alice, bob] = [await newUser(server.url), await newUser(server.url)];
       // Alice's second session: a sign-in of its own (another token), as a second device.

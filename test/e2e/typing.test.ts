@@ -6,16 +6,13 @@
  * streams and nobody else's; unknown rooms and users are NOT_FOUND, malformed ids
  * INVALID_ARGUMENT; REST answers 204.
  */
-import { EventEmitter } from "node:events";
 import { type JsonValue, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { type Typing, TypingSchema } from "../../gen/chat/v1/types_pb.js";
 import { chatClients, newUser, uniqueName } from "../support/clients.js";
 import { startServer, type TestServer } from "../support/server.js";
-import { STREAM_PROTOCOLS, subscribe, type StreamProtocol } from "../support/stream-subscribers.js";
+import { ANY_PROTOCOLS, type AnyProtocol, openAnyStream, type SeenFrame, type SeenStream, type StreamTarget } from "../support/any-edge-streams.js";
 
 type User = Awaited<ReturnType<typeof newUser>>;
 
@@ -48,114 +45,10 @@ async function connectCode(promise: Promise<unknown>): Promise<{ code: Code; mes
   return { code: error.code, message: error.rawMessage };
 }
 
-/** A frame of a subscription, whatever carried it; typing in its proto JSON (the SSE/WebSocket shape). */
-interface SeenFrame {
-  readonly case: string;
-  /** A message's id, a Ready's position; on SSE, every event's last-event id. */
-  readonly id?: string;
-  readonly typing?: JsonValue;
-  /** WebSocket only: the subscription the frame names. */
-  readonly roomId?: string;
-  readonly dms?: boolean;
-}
-
-interface SeenStream {
-  readonly frames: () => SeenFrame[];
-  until(check: (frames: SeenFrame[]) => boolean, what: string): Promise<void>;
-  close(): void;
-}
-
-type Target = { readonly roomId: string } | { readonly direct: true };
-type AnyProtocol = StreamProtocol | "sse" | "websocket";
-const PROTOCOLS: readonly AnyProtocol[] = [...STREAM_PROTOCOLS, "sse", "websocket"];
-
 const json = (typing: Typing): JsonValue => toJson(TypingSchema, typing, { alwaysEmitImplicit: true });
 
-/** Emits "frame" whenever an SSE or WebSocket test stream records something. */
-const arrivals = new EventEmitter();
-arrivals.setMaxListeners(0);
-
-function waitFor(check: () => boolean, what: () => string): Promise<void> {
-  if (check()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onFrame = () => {
-      if (!check()) return;
-      done();
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`timed out waiting for ${what()}`));
-    }, 10_000);
-    const done = () => {
-      clearTimeout(timer);
-      arrivals.off("frame", onFrame);
-    };
-    arrivals.on("frame", onFrame);
-  });
-}
-
 /** Opens `token`'s stream of `target` over `protocol` (from `since`, or from now). */
-function open(protocol: AnyProtocol, token: string, target: Target, since = ""): SeenStream {
-  const path = "roomId" in target ? `/room/${target.roomId}/subscribe` : "/me/subscribe";
-  if (protocol === "sse" || protocol === "websocket") {
-    const frames: SeenFrame[] = [];
-    const record = (frame: SeenFrame) => {
-      frames.push(frame);
-      arrivals.emit("frame");
-    };
-    const url = `${server.url}${path}${since ? `?since=${since}` : ""}`;
-    let close: () => void;
-    if (protocol === "sse") {
-      const es = new EventSource(url, {
-        fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
-      });
-      for (const type of ["ready", "message", "gap", "read", "typing", "end"]) {
-        es.addEventListener(type, (e) => {
-          const { data, lastEventId } = e as MessageEvent<string>;
-          const parsed = JSON.parse(data) as { messageId?: string };
-          // A typing event's id is the one it carried ("" for none): it must carry none.
-          record(type === "typing" ? { case: type, id: lastEventId, typing: parsed as JsonValue } : { case: type, id: type === "message" ? parsed.messageId! : lastEventId });
-        });
-      }
-      close = () => es.close();
-    } else {
-      const ws = new WebSocket(url.replace(/^http/, "ws"), { headers: { authorization: `Bearer ${token}` } });
-      ws.on("message", (data) => {
-        const frame = JSON.parse(data.toString()) as {
-          type: string;
-          room_id?: string;
-          dms?: boolean;
-          position?: string;
-          message?: { messageId: string };
-          typing?: JsonValue;
-        };
-        const id = frame.message?.messageId ?? frame.position;
-        record({
-          case: frame.type,
-          ...(id ? { id } : {}),
-          ...(frame.typing ? { typing: frame.typing } : {}),
-          ...(frame.room_id ? { roomId: frame.room_id } : {}),
-          ...(frame.dms ? { dms: true } : {}),
-        });
-      });
-      close = () => ws.close();
-    }
-    return {
-      frames: () => frames,
-      until: (check, what) => waitFor(() => check(frames), () => `${protocol} ${what}; got ${JSON.stringify(frames)}`),
-      close: () => close(),
-    };
-  }
-  const s = subscribe(protocol, server.url, token, "roomId" in target ? { roomId: target.roomId, since } : { direct: true, since });
-  const frames = () =>
-    s.frames.map((f): SeenFrame => {
-      if (f.case === "typing") return { case: "typing", typing: json(f.typing!) };
-      const id = f.id ?? f.position;
-      return { case: f.case, ...(id ? { id } : {}) };
-    });
-  return { frames, until: (check) => s.until(() => check(frames())), close: () => s.cancel() };
-}
+const open = (protocol: AnyProtocol, token: string, target: StreamTarget, since = ""): SeenStream => openAnyStream(server.url, protocol, token, target, since);
 
 /** The frames that carry something (heartbeats left out), typing frames as their JSON. */
 const shown = (frames: SeenFrame[]) =>
@@ -174,7 +67,7 @@ function withoutUntil(typing: JsonValue | undefined, before: number, after: numb
 const ready = (s: SeenStream) => s.until((f) => f.some((x) => x.case === "ready"), "ready");
 
 describe("typing in a room", () => {
-  for (const protocol of PROTOCOLS) {
+  for (const protocol of ANY_PROTOCOLS) {
     it(`over ${protocol}: reaches the other subscribers once per 2 s with the exact frame, not the typist's stream, a stop goes through, nothing on resume`, async () => {
       const [alice, bob] = [await newUser(server.url), await newUser(server.url)];
       const roomId = await roomOf(alice);
@@ -232,7 +125,7 @@ describe("typing in a room", () => {
 });
 
 describe("typing in a direct conversation", () => {
-  for (const protocol of PROTOCOLS) {
+  for (const protocol of ANY_PROTOCOLS) {
     it(`over ${protocol}: reaches the peer's direct-message streams only`, async () => {
       const [alice, bob, carol] = [await newUser(server.url), await newUser(server.url), await newUser(server.url)];
       const streams = [bob, carol, alice].map((u) => open(protocol, u.token, { direct: true }));

@@ -1,0 +1,132 @@
+/**
+ * A subscription over any edge — the five RPC protocols (stream-subscribers.ts), SSE and
+ * WebSocket — recorded as one shape of frame, so a test of a live frame (read, typing) runs the
+ * same checks on every edge. Signal payloads are kept in their proto JSON (the SSE/WebSocket and
+ * REST shape); RPC frames are converted to it.
+ */
+import { EventEmitter } from "node:events";
+import { type JsonValue, toJson } from "@bufbuild/protobuf";
+import { EventSource } from "eventsource";
+import { WebSocket } from "ws";
+import { ReadStateSchema, TypingSchema } from "../../gen/chat/v1/types_pb.js";
+import { STREAM_PROTOCOLS, subscribe, type StreamProtocol } from "./stream-subscribers.js";
+
+export type AnyProtocol = StreamProtocol | "sse" | "websocket";
+export const ANY_PROTOCOLS: readonly AnyProtocol[] = [...STREAM_PROTOCOLS, "sse", "websocket"];
+
+/** A room's stream, or the caller's direct-message stream. */
+export type StreamTarget = { readonly roomId: string } | { readonly direct: true };
+
+/** A frame of a subscription, whatever carried it. */
+export interface SeenFrame {
+  readonly case: string;
+  /** A message's id, a Ready's position; on SSE, every event's last-event id ("" for none). */
+  readonly id?: string;
+  /** A read frame's ReadState, as proto JSON. */
+  readonly read?: JsonValue;
+  /** A typing frame's Typing, as proto JSON. */
+  readonly typing?: JsonValue;
+  /** WebSocket only: the subscription the frame names. */
+  readonly roomId?: string;
+  readonly dms?: boolean;
+}
+
+export interface SeenStream {
+  readonly frames: () => SeenFrame[];
+  /** Resolves once `check` holds for the frames so far (re-checked as frames arrive); fails after 10 s. */
+  until(check: (frames: SeenFrame[]) => boolean, what: string): Promise<void>;
+  close(): void;
+}
+
+const SIGNALS = ["read", "typing"] as const;
+const toJsonOptions = { alwaysEmitImplicit: true } as const;
+
+/** Emits "frame" whenever an SSE or WebSocket stream records something: until() re-checks then. */
+const arrivals = new EventEmitter();
+arrivals.setMaxListeners(0);
+
+function waitFor(check: () => boolean, what: () => string): Promise<void> {
+  if (check()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onFrame = () => {
+      if (!check()) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for ${what()}`));
+    }, 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      arrivals.off("frame", onFrame);
+    };
+    arrivals.on("frame", onFrame);
+  });
+}
+
+/** Opens `token`'s stream of `target` on `baseUrl` over `protocol` (from `since`, or from now). */
+export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: string, target: StreamTarget, since = ""): SeenStream {
+  if (protocol === "sse" || protocol === "websocket") {
+    const frames: SeenFrame[] = [];
+    const record = (frame: SeenFrame) => {
+      frames.push(frame);
+      arrivals.emit("frame");
+    };
+    const path = "roomId" in target ? `/room/${target.roomId}/subscribe` : "/me/subscribe";
+    const url = `${baseUrl}${path}${since ? `?since=${since}` : ""}`;
+    let close: () => void;
+    if (protocol === "sse") {
+      const es = new EventSource(url, {
+        fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
+      });
+      for (const type of ["ready", "message", "gap", ...SIGNALS, "end"]) {
+        es.addEventListener(type, (e) => {
+          const { data, lastEventId } = e as MessageEvent<string>;
+          const parsed = JSON.parse(data) as { messageId?: string };
+          // A signal event's id is the one it carried ("" for none): it must carry none.
+          const signal = (SIGNALS as readonly string[]).includes(type);
+          record(signal ? { case: type, id: lastEventId, [type]: parsed as JsonValue } : { case: type, id: type === "message" ? parsed.messageId! : lastEventId });
+        });
+      }
+      close = () => es.close();
+    } else {
+      const ws = new WebSocket(url.replace(/^http/, "ws"), { headers: { authorization: `Bearer ${token}` } });
+      ws.on("message", (data) => {
+        const frame = JSON.parse(data.toString()) as {
+          type: string;
+          room_id?: string;
+          dms?: boolean;
+          position?: string;
+          message?: { messageId: string };
+          read?: JsonValue;
+          typing?: JsonValue;
+        };
+        const id = frame.message?.messageId ?? frame.position;
+        record({
+          case: frame.type,
+          ...(id ? { id } : {}),
+          ...(frame.read ? { read: frame.read } : {}),
+          ...(frame.typing ? { typing: frame.typing } : {}),
+          ...(frame.room_id ? { roomId: frame.room_id } : {}),
+          ...(frame.dms ? { dms: true } : {}),
+        });
+      });
+      close = () => ws.close();
+    }
+    return {
+      frames: () => frames,
+      until: (check, what) => waitFor(() => check(frames), () => `${protocol} ${what}; got ${JSON.stringify(frames)}`),
+      close: () => close(),
+    };
+  }
+  const s = subscribe(protocol, baseUrl, token, "roomId" in target ? { roomId: target.roomId, since } : { direct: true, since });
+  const frames = () =>
+    s.frames.map((f): SeenFrame => {
+      if (f.case === "read") return { case: "read", read: toJson(ReadStateSchema, f.read!, toJsonOptions) };
+      if (f.case === "typing") return { case: "typing", typing: toJson(TypingSchema, f.typing!, toJsonOptions) };
+      const id = f.id ?? f.position;
+      return { case: f.case, ...(id ? { id } : {}) };
+    });
+  return { frames, until: (check) => s.until(() => check(frames())), close: () => s.cancel() };
+}
