@@ -12,8 +12,8 @@
  * - Throttle: a start of the same user in the same channel within TYPING_THROTTLE_MS of the last
  *   one published is answered OK and publishes nothing (clients call at most that often; this
  *   bounds the ones that do not). A stop always publishes and ends the window. The window is kept
- *   per node, in a map of at most THROTTLE_ENTRIES entries: a user whose calls reach several nodes
- *   gets one frame per node and window, and past the bound the oldest windows are forgotten early
+ *   per process, in a map of at most THROTTLE_ENTRIES entries: a user whose calls reach several
+ *   workers or nodes gets one frame per process and window, and past the bound the oldest windows are forgotten early
  *   (one extra frame each). The admission pipeline's per-user rate limit covers the calls themselves.
  * - Posting a message does not stop typing: clients hide the indicator when that user's message
  *   arrives, or at `until`.
@@ -31,7 +31,7 @@ import type { Rooms } from "./rooms.js";
 export const TYPING_TTL_MS = 6_000;
 /** A start of the same user in the same channel within this window publishes nothing. */
 export const TYPING_THROTTLE_MS = 2_000;
-/** Most throttle windows a node remembers (one per typist and channel, ~100 bytes each). */
+/** Most throttle windows a process remembers (one per typist and channel, ~100 bytes each). */
 export const THROTTLE_ENTRIES = 10_000;
 
 /** Who is typing: the caller's id and name (token claims carry both). */
@@ -74,7 +74,7 @@ export class TypingIndicators {
     this.#announce(caller, { kind: "user", id: withUserId }, stopped);
   }
 
-  /** How many throttle windows this node remembers (tests). */
+  /** How many throttle windows this process remembers (tests). */
   get remembered(): number {
     return this.#lastStart.size;
   }
