@@ -6,13 +6,13 @@ import type { CallOptions } from "@connectrpc/connect";
 import type { BackoffOptions } from "./backoff.js";
 import type { CloseReason, ConnectError, DisconnectReason } from "./errors.js";
 import type { PageFn } from "./gap-fill.js";
-import type { Message, ReadState, SubscribeDirectMessagesResponse, Typing } from "./gen.js";
+import type { Message, Presence, ReadState, SubscribeDirectMessagesResponse, SubscribeRoomResponse, Typing } from "./gen.js";
 
 /**
- * One frame of SubscribeRoom or SubscribeDirectMessages: the direct-message oneof, which is the
- * room's (message, ready, heartbeat, gap, typing) plus `read`.
+ * One frame of SubscribeRoom or SubscribeDirectMessages: message, ready, heartbeat, gap, typing on
+ * both; `read` on direct-message streams, `presence` on room streams.
  */
-export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame">;
+export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame"> | Pick<SubscribeRoomResponse, "frame">;
 
 /** Where a subscription reads from: a stream that resumes after an id, and the history to page gaps from. */
 export interface ChannelSource {
@@ -85,6 +85,18 @@ export interface DirectSubscribeOptions extends SubscribeOptions {
    * throws, the subscription closes with `handler-error`.
    */
   onRead?(state: ReadState): void | Promise<void>;
+}
+
+/** The options of `subscribeRoom`: those of every subscription, and who has the room open. */
+export interface RoomSubscribeOptions extends SubscribeOptions {
+  /**
+   * Given, the stream asks for presence: called first right after each (re)connect with a snapshot
+   * (`presence.snapshot`: `joined` is the whole list — empty past 100 users, then `truncated`; ask
+   * `getRoomPresence` — and replaces what you held), then once per server batch (about a second)
+   * in which users joined or left; `count` is always exact. Live only, never moves `position`.
+   * Awaited and ordered like `onMessage`; if it throws, the subscription closes with `handler-error`.
+   */
+  onPresence?(presence: Presence): void | Promise<void>;
 }
 
 /** A running subscription. */

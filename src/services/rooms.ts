@@ -1,12 +1,15 @@
-/** Use cases of rooms: list, create (unique names, ignoring case), look up. */
+/** Use cases of rooms: list, create (unique names, ignoring case), look up, who has one open. */
 import { AlreadyExistsError, NotFoundError } from "../domain/errors.js";
 import type { SnowflakeGenerator } from "../domain/ids.js";
-import type { RoomRecord } from "../domain/model.js";
+import type { PresenceMember, RoomRecord } from "../domain/model.js";
+import type { Presence } from "../realtime/presence.js";
 import { roomName } from "../domain/names.js";
 import { type Store, UniqueViolation } from "../store/store.js";
 import type { PageTokens } from "./page-tokens.js";
 
 const DEFAULT_PAGE = 100;
+/** Most users GetRoomPresence lists (the count is exact). */
+export const PRESENCE_LIST_LIMIT = 1_000;
 /** Rooms remembered by id (rooms are never deleted or changed, so a found room stays valid). */
 const KNOWN_ROOMS = 10_000;
 
@@ -18,6 +21,7 @@ export class Rooms {
     private readonly store: Store,
     private readonly ids: SnowflakeGenerator,
     private readonly pageTokens: PageTokens,
+    private readonly presence?: Pick<Presence, "count" | "members">,
   ) {}
 
   /** Rooms oldest first, one page at a time; nextPageToken is "" on the last page. */
@@ -51,5 +55,11 @@ export class Rooms {
     if (this.#known.size >= KNOWN_ROOMS) this.#known.delete(this.#known.keys().next().value!);
     this.#known.set(roomId, room);
     return room;
+  }
+
+  /** Who has the room open now, on every node (the first PRESENCE_LIST_LIMIT by username) and how many; NotFoundError when there is no such room. */
+  async presenceOf(roomId: string): Promise<{ count: number; users: PresenceMember[] }> {
+    await this.get(roomId);
+    return { count: this.presence?.count(roomId) ?? 0, users: this.presence?.members(roomId, PRESENCE_LIST_LIMIT) ?? [] };
   }
 }

@@ -59,6 +59,7 @@ class Received {
       if (e.type === "message") return channelTag(e.message.channel) === tag ? [e.message.text] : [];
       if (e.type === "read") return e.userId.startsWith(tag) ? [e.userId] : [];
       if (e.type === "typing") return e.typing.typistId.startsWith(tag) ? [e.typing.typistId] : [];
+      if (e.type === "presence") return e.report.origin.startsWith(tag) ? [e.report.origin] : [];
       return e.tokenId.startsWith(tag) ? [e.tokenId] : [];
     });
   }

@@ -8,14 +8,14 @@ import { EventEmitter } from "node:events";
 import { type JsonValue, toJson } from "@bufbuild/protobuf";
 import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
-import { ReadStateSchema, TypingSchema } from "../../gen/chat/v1/types_pb.js";
+import { PresenceSchema, ReadStateSchema, TypingSchema } from "../../gen/chat/v1/types_pb.js";
 import { STREAM_PROTOCOLS, subscribe, type StreamProtocol } from "./stream-subscribers.js";
 
 export type AnyProtocol = StreamProtocol | "sse" | "websocket";
 export const ANY_PROTOCOLS: readonly AnyProtocol[] = [...STREAM_PROTOCOLS, "sse", "websocket"];
 
-/** A room's stream, or the caller's direct-message stream. */
-export type StreamTarget = { readonly roomId: string } | { readonly direct: true };
+/** A room's stream (asking for presence frames or not), or the caller's direct-message stream. */
+export type StreamTarget = { readonly roomId: string; readonly presence?: boolean } | { readonly direct: true };
 
 /** A frame of a subscription, whatever carried it. */
 export interface SeenFrame {
@@ -26,6 +26,8 @@ export interface SeenFrame {
   readonly read?: JsonValue;
   /** A typing frame's Typing, as proto JSON. */
   readonly typing?: JsonValue;
+  /** A presence frame's Presence, as proto JSON. */
+  readonly presence?: JsonValue;
   /** WebSocket only: the subscription the frame names. */
   readonly roomId?: string;
   readonly dms?: boolean;
@@ -38,7 +40,7 @@ export interface SeenStream {
   close(): void;
 }
 
-const SIGNALS = ["read", "typing"] as const;
+const SIGNALS = ["read", "typing", "presence"] as const;
 const toJsonOptions = { alwaysEmitImplicit: true } as const;
 
 /** Emits "frame" whenever an SSE or WebSocket stream records something: until() re-checks then. */
@@ -74,7 +76,10 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
       arrivals.emit("frame");
     };
     const path = "roomId" in target ? `/room/${target.roomId}/subscribe` : "/me/subscribe";
-    const url = `${baseUrl}${path}${since ? `?since=${since}` : ""}`;
+    const query = new URLSearchParams();
+    if (since) query.set("since", since);
+    if ("roomId" in target && target.presence) query.set("presence", "true");
+    const url = `${baseUrl}${path}${query.size > 0 ? `?${query}` : ""}`;
     let close: () => void;
     if (protocol === "sse") {
       const es = new EventSource(url, {
@@ -101,6 +106,7 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
           message?: { messageId: string };
           read?: JsonValue;
           typing?: JsonValue;
+          presence?: JsonValue;
         };
         const id = frame.message?.messageId ?? frame.position;
         record({
@@ -108,6 +114,7 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
           ...(id ? { id } : {}),
           ...(frame.read ? { read: frame.read } : {}),
           ...(frame.typing ? { typing: frame.typing } : {}),
+          ...(frame.presence ? { presence: frame.presence } : {}),
           ...(frame.room_id ? { roomId: frame.room_id } : {}),
           ...(frame.dms ? { dms: true } : {}),
         });
@@ -120,11 +127,12 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
       close: () => close(),
     };
   }
-  const s = subscribe(protocol, baseUrl, token, "roomId" in target ? { roomId: target.roomId, since } : { direct: true, since });
+  const s = subscribe(protocol, baseUrl, token, "roomId" in target ? { roomId: target.roomId, since, presence: target.presence ?? false } : { direct: true, since });
   const frames = () =>
     s.frames.map((f): SeenFrame => {
       if (f.case === "read") return { case: "read", read: toJson(ReadStateSchema, f.read!, toJsonOptions) };
       if (f.case === "typing") return { case: "typing", typing: toJson(TypingSchema, f.typing!, toJsonOptions) };
+      if (f.case === "presence") return { case: "presence", presence: toJson(PresenceSchema, f.presence!, toJsonOptions) };
       const id = f.id ?? f.position;
       return { case: f.case, ...(id ? { id } : {}) };
     });

@@ -9,7 +9,7 @@ import { Code, ConnectError, createClient, type Interceptor, type Transport } fr
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type * as grpc from "@grpc/grpc-js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
-import type { ReadState, Typing } from "../../gen/chat/v1/types_pb.js";
+import type { Presence, ReadState, Typing } from "../../gen/chat/v1/types_pb.js";
 import { bearer, grpcJsClient, serverStream } from "./grpc-js-client.js";
 
 export const STREAM_PROTOCOLS = ["grpc-js", "grpc", "grpc-web", "connect-proto", "connect-json"] as const;
@@ -33,6 +33,8 @@ export interface StreamFrame {
   readonly read?: ReadState;
   /** Who is typing, for typing frames (room and direct-message streams). */
   readonly typing?: Typing;
+  /** Who has the room open, for presence frames (room streams that asked). */
+  readonly presence?: Presence;
   /** The position, for Ready frames. */
   readonly position?: string;
 }
@@ -55,7 +57,7 @@ export interface Subscriber {
   cancel(): void;
 }
 
-export type SubscribeTarget = { readonly roomId: string; readonly since?: string } | { readonly direct: true; readonly since?: string };
+export type SubscribeTarget = { readonly roomId: string; readonly since?: string; readonly presence?: boolean } | { readonly direct: true; readonly since?: string };
 
 type FrameMessage = { frame: { case: string | undefined; value?: unknown } };
 
@@ -72,6 +74,7 @@ export function subscribe(protocol: StreamProtocol, baseUrl: string, token: stri
     if (res.frame.case === "message") frames.push({ case: "message", text: value?.text ?? "", id: value?.messageId ?? "" });
     else if (res.frame.case === "read") frames.push({ case: "read", read: res.frame.value as ReadState });
     else if (res.frame.case === "typing") frames.push({ case: "typing", typing: res.frame.value as Typing });
+    else if (res.frame.case === "presence") frames.push({ case: "presence", presence: res.frame.value as Presence });
     else if (res.frame.case === "ready") frames.push({ case: "ready", position: (res.frame.value as { position: string }).position });
     else frames.push({ case: res.frame.case ?? "" });
     wake();
@@ -128,7 +131,7 @@ function grpcJsStream(baseUrl: string, token: string | undefined, target: Subscr
   const metadata = token ? bearer(token) : undefined;
   const stream: grpc.ClientReadableStream<FrameMessage> =
     "roomId" in target
-      ? serverStream(client, "subscribeRoom", { roomId: target.roomId, since: target.since ?? "" }, metadata)
+      ? serverStream(client, "subscribeRoom", { roomId: target.roomId, since: target.since ?? "", presence: target.presence ?? false }, metadata)
       : serverStream(client, "subscribeDirectMessages", { since: target.since ?? "" }, metadata);
   stream.on("data", record);
   const ended = new Promise<StreamEnd>((resolve) => {
@@ -165,7 +168,7 @@ function connectStream(
   const call = { signal: controller.signal };
   const responses: AsyncIterable<FrameMessage> =
     "roomId" in target
-      ? client.subscribeRoom({ roomId: target.roomId, since: target.since ?? "" }, call)
+      ? client.subscribeRoom({ roomId: target.roomId, since: target.since ?? "", presence: target.presence ?? false }, call)
       : client.subscribeDirectMessages({ since: target.since ?? "" }, call);
   let gate: { promise: Promise<void>; open: () => void } | undefined;
   const ended = (async (): Promise<StreamEnd> => {

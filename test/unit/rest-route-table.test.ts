@@ -196,7 +196,7 @@ describe("encodeRestResponse", () => {
 
 describe("buildRouteTable", () => {
   it("derives routes from annotations only: a service without them adds none", () => {
-    expect(table.routes).toHaveLength(18);
+    expect(table.routes).toHaveLength(19);
     expect(buildRouteTable([]).match("GET", "/rooms")).toEqual({ error: "not_found" });
   });
 });

@@ -6,6 +6,7 @@
  *   <prefix>.control       key = token id       (token revocations)
  *                          key = user id        (read states: one user's marks in one order)
  *                          key = channel key    (typing: one channel's typing in one order)
+ *                          key = presence:origin (presence: one process's reports in one order)
  *
  * Kafka orders records per partition and the key picks the partition, so keying by channel gives
  * each room and inbox one order, while spreading channels over partitions. The two message
@@ -58,6 +59,8 @@ export function recordRoute(topics: BusTopics, record: LogRecord): { topic: stri
       return { topic: topics.control, key: record.userId };
     case "typing":
       return { topic: topics.control, key: channelKey(record.typing.channel) };
+    case "presence":
+      return { topic: topics.control, key: `presence:${record.report.origin}` };
   }
 }
 

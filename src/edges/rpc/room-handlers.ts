@@ -4,7 +4,7 @@ import type { RoomService } from "../../../gen/chat/v1/room_pb.js";
 import { requireUser } from "../../auth/auth-context.js";
 import type { ReadMarkers } from "../../services/read-markers.js";
 import type { Rooms } from "../../services/rooms.js";
-import { readStateToProto, roomToProto } from "./to-proto.js";
+import { presenceMembersToProto, readStateToProto, roomToProto } from "./to-proto.js";
 
 export function roomHandlers(rooms: Rooms, reads: ReadMarkers): ServiceImpl<typeof RoomService> {
   return {
@@ -18,6 +18,10 @@ export function roomHandlers(rooms: Rooms, reads: ReadMarkers): ServiceImpl<type
     },
     async getRoom(req) {
       return { room: roomToProto(await rooms.get(req.roomId)) };
+    },
+    async getRoomPresence(req) {
+      const { count, users } = await rooms.presenceOf(req.roomId);
+      return { count, users: presenceMembersToProto(users) };
     },
   };
 }

@@ -5,6 +5,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type Message,
   MessageSchema,
+  type Presence,
+  PresenceSchema,
   type ReadState,
   ReadStateSchema,
   type Room,
@@ -15,8 +17,8 @@ import {
   UserSchema,
 } from "../../../gen/chat/v1/types_pb.js";
 import type { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
-import type { ChatMessage, RoomRecord, Typing as TypingRecord, UserRecord } from "../../domain/model.js";
-import type { Frame, ReadFrame } from "../../realtime/stream-contract.js";
+import type { ChatMessage, PresenceMember, RoomRecord, Typing as TypingRecord, UserRecord } from "../../domain/model.js";
+import type { Frame, PresenceFrame, ReadFrame } from "../../realtime/stream-contract.js";
 import type { ReadState as ReadStateRecord } from "../../services/read-markers.js";
 
 export function userToProto(user: UserRecord): User {
@@ -66,21 +68,46 @@ export function typingToProto(typing: TypingRecord): Typing {
   });
 }
 
-/** The `frame` oneof of SubscribeRoomResponse: message, ready, heartbeat, gap, typing (6; 5 is reserved). */
+/** Users present in a room, as chat.v1.Sender (id and name). */
+export function presenceMembersToProto(members: readonly PresenceMember[]): { userId: string; username: string }[] {
+  return members.map((m) => ({ userId: m.userId, username: m.username }));
+}
+
+export function presenceToProto(frame: PresenceFrame): Presence {
+  return create(PresenceSchema, {
+    roomId: frame.roomId,
+    count: frame.count,
+    joined: presenceMembersToProto(frame.joined),
+    left: presenceMembersToProto(frame.left),
+    snapshot: frame.snapshot,
+    truncated: frame.truncated,
+  });
+}
+
+/** The `frame` oneof of SubscribeRoomResponse: message, ready, heartbeat, gap, typing (6; 5 is reserved), presence (7). */
 export type RoomFrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomResponseSchema>["frame"]>;
 /**
  * The `frame` oneof of SubscribeDirectMessagesResponse: the room's cases under the same field
- * numbers, plus `read` (5). Every room frame is a direct-message frame on the wire, byte for byte.
+ * numbers but presence (7 is reserved), plus `read` (5). Every frame the two share has the same
+ * bytes on both, byte for byte.
  */
 export type FrameInit = NonNullable<MessageInitShape<typeof SubscribeDirectMessagesResponseSchema>["frame"]>;
 
-/** A frame of any stream, as the direct-message response's oneof (the superset). */
-export function frameToProto(frame: Frame): FrameInit {
-  return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : roomFrameToProto(frame);
+/** The frames both streams carry. */
+type SharedFrame = Exclude<Frame, ReadFrame | PresenceFrame>;
+type SharedFrameInit = Exclude<FrameInit, { case: "read" }>;
+
+/** A frame of a direct-message stream (presence frames are not among them: the hub sends them to room streams only). */
+export function frameToProto(frame: Exclude<Frame, PresenceFrame>): FrameInit {
+  return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : sharedFrameToProto(frame);
 }
 
-/** A frame of a room stream (typing frames included); read frames are not among them (the hub sends them to inboxes only). */
+/** A frame of a room stream (typing and presence frames included); read frames are not among them (the hub sends them to inboxes only). */
 export function roomFrameToProto(frame: Exclude<Frame, ReadFrame>): RoomFrameInit {
+  return frame.kind === "presence" ? { case: "presence", value: presenceToProto(frame) } : sharedFrameToProto(frame);
+}
+
+function sharedFrameToProto(frame: SharedFrame): SharedFrameInit {
   switch (frame.kind) {
     case "message":
       return { case: "message", value: messageToProto(frame.message) };

@@ -73,5 +73,7 @@ function sseEvent(frame: Frame, encodings: MessageEncodings): Buffer | string {
     case "typing":
       // No `id:` either: cached per frame, shared by every stream of the channel.
       return encodings.typingSseEvent(frame);
+    case "presence":
+      return encodings.presenceSseEvent(frame);
   }
 }

@@ -19,7 +19,7 @@ import type { Credentials } from "../http/credentials.js";
 import type { StreamTickets } from "../../auth/stream-tickets.js";
 
 /** What a stream delivers: one room's messages, or the caller's direct messages. */
-export type StreamTarget = { readonly kind: "room"; readonly roomId: string } | { readonly kind: "direct" };
+export type StreamTarget = { readonly kind: "room"; readonly roomId: string; readonly presence?: boolean } | { readonly kind: "direct" };
 
 /** The checks and the subscription source a stream opener uses. */
 export interface StreamOpenerDeps {
@@ -106,7 +106,7 @@ export class StreamOpener {
     try {
       frames =
         target.kind === "room"
-          ? await this.deps.messages.subscribeRoom(target.roomId, since, session.signal, caller.claims.userId)
+          ? await this.deps.messages.subscribeRoom(caller.claims, target.roomId, { since, presence: target.presence === true }, session.signal)
           : this.deps.messages.subscribeDirect(caller.claims, since, session.signal);
       const first = await frames.next();
       if (first.done) throw session.signal.reason instanceof UnauthenticatedError ? session.signal.reason : new UnavailableError("the stream ended before it started");

@@ -31,7 +31,7 @@ export type ParsedFrame =
   | { readonly ok: false; readonly fatal: false; readonly message: string; readonly ref?: string };
 
 const FIELDS: Readonly<Record<ClientFrame["type"], readonly string[]>> = {
-  subscribe: ["type", "ref", "room_id", "dms", "since"],
+  subscribe: ["type", "ref", "room_id", "dms", "since", "presence"],
   unsubscribe: ["type", "ref", "room_id", "dms"],
   post: ["type", "ref", "room_id", "text", "client_message_id"],
   dm: ["type", "ref", "to_username", "to_user_id", "text", "client_message_id"],
@@ -70,7 +70,9 @@ export function parseClientFrame(data: string): ParsedFrame {
     case "unsubscribe": {
       if (o["dms"] !== undefined && o["dms"] !== true) return fail('"dms" must be true when given');
       if ((o["dms"] === true) === (o["room_id"] !== undefined)) return fail('give exactly one of "room_id" and "dms": true');
-      const target: StreamTarget = o["dms"] === true ? { kind: "direct" } : { kind: "room", roomId: str("room_id") };
+      if (o["presence"] !== undefined && typeof o["presence"] !== "boolean") return fail('"presence" must be true or false when given');
+      if (o["presence"] === true && o["dms"] === true) return fail('"presence" is for a room: direct-message streams have none');
+      const target: StreamTarget = o["dms"] === true ? { kind: "direct" } : { kind: "room", roomId: str("room_id"), presence: o["presence"] === true };
       return { ok: true, frame: type === "subscribe" ? withRef({ type, target, since: str("since") }) : withRef({ type, target }) };
     }
     case "post":
