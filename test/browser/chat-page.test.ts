@@ -379,6 +379,26 @@ describe("the chat page in Chromium against the real server", () => {
     expect(problems).toEqual([]);
     other.close();
   }, 120_000);
+
+  it("shows who has the room open: me, then someone who opens it too, until they leave", async () => {
+    const [hana, ivan] = [`hana_${suffix}`, `ivan_${suffix}`];
+    const other = await apiAs(server.url, ivan);
+    const { roomId } = await other.createRoom(`Presence ${suffix}`);
+    const page = await openPage(browser, problems);
+    await signUp(page, server.url, hana);
+    await page.goto(`${server.url}/#/rooms/${roomId}`);
+    await page.getByTestId("room-title").filter({ hasText: `Presence ${suffix}` }).waitFor();
+    const line = page.getByTestId("presence");
+    // My own stream makes me present one server batch later.
+    await line.filter({ hasText: /^1 here: you$/ }).waitFor();
+    const sub = other.subscribeRoom(roomId, { onMessage: () => undefined });
+    await line.filter({ hasText: new RegExp(`^2 here: ${ivan}, you$`) }).waitFor();
+    await page.screenshot({ path: join(shots, "web-11-presence.png") });
+    sub.close();
+    await line.filter({ hasText: /^1 here: you$/ }).waitFor();
+    expect(problems).toEqual([]);
+    other.close();
+  }, 120_000);
 });
 
 /** The id of the room shown on `page`, from its address. */

@@ -72,7 +72,7 @@ export function parseClientFrame(data: string): ParsedFrame {
       if ((o["dms"] === true) === (o["room_id"] !== undefined)) return fail('give exactly one of "room_id" and "dms": true');
       if (o["presence"] !== undefined && typeof o["presence"] !== "boolean") return fail('"presence" must be true or false when given');
       if (o["presence"] === true && o["dms"] === true) return fail('"presence" is for a room: direct-message streams have none');
-      const target: StreamTarget = o["dms"] === true ? { kind: "direct" } : { kind: "room", roomId: str("room_id"), presence: o["presence"] === true };
+      const target: StreamTarget = o["dms"] === true ? { kind: "direct" } : { kind: "room", roomId: str("room_id"), ...(o["presence"] === true ? { presence: true } : {}) };
       return { ok: true, frame: type === "subscribe" ? withRef({ type, target, since: str("since") }) : withRef({ type, target }) };
     }
     case "post":
