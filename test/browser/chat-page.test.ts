@@ -376,6 +376,15 @@ describe("the chat page in Chromium against the real server", () => {
     await line.filter({ hasText: `${frank} is typing…` }).waitFor();
     await other.setDirectTyping(ginaId, { stopped: true });
     await page.waitForFunction(() => document.querySelector('[data-testid="typing"]')?.textContent === "");
+
+    // In my inbox: frank's conversation says "typing…" in place of his latest message while he types.
+    await page.goto(`${server.url}/#/dm`);
+    const snippet = page.getByTestId("dm-thread").filter({ hasText: frank }).getByTestId("dm-snippet");
+    await snippet.filter({ hasText: "hello gina" }).waitFor();
+    await other.setDirectTyping(ginaId);
+    await snippet.filter({ hasText: /^typing…$/ }).waitFor();
+    await other.setDirectTyping(ginaId, { stopped: true });
+    await snippet.filter({ hasText: "hello gina" }).waitFor();
     expect(problems).toEqual([]);
     other.close();
   }, 120_000);
