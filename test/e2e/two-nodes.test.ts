@@ -203,6 +203,30 @@ function twoNodes(brokers: string, contactPoints: string): void {
       watching.abort();
     });
 
+    it("a node that stops cleanly takes its users out of presence at once, not after PRESENCE_TTL", async () => {
+      const c = await startServer({ env: nodeEnv(3) });
+      try {
+        const [visitor, watcher] = [await newUser(c.url, "grpc"), await newUser(a.url, "grpc")];
+        const { room } = await visitor.clients.rooms.createRoom({ name: uniqueName("presence-stop") });
+        const roomId = room!.roomId;
+        const progress = new Progress();
+        const seen: Presence[] = [];
+        const watching = new AbortController();
+        recordPresence(chatClients(a.url, watcher.token, "grpc").messages.subscribeRoom({ roomId, presence: true }, { signal: watching.signal }), seen, () => progress.changed());
+        const visiting = chatClients(c.url, visitor.token, "grpc").messages.subscribeRoom({ roomId }, { signal: watching.signal })[Symbol.asyncIterator]();
+        await collect(visiting, (x) => x.cases.includes("ready"));
+        await progress.until(() => seen.some((p) => p.joined.some((m) => m.userId === visitor.user.userId)), "C's user present on A", 15_000);
+        const stoppedAt = Date.now();
+        const stopping = c.stop();
+        await progress.until(() => seen.some((p) => p.left.some((m) => m.userId === visitor.user.userId)), "C's user left on A", 15_000);
+        expect(Date.now() - stoppedAt).toBeLessThan(PRESENCE_TTL_MS / 2);
+        expect(await stopping).toBe(0);
+        watching.abort();
+      } finally {
+        if (c.alive()) await c.kill();
+      }
+    }, 60_000);
+
     // Last: it kills node A.
     it("loses no acknowledged message when A is killed mid-stream: the subscriber resumes on B; A's users leave B's presence within PRESENCE_TTL", async () => {
       // Someone with the room open on A only, and a presence watcher on B.
