@@ -12,8 +12,9 @@
  *   Each report that changes who is present in a room yields one PresenceFrame for that room's
  *   watchers (hub.ts): so 10,000 joins on one process in a minute cost at most one frame per
  *   watcher and batch window (60), not 10,000.
- * - An origin unheard of for TTL_MS (three beats) is taken for dead: its users leave. A process
- *   that stops says so (`gone`), so its users leave at once.
+ * - An origin unheard of for TTL_MS (three beats) is taken for dead: its users leave — unless this
+ *   process has not heard its own reports back for as long (the bus is down, not everyone else).
+ *   A process that stops says so (`gone`), so its users leave at once.
  * - Reports of one origin are applied in order (the bus keeps one publisher's order: Kafka by the
  *   origin key, the cluster bus by the primary's arrival order). A receiver that sees a report
  *   number jump, or hears of an origin it has no state for, asks (`ask`) — at most once a beat —
@@ -269,6 +270,10 @@ export class Presence {
   }
 
   #expire(now: number): void {
+    // This process's own reports not coming back means the bus is down, not that everyone else
+    // died: expire nobody until it answers again.
+    const own = this.#origins.get(this.origin);
+    if (!own || now - own.heardAtMs > this.#timings.ttlMs) return;
     const changes = new Map<string, RoomChange>();
     for (const [origin, state] of this.#origins) {
       if (origin !== this.origin && now - state.heardAtMs > this.#timings.ttlMs) this.#dropOrigin(origin, changes);

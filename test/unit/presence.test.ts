@@ -157,6 +157,25 @@ describe("Presence", () => {
     expect(a.presence.members("7", 10)).toEqual([member(1)]);
   });
 
+  it("a bus that goes silent past PRESENCE_TTL (every report lost, its own too) expires nobody; views agree again once it returns", () => {
+    const cluster = new Cluster();
+    const a = cluster.add("a");
+    const b = cluster.add("b");
+    cluster.settle();
+    a.presence.enter("7", member(1));
+    b.presence.enter("7", member(2));
+    cluster.tick();
+    cluster.dropping.add("a");
+    cluster.dropping.add("b");
+    // A leave meanwhile is lost with everything else.
+    b.presence.leave("7", "2");
+    for (let i = 0; i < 3 * PRESENCE_TTL_MS / 1_000; i++) cluster.tick();
+    for (const p of [a, b]) expect(p.presence.count("7")).toBe(2);
+    cluster.dropping.clear();
+    cluster.settle();
+    for (const p of [a, b]) expect(p.presence.members("7", 10)).toEqual([member(1)]);
+  });
+
   it("a process that stops says so: its users leave at once", async () => {
     const cluster = new Cluster();
     const a = cluster.add("a");
