@@ -13,7 +13,7 @@
  *   watchers (hub.ts): so 10,000 joins on one process in a minute cost at most one frame per
  *   watcher and batch window (60), not 10,000.
  * - An origin unheard of for TTL_MS (three beats) is taken for dead: its users leave — unless this
- *   process has not heard its own reports back for as long (the bus is down, not everyone else).
+ *   process has not heard its own reports back for two beats (the bus is down, not everyone else).
  *   A process that stops says so (`gone`), so its users leave at once.
  * - Reports of one origin are applied in order (the bus keeps one publisher's order: Kafka by the
  *   origin key, the cluster bus by the primary's arrival order). A receiver that sees a report
@@ -270,10 +270,12 @@ export class Presence {
   }
 
   #expire(now: number): void {
-    // This process's own reports not coming back means the bus is down, not that everyone else
-    // died: expire nobody until it answers again.
+    // This process's own reports not coming back (it reports at least once a beat) means the bus
+    // is down, not that everyone else died: expire nobody until it answers again. Two beats, so
+    // that an outage stops expiry (≤ 2 beats after the last report heard) before any origin's
+    // silence can reach TTL (≥ TTL − 1 beat after it).
     const own = this.#origins.get(this.origin);
-    if (!own || now - own.heardAtMs > this.#timings.ttlMs) return;
+    if (!own || now - own.heardAtMs >= 2 * this.#timings.beatMs) return;
     const changes = new Map<string, RoomChange>();
     for (const [origin, state] of this.#origins) {
       if (origin !== this.origin && now - state.heardAtMs > this.#timings.ttlMs) this.#dropOrigin(origin, changes);

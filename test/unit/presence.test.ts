@@ -165,6 +165,12 @@ describe("Presence", () => {
     a.presence.enter("7", member(1));
     b.presence.enter("7", member(2));
     cluster.tick();
+    // a reports once more just before the outage: its own last report is newer than b's, the
+    // phase in which a guard on its own silence alone would still let b expire.
+    cluster.tick();
+    cluster.tick();
+    a.presence.enter("8", member(3));
+    cluster.tick();
     cluster.dropping.add("a");
     cluster.dropping.add("b");
     // A leave meanwhile is lost with everything else.
@@ -174,6 +180,7 @@ describe("Presence", () => {
     cluster.dropping.clear();
     cluster.settle();
     for (const p of [a, b]) expect(p.presence.members("7", 10)).toEqual([member(1)]);
+    for (const p of [a, b]) expect(p.presence.members("8", 10)).toEqual([member(3)]);
   });
 
   it("a process that stops says so: its users leave at once", async () => {
