@@ -44,8 +44,8 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: "kafka-pause",
     description:
-      "Kafka SIGSTOPped from 5 s to 20 s; at 8 s a user signs out on A while its stream is open on B; a user with a room open on A stays present on B throughout (a bus outage past PRESENCE_TTL expires nobody)",
-    postSeconds: 30,
+      "Kafka SIGSTOPped from 5 s to 23 s; at 8 s a user signs out on A while its stream is open on B; a user with a room open on A stays present on B throughout (a bus outage past PRESENCE_TTL expires nobody)",
+    postSeconds: 33,
     bounds: { worstAnswerMs: 6000, recoveryMs: 10_000, forbidden: ["internal", "unknown"] },
     fault: async (ctx) => {
       const revoked = await streamOnB(ctx);
@@ -54,11 +54,12 @@ export const SCENARIOS: readonly Scenario[] = [
       await paused(ctx, "kafka", async () => {
         await ctx.at(8000);
         await revoked.signOutOnA();
-        await ctx.at(19_500);
-        await presence.check("after 14.5 s of Kafka paused");
-        await ctx.at(20_000);
+        // 17.5 s into the pause: past any origin's last report + PRESENCE_TTL + a batch (≤ 16 s).
+        await ctx.at(22_500);
+        await presence.check("after 17.5 s of Kafka paused");
+        await ctx.at(23_000);
       });
-      await ctx.at(28_000);
+      await ctx.at(31_000);
       await presence.check("8 s after Kafka resumed");
       presence.close();
     },
