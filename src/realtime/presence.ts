@@ -13,7 +13,8 @@
  *   watchers (hub.ts): so 10,000 joins on one process in a minute cost at most one frame per
  *   watcher and batch window (60), not 10,000.
  * - An origin unheard of for TTL_MS (three beats) is taken for dead: its users leave — unless this
- *   process has not heard its own reports back for two beats (the bus is down, not everyone else).
+ *   process has not heard its own reports back for two beats (the bus is down, not everyone else);
+ *   after such an outage, silence counts from the bus's return.
  *   A process that stops says so (`gone`), so its users leave at once.
  * - Reports of one origin are applied in order (the bus keeps one publisher's order: Kafka by the
  *   origin key, the cluster bus by the primary's arrival order). A receiver that sees a report
@@ -97,6 +98,8 @@ export class Presence {
   #askWanted = true;
   #lastAskMs = -Infinity;
   #lastReportMs = -Infinity;
+  /** When this process last heard its own reports again after the bus had been silent (or first heard them). */
+  #busBackAtMs = 0;
   #batchTimer: NodeJS.Timeout | undefined;
   #listener: ((frame: PresenceFrame) => void) | undefined;
 
@@ -209,7 +212,9 @@ export class Presence {
     // A jump, or an origin first heard of mid-way (a process's first report is number 1): what it
     // said before never reached us. Even a reset may be the last chunk of one: ask again.
     if (!inOrder) this.#askWanted = true;
-    state.heardAtMs = this.#now();
+    const now = this.#now();
+    if (report.origin === this.origin && this.#busSilent(state, now)) this.#busBackAtMs = now;
+    state.heardAtMs = now;
     state.seq = report.seq;
     if (report.reset) {
       // A reset's chunks gather apart and replace the state with the last one, so whoever is in
@@ -275,12 +280,19 @@ export class Presence {
     // that an outage stops expiry (≤ 2 beats after the last report heard) before any origin's
     // silence can reach TTL (≥ TTL − 1 beat after it).
     const own = this.#origins.get(this.origin);
-    if (!own || now - own.heardAtMs >= 2 * this.#timings.beatMs) return;
+    if (!own || this.#busSilent(own, now)) return;
     const changes = new Map<string, RoomChange>();
     for (const [origin, state] of this.#origins) {
-      if (origin !== this.origin && now - state.heardAtMs > this.#timings.ttlMs) this.#dropOrigin(origin, changes);
+      // Silence counts from the bus's return at the earliest: the others' reports may come back a
+      // little after this process's own.
+      if (origin !== this.origin && now - Math.max(state.heardAtMs, this.#busBackAtMs) > this.#timings.ttlMs) this.#dropOrigin(origin, changes);
     }
     this.#emit(changes);
+  }
+
+  /** Whether this process's own reports have not come back for two beats (it reports at least once a beat): the bus is down. */
+  #busSilent(own: OriginState, now: number): boolean {
+    return now - own.heardAtMs >= 2 * this.#timings.beatMs;
   }
 
   #dropOrigin(origin: string, changes: Map<string, RoomChange>): void {
