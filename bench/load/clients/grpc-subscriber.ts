@@ -21,7 +21,7 @@ function subscribe(
   isClosing: () => boolean,
 ): FrameFollower {
   const follower = new FrameFollower(options.receipts, isClosing);
-  const { path, body } = subscribeCall(options.user, channel);
+  const { path, body } = subscribeCall(options.user, channel, options.presence === true);
   const stream = session.request(grpcRequestHeaders(path, options.user.token), { endStream: false });
   let httpStatus: string | undefined;
   let grpcStatus: string | undefined;
