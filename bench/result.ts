@@ -38,8 +38,6 @@ export interface EphemeralFigures {
   readonly openLatency: LatencyFigures | undefined;
   /** Server CPU over the storm (join-storm) or the typing (typing), in cores: average and busiest second. */
   readonly cpuCores: { readonly avg: number; readonly peak: number } | undefined;
-  /** Resident memory once the storm was over (join-storm), MiB. */
-  readonly rssAfterMiB: number | undefined;
   /** typing: distinct typists, and how their frames were timed. */
   readonly typists: number | undefined;
 }

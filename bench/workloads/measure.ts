@@ -89,7 +89,6 @@ export function presenceFigures(options: BenchOptions, presenceFrames: number, s
     presencePerSubscriber: Math.round((presenceFrames / Math.max(1, subscriptions)) * 100) / 100,
     openLatency: undefined,
     cpuCores: undefined,
-    rssAfterMiB: undefined,
     typists: undefined,
   };
 }
