@@ -3,7 +3,7 @@
  * origin (count and Σ seq, to compare with what posters sent), delivery latency, the latest
  * receipt of each fan-out message, heartbeats, presence frames, typing frames with their
  * delivery latency, and errors by kind. One instance per process, fed by every client;
- * recording a receipt allocates nothing.
+ * recording a message receipt allocates nothing (a typing frame's JSON `until` is one string).
  */
 import { Histogram } from "../histogram.js";
 import { type Marker, nowUs, readMarker, readMarkerText } from "../marker.js";
