@@ -1,7 +1,8 @@
 /**
  * Watches a server while a workload runs: its process-tree memory and CPU at chosen instants,
- * its CPU use second by second over a window (average and peak cores), and the event-loop lag p99 from GET /metrics every few seconds (prom-client resets that
- * histogram on each scrape, so each sample covers the window before it).
+ * its CPU second by second over a window (average and busiest-second cores), and the event-loop
+ * lag p99 from GET /metrics every few seconds (prom-client resets that histogram on each scrape,
+ * so each sample covers the window before it).
  */
 import { procStats, type ProcStats } from "./proc-stats.js";
 import type { ServerProcess } from "./servers.js";
