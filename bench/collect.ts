@@ -25,6 +25,7 @@ export interface Gathered {
   readonly presenceFrames: number;
   readonly typingFrames: number;
   readonly typingLatency: Histogram;
+  readonly presenceLag: Histogram;
   readonly errors: Record<string, number>;
   readonly samples: string[];
 }
@@ -65,6 +66,7 @@ export function merge(stats: readonly StatsResult[]): Gathered {
     presenceFrames,
     typingFrames,
     typingLatency: Histogram.from(stats.map((s) => s.typingLatency)),
+    presenceLag: Histogram.from(stats.map((s) => s.presenceLag)),
     errors,
     samples: samples.slice(0, 10),
   };

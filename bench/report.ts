@@ -78,20 +78,22 @@ function ephemeralRow(r: RunFigures): string | undefined {
     e.presence ? "yes" : "no",
     e.presence ? `${e.presenceFrames} (${fmt(e.presencePerSubscriber, 2)})` : "–",
     e.openLatency ? `${fmt(e.openLatency.p50)} / ${fmt(e.openLatency.p99)}` : "–",
+    e.presenceLag ? `${fmt(e.presenceLag.p50)} / ${fmt(e.presenceLag.p99)} (${e.presenceLag.count})` : "–",
     e.cpuCores ? `${fmt(e.cpuCores.avg, 2)} / ${fmt(e.cpuCores.peak, 2)}` : "–",
     measured,
   ].join(" | ");
 }
 
 const EPHEMERAL_HEADER =
-  "| server | workload | via | presence | presence frames (per subscriber) | open p50 / p99 ms | server CPU cores avg / peak | p50 / p99 over |\n" +
-  "|---|---|---|---|---|---|---|---|";
+  "| server | workload | via | presence | presence frames (per subscriber) | open p50 / p99 ms | presence lag p50 / p99 ms (users) | server CPU cores avg / peak | p50 / p99 over |\n" +
+  "|---|---|---|---|---|---|---|---|---|";
 
 /** What the main table's columns mean for the workloads whose rows are not fan-out posts. */
 const EPHEMERAL_NOTES: Readonly<Record<string, string>> = {
   "join-storm":
     "join-storm: p50/p99/max = posts during the storm (to whoever was in the room); delivered / expected = the check posts after it, to everyone; " +
-    "connect s = the storm; CPU s connect = over the storm (cores: its average and busiest second); open = each connection's attempt → ready.",
+    "connect s = the storm; CPU s connect = over the storm (cores: its average and busiest second); open = each connection's attempt → ready; " +
+    "presence lag = a user's attempt → the first frame listing them as joined on one observer stream per load process (users left out of truncated frames not counted).",
   typing:
     "typing: p50/p99/max = typing frames, receipt − (until − 6 s) on the machine's wall clock (1 ms resolution); posts = SetTyping calls; " +
     "delivered / expected = typing frames / (accepted calls × subscribers); CPU cores over the calls and their delivery.",

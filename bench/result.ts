@@ -34,6 +34,12 @@ export interface EphemeralFigures {
   /** Presence frames received over every subscription (snapshots included), and per subscription. */
   readonly presenceFrames: number;
   readonly presencePerSubscriber: number;
+  /**
+   * join-storm: from a user's connection attempt to the first presence frame listing them as
+   * joined, on one observer stream per load process (users a truncated frame leaves out are not
+   * counted: `count` says how many were).
+   */
+  readonly presenceLag: LatencyFigures | undefined;
   /** Each connection's time from its attempt to its ready (join-storm). */
   readonly openLatency: LatencyFigures | undefined;
   /** Server CPU over the storm (join-storm) or the typing (typing), in cores: average and busiest second. */

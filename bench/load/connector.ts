@@ -46,6 +46,7 @@ export async function connectAll(
       const waitMs = started + index * slotMs - performance.now();
       if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
       const attempt = performance.now();
+      receipts.attempting(job.user.id);
       try {
         const connection = await transport.open({
           target: request.target,
@@ -54,6 +55,8 @@ export async function connectAll(
           localAddress,
           receipts,
           presence: request.presence,
+          // The first connection of each process sees every later join in it: it times presence frames.
+          observer: request.presence && index === 0,
         });
         openLatency.record((performance.now() - attempt) * 1000);
         connections.push({ user: job.user, connection });

@@ -136,6 +136,8 @@ export interface StatsResult {
   /** Typing frames received, and their delivery latency (µs, wall clock: receipt − (until − TYPING_TTL)). */
   readonly typingFrames: number;
   readonly typingLatency: HistogramData;
+  /** Each user's connection attempt → the first presence frame listing them on the process's observer stream, µs. */
+  readonly presenceLag: HistogramData;
   readonly errors: Readonly<Record<string, number>>;
   /** A few error messages, for the report. */
   readonly samples: readonly string[];

@@ -31,6 +31,14 @@ export class Receipts {
   /** Presence frames: a run-long count, kept by reset() (the snapshots arrive while connecting, before any warm-up reset). */
   presenceFrames = 0;
   typingFrames = 0;
+  /**
+   * Presence lag: from a user's connection attempt (in this process) to the first presence frame
+   * listing them as joined on this process's observer stream (its first connection), µs. Users
+   * a frame leaves out (more than 100 joins in a batch: `truncated`) are never measured.
+   */
+  readonly presenceLag = new Histogram();
+  readonly #attemptAt = new Map<string, number>();
+  readonly #seenJoined = new Set<string>();
 
   /** Records every bench marker in a received frame (bytes, or its `[start, end)`); returns how many it held. */
   bytes(frame: Buffer, start = 0, end = frame.length): number {
@@ -86,6 +94,29 @@ export class Receipts {
     this.typing(close < 0 || close > end ? Number.NaN : Date.parse(bytes.toString("latin1", start, close)));
   }
 
+  /** A connection of `userId` is being attempted now (the start of its presence lag). */
+  attempting(userId: string): void {
+    if (!this.#attemptAt.has(userId)) this.#attemptAt.set(userId, performance.now());
+  }
+
+  /** The observer stream's presence frame (not its snapshot) listed these users as joined. */
+  joined(userIds: Iterable<string>): void {
+    const now = performance.now();
+    for (const id of userIds) {
+      const at = this.#attemptAt.get(id);
+      if (at === undefined || this.#seenJoined.has(id)) continue;
+      this.#seenJoined.add(id);
+      this.presenceLag.record((now - at) * 1000);
+    }
+  }
+
+  /** The same for the observer's presence frame as chat.v1.Presence proto JSON (WebSocket, SSE). */
+  joinedJson(presence: unknown): void {
+    const p = presence as { snapshot?: boolean; joined?: readonly { userId?: string }[] } | undefined;
+    if (!p || p.snapshot) return;
+    this.joined((p.joined ?? []).flatMap((sender) => (sender.userId ? [sender.userId] : [])));
+  }
+
   /** Counts an error of a kind, keeping the first few messages as samples. */
   error(kind: string, detail?: unknown): void {
     this.#errors.set(kind, (this.#errors.get(kind) ?? 0) + 1);
@@ -121,6 +152,7 @@ export class Receipts {
       presenceFrames: this.presenceFrames,
       typingFrames: this.typingFrames,
       typingLatency: this.typingLatency.toData(),
+      presenceLag: this.presenceLag.toData(),
       errors: Object.fromEntries(this.#errors),
       samples: [...this.#samples],
     };

@@ -11,9 +11,10 @@
  * server CPU over the storm (CPU s, average and busiest-second cores), memory (with everyone
  * in, and peak), delivery p50/p99/max of the storm posts (their count is the p50 column's), and presence frames received in total and per subscriber — the point of batching:
  * about one per batch window (1 s) a subscriber was in the room during the storm, plus its
- * snapshot, not one per join. Presence-frame lag (a join → the frame listing it elsewhere) is
- * not measured: the frames name users, and matching names to join times across load processes
- * costs more than this bench should.
+ * snapshot, not one per join — and the presence lag: from a user's connection attempt to the
+ * first presence frame listing them as joined, seen on one observer stream per load process (its
+ * first connection, which decodes its frames; users of other load processes, and those a
+ * truncated frame — over 100 joins in a batch — leaves out, are not measured: see its count).
  */
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -146,6 +147,7 @@ export async function runJoinStorm(options: BenchOptions, log: ProgressLog): Pro
         presence: true,
         presenceFrames: final.presenceFrames,
         presencePerSubscriber: Math.round((final.presenceFrames / Math.max(1, connected.subscriptions)) * 100) / 100,
+        presenceLag: latencyFigures(final.presenceLag),
         openLatency: latencyFigures(connected.openLatency),
         cpuCores: { avg: cpu.avgCores, peak: cpu.peakCores },
         typists: undefined,

@@ -87,6 +87,7 @@ export function presenceFigures(options: BenchOptions, presenceFrames: number, s
     presence: true,
     presenceFrames,
     presencePerSubscriber: Math.round((presenceFrames / Math.max(1, subscriptions)) * 100) / 100,
+    presenceLag: undefined,
     openLatency: undefined,
     cpuCores: undefined,
     typists: undefined,

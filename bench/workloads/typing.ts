@@ -120,6 +120,7 @@ export async function runTyping(options: BenchOptions, log: ProgressLog): Promis
         presence: options.presence,
         presenceFrames: stats.presenceFrames,
         presencePerSubscriber: Math.round((stats.presenceFrames / Math.max(1, connected.subscriptions)) * 100) / 100,
+        presenceLag: undefined,
         openLatency: undefined,
         cpuCores: { avg: cpu.avgCores, peak: cpu.peakCores },
         typists: typistCount,

@@ -90,25 +90,30 @@ describe("bench smoke: presence and typing (#16, N = 20)", () => {
     expect(run.ephemeral).toBeUndefined();
   });
 
-  it("join-storm: paced joins with presence, posts during the storm, then the check posts reach everyone", async () => {
-    const result = await runBench(parseOptions(["join-storm", "--users", "20", "--duration", "3", "--no-append", "--quiet"]), "smoke join-storm");
-    const run = result.runs[0]!;
-    expect(run.workload).toBe("join-storm");
-    expect(run.subscriptions).toBe(20);
-    // Opening was spread over the storm, not done at once: the last slot starts 19/20 of 3 s in.
-    expect(run.connectSeconds).toBeGreaterThanOrEqual(2.85);
-    expect(run.expected).toBe(5 * 20);
-    expectAllDelivered(run);
-    expect(run.posts.ok).toBeGreaterThan(0);
-    expect(run.latency.count).toBeGreaterThan(0);
-    const e = run.ephemeral!;
-    expect(e.openLatency?.count).toBe(20);
-    expect(e.cpuCores?.peak).toBeGreaterThan(0);
-    // A snapshot each, and batches — far fewer than one frame per join per subscriber.
-    expect(e.presenceFrames).toBeGreaterThanOrEqual(20);
-    expect(e.presencePerSubscriber).toBeLessThan(20);
-    expect(formatResult(result)).toMatch(/Presence and typing \(#16\)/);
-  });
+  // ws-mux reads presence frames as ws does, connect as grpc does (frame-follower.ts).
+  for (const via of ["ws", "grpc", "sse"]) {
+    it(`join-storm over ${via}: paced joins with presence, posts during the storm, then the check posts reach everyone`, async () => {
+      const result = await runBench(parseOptions(["join-storm", "--users", "20", "--duration", "3", "--via", via, "--no-append", "--quiet"]), "smoke join-storm");
+      const run = result.runs[0]!;
+      expect(run.workload).toBe("join-storm");
+      expect(run.subscriptions).toBe(20);
+      // Opening was spread over the storm, not done at once: the last slot starts 19/20 of 3 s in.
+      expect(run.connectSeconds).toBeGreaterThanOrEqual(2.85);
+      expect(run.expected).toBe(5 * 20);
+      expectAllDelivered(run);
+      expect(run.posts.ok).toBeGreaterThan(0);
+      expect(run.latency.count).toBeGreaterThan(0);
+      const e = run.ephemeral!;
+      expect(e.openLatency?.count).toBe(20);
+      expect(e.cpuCores?.peak).toBeGreaterThan(0);
+      // A snapshot each, and batches — far fewer than one frame per join per subscriber.
+      expect(e.presenceFrames).toBeGreaterThanOrEqual(20);
+      expect(e.presencePerSubscriber).toBeLessThan(20);
+      // The observer (the first stream) sees every later join listed (batches of 100 or fewer are never truncated).
+      expect(e.presenceLag?.count).toBeGreaterThanOrEqual(19);
+      expect(formatResult(result)).toMatch(/Presence and typing \(#16\)/);
+    });
+  }
 
   for (const [via, presence] of [["ws", false], ["grpc", true], ["sse", true], ["ws-mux", false], ["connect", false]] as const) {
     it(`typing over ${via}${presence ? " --presence" : ""}: every call's frame reaches every subscriber, timed`, async () => {

@@ -13,6 +13,8 @@ export interface OpenOptions {
   readonly receipts: Receipts;
   /** Room streams ask for presence frames (absent: they do not). */
   readonly presence?: boolean;
+  /** This stream decodes its presence frames' joined lists, for the presence lag (one per load process). */
+  readonly observer?: boolean;
 }
 
 /** Where a post goes: a room, or a user's inbox. */

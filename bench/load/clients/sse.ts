@@ -14,6 +14,7 @@ const END = Buffer.from("event: end");
 const HEARTBEAT = Buffer.from("heartbeat");
 const PRESENCE = Buffer.from("event: presence\n");
 const TYPING = Buffer.from("event: typing\n");
+const DATA = Buffer.from("data: ");
 
 export const sseTransport: Transport = {
   multiplexes: false,
@@ -67,7 +68,10 @@ export const sseTransport: Transport = {
             });
           }
           if (receipts.bytes(events) === 0 && events.includes(HEARTBEAT)) receipts.heartbeats++;
-          for (let at = events.indexOf(PRESENCE); at >= 0; at = events.indexOf(PRESENCE, at + PRESENCE.length)) receipts.presenceFrames++;
+          for (let at = events.indexOf(PRESENCE); at >= 0; at = events.indexOf(PRESENCE, at + PRESENCE.length)) {
+            receipts.presenceFrames++;
+            if (options.observer) receipts.joinedJson(JSON.parse(events.toString("utf8", at + PRESENCE.length + DATA.length, events.indexOf(EVENT_END, at))));
+          }
           for (let at = events.indexOf(TYPING); at >= 0; at = events.indexOf(TYPING, at + TYPING.length)) {
             receipts.typingJson(events, at, events.indexOf(EVENT_END, at));
           }

@@ -100,7 +100,7 @@ export const wsMuxTransport: Transport = {
             socket.terminate();
             reject(new Error(data.subarray(0, 200).toString()));
           } else receipts.error("error_frame", data.subarray(0, 200).toString());
-        } else if (!countEphemeralWsFrame(data, receipts)) receipts.error("unexpected_frame", data.subarray(0, 200).toString());
+        } else if (!countEphemeralWsFrame(data, receipts, options.observer === true)) receipts.error("unexpected_frame", data.subarray(0, 200).toString());
       });
       socket.on("unexpected-response", (_req, res) => {
         reject(new Error(`HTTP ${res.statusCode} on upgrade`));

@@ -18,8 +18,11 @@ const TYPING = Buffer.from('{"type":"typing"');
  * Counts a frame after ready that holds no bench marker: a heartbeat, presence or typing frame
  * of Parley's WebSocket edges (/room/…/subscribe and /ws alike); false for anything else.
  */
-export function countEphemeralWsFrame(data: Buffer, receipts: Receipts): boolean {
-  if (data.subarray(0, PRESENCE.length).equals(PRESENCE)) receipts.presenceFrames++;
+export function countEphemeralWsFrame(data: Buffer, receipts: Receipts, observer: boolean): boolean {
+  if (data.subarray(0, PRESENCE.length).equals(PRESENCE)) {
+    receipts.presenceFrames++;
+    if (observer) receipts.joinedJson((JSON.parse(data.toString()) as { presence?: unknown }).presence);
+  }
   else if (data.subarray(0, TYPING.length).equals(TYPING)) receipts.typingJson(data);
   else if (data.includes(HEARTBEAT)) receipts.heartbeats++;
   else return false;
@@ -27,14 +30,20 @@ export function countEphemeralWsFrame(data: Buffer, receipts: Receipts): boolean
 }
 
 /** Opens one socket and resolves on its ready frame. */
-export function openSocket(url: string, headers: Record<string, string>, localAddress: string, receipts: Receipts): Promise<ClientConnection> {
+export function openSocket(
+  url: string,
+  headers: Record<string, string>,
+  localAddress: string,
+  receipts: Receipts,
+  observer = false,
+): Promise<ClientConnection> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { headers, localAddress, perMessageDeflate: false, handshakeTimeout: 60_000 });
     let ready = false;
     let closing = false;
     socket.on("message", (data: Buffer) => {
       if (ready) {
-        if (receipts.bytes(data) === 0 && !countEphemeralWsFrame(data, receipts)) {
+        if (receipts.bytes(data) === 0 && !countEphemeralWsFrame(data, receipts, observer)) {
           receipts.error("unexpected_frame", data.subarray(0, 200).toString());
         }
         return;
@@ -85,6 +94,7 @@ export const wsTransport: Transport = {
       { authorization: `Bearer ${options.user.token}` },
       options.localAddress,
       options.receipts,
+      options.observer === true,
     );
   },
 };
