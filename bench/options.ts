@@ -4,8 +4,10 @@
  */
 import { type PostVia, VIAS, type Via } from "./load/protocol.js";
 
-export type Workload = "fanout" | "chat" | "ingest" | "baseline";
-const WORKLOADS: readonly Workload[] = ["fanout", "chat", "ingest", "baseline"];
+export type Workload = "fanout" | "chat" | "ingest" | "baseline" | "join-storm" | "typing";
+const WORKLOADS: readonly Workload[] = ["fanout", "chat", "ingest", "baseline", "join-storm", "typing"];
+/** Workloads whose subscribers are room streams of Parley, and so can ask for presence frames. */
+const PRESENCE_WORKLOADS: readonly Workload[] = ["fanout", "chat", "typing"];
 
 export interface BenchOptions {
   readonly workload: Workload;
@@ -21,7 +23,7 @@ export interface BenchOptions {
   readonly warmup: number;
   /** Characters of each message text. */
   readonly size: number;
-  /** chat: aggregate posts/s; chat/ingest: seconds of load. */
+  /** chat: aggregate posts/s; typing: SetTyping calls/s; chat/ingest/typing: seconds of load; join-storm: seconds over which subscribers open. */
   readonly rate: number;
   readonly durationS: number;
   readonly dmShare: number;
@@ -61,17 +63,27 @@ export interface BenchOptions {
   readonly bus: "memory" | "kafka";
   /** Two-node runs: subscribers on node B while the poster posts on node A (else both on A). */
   readonly crossNode: boolean;
+  /** Room streams ask for presence frames (--presence; always on in join-storm). */
+  readonly presence: boolean;
 }
 
 export class UsageError extends Error {}
 
-export const USAGE = `usage: npm run bench -- <fanout|chat|ingest|baseline> [options]
-  --users N[,N…]       users (fanout: subscribers; chat: users; ingest: posters=concurrency)  [fanout 1000, chat 1000, ingest 64]
-  --via V              ${VIAS.join("|")}   [fanout ws, chat grpc]
-  --messages M         fanout: posts to the room [20]      --interval-ms MS  pause between them [200]
+export const USAGE = `usage: npm run bench -- <fanout|chat|ingest|baseline|join-storm|typing> [options]
+  join-storm: N subscribers of one room, all with presence, open at an even pace over --duration
+              while a poster posts every --interval-ms; then --messages check posts to everyone
+  typing:     N subscribers of one room; --rate SetTyping calls/s for --duration by distinct
+              typists (not subscribers), each typing every 3 s (the server throttles at 2 s)
+  --users N[,N…]       users (fanout/join-storm/typing: subscribers; chat: users; ingest: posters=concurrency)
+                       [fanout 1000, chat 1000, ingest 64, join-storm 10000, typing 10000]
+  --via V              ${VIAS.join("|")}   [fanout ws, join-storm ws, typing ws, chat grpc]
+  --presence           room streams ask for presence frames (fanout, chat, typing; join-storm always); not with bare
+  --messages M         fanout: posts to the room [20]; join-storm: check posts after the storm [5]
+  --interval-ms MS     pause between fanout / join-storm posts [200]
   --warmup K           fanout: unmeasured posts first, for every server alike [3]
   --size B             message text size in characters [128]
-  --rate R[,R…]        chat: aggregate posts/s [1000]      --duration S      chat/ingest seconds [chat 60, ingest 20]
+  --rate R[,R…]        chat: aggregate posts/s [1000]; typing: SetTyping calls/s [10]
+  --duration S         seconds of load [chat 60, ingest 20, typing 30]; join-storm: of opening [60]
   --dm-share F         chat: share of direct messages [0.2]    --room-size K  chat: users per room [20]
   --post-via grpc|ws   chat: post over gRPC or each user's /ws socket [ws for --via ws-mux, else grpc]
   --load-procs P       load processes [ceil(sockets / 15000)]  --connect-concurrency C  per process [512 / P]
@@ -94,7 +106,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const flags = new Map<string, string>();
   const env: Record<string, string> = {};
   const nodeArgs: string[] = [];
-  const booleans = new Set(["--no-append", "--quiet", "--keep-data"]);
+  const booleans = new Set(["--no-append", "--quiet", "--keep-data", "--presence"]);
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     if (booleans.has(flag)) {
@@ -139,11 +151,19 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     });
   };
   const w = workload as Workload;
-  const users = list("--users", w === "ingest" ? 64 : 1000, 1, 1_000_000).map(Math.floor);
-  const rates = list("--rate", 1000, 1, 1_000_000);
+  const users = list("--users", w === "ingest" ? 64 : w === "join-storm" || w === "typing" ? 10_000 : 1000, 1, 1_000_000).map(Math.floor);
+  const rates = list("--rate", w === "typing" ? 10 : 1000, w === "typing" ? 0.1 : 1, 1_000_000);
   if (w === "baseline" && users.length * rates.length > 1) throw new UsageError("baseline takes one --users value (run it once per N)");
   const loadProcs = flags.has("--load-procs") ? num("--load-procs", 1, 1, 64) : undefined;
   const via = oneOf("--via", w === "chat" ? "grpc" : w === "ingest" ? "grpc" : "ws", VIAS);
+  if (flags.has("--presence") && !PRESENCE_WORKLOADS.includes(w)) {
+    throw new UsageError(`--presence is for ${PRESENCE_WORKLOADS.join(", ")} (join-storm always asks for presence)`);
+  }
+  const presence = w === "join-storm" || flags.has("--presence");
+  if ((presence || w === "typing") && via === "bare") throw new UsageError("the bare ws baseline has no presence or typing frames: pick another --via");
+  if ((w === "join-storm" || w === "typing") && flags.get("--store") === "cassandra") {
+    throw new UsageError(`${w} runs on one node: leave --store at sqlite`);
+  }
   const postVia = oneOf<PostVia>("--post-via", via === "ws-mux" ? "ws" : "grpc", ["grpc", "ws"]);
   if (postVia === "ws" && via !== "ws-mux") throw new UsageError("--post-via ws needs --via ws-mux (posts go over the user's /ws socket)");
   if (flags.get("--store") === "cassandra" && flags.get("--signup") === "seed") throw new UsageError("--signup seed writes SQLite: use --signup api with --store cassandra");
@@ -152,12 +172,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     users: users[0]!,
     sweep: { users, rates },
     via,
-    messages: Math.floor(num("--messages", 20, 1, 100_000)),
+    messages: Math.floor(num("--messages", w === "join-storm" ? 5 : 20, 1, 100_000)),
     intervalMs: num("--interval-ms", 200, 0, 60_000),
     warmup: Math.floor(num("--warmup", 3, 0, 1000)),
     size: Math.floor(num("--size", 128, 24, 4000)),
     rate: rates[0]!,
-    durationS: num("--duration", w === "ingest" ? 20 : 60, 1, 3600),
+    durationS: num("--duration", w === "ingest" ? 20 : w === "typing" ? 30 : 60, 1, 3600),
     dmShare: num("--dm-share", 0.2, 0, 1),
     postVia,
     roomSize: Math.floor(num("--room-size", 20, 1, 100_000)),
@@ -168,6 +188,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     store: oneOf("--store", "sqlite", ["sqlite", "cassandra"]),
     bus: oneOf("--bus", "memory", ["memory", "kafka"]),
     crossNode: false,
+    presence,
     sqliteSynchronous: oneOf("--sqlite-synchronous", "FULL", ["FULL", "NORMAL"]),
     workers: flags.get("--workers") ?? "auto",
     cpuProfDir: flags.get("--cpu-prof"),

@@ -61,6 +61,44 @@ function row(r: RunFigures): string {
   ].join(" | ");
 }
 
+/** The presence / typing figures of one run (issue #16), or undefined when it has none. */
+function ephemeralRow(r: RunFigures): string | undefined {
+  const e = r.ephemeral;
+  if (!e) return undefined;
+  const measured =
+    r.workload === "join-storm"
+      ? `${r.latency.count} storm-post receipts`
+      : r.workload === "typing"
+        ? `typing frames of ${e.typists ?? "–"} typists, wall clock`
+        : "messages";
+  return [
+    r.target,
+    r.workload,
+    r.via,
+    e.presence ? "yes" : "no",
+    e.presence ? `${e.presenceFrames} (${fmt(e.presencePerSubscriber, 2)})` : "–",
+    e.openLatency ? `${fmt(e.openLatency.p50)} / ${fmt(e.openLatency.p99)}` : "–",
+    e.presenceLag ? `${fmt(e.presenceLag.p50)} / ${fmt(e.presenceLag.p99)} (${e.presenceLag.count})` : "–",
+    e.cpuCores ? `${fmt(e.cpuCores.avg, 2)} / ${fmt(e.cpuCores.peak, 2)}` : "–",
+    measured,
+  ].join(" | ");
+}
+
+const EPHEMERAL_HEADER =
+  "| server | workload | via | presence | presence frames (per subscriber) | open p50 / p99 ms | presence lag p50 / p99 ms (users) | server CPU cores avg / peak | p50 / p99 over |\n" +
+  "|---|---|---|---|---|---|---|---|---|";
+
+/** What the main table's columns mean for the workloads whose rows are not fan-out posts. */
+const EPHEMERAL_NOTES: Readonly<Record<string, string>> = {
+  "join-storm":
+    "join-storm: p50/p99/max = posts during the storm (to whoever was in the room); delivered / expected = the check posts after it, to everyone; " +
+    "connect s = the storm; CPU s connect = over the storm (cores: its average and busiest second); open = each connection's attempt → ready; " +
+    "presence lag = a user's attempt → the first frame listing them as joined on one observer stream per load process (users left out of truncated frames not counted).",
+  typing:
+    "typing: p50/p99/max = typing frames, receipt − (until − 6 s) on the machine's wall clock (1 ms resolution); posts = SetTyping calls; " +
+    "delivered / expected = typing frames / (accepted calls × subscribers); CPU cores over the calls and their delivery.",
+};
+
 const HEADER =
   "| server | workload | via | users | subscriptions | connect s | p50 ms | p99 ms | max ms | last recv p50 / max ms | posts | delivered / expected | errors | peak RSS MiB | KiB / user | CPU s connect / load (loadgen) | kernel share | loop lag p99 ms |\n" +
   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
@@ -78,6 +116,12 @@ export function formatResult(result: BenchResult): string {
     HEADER,
     ...result.runs.map((r) => `| ${row(r)} |`),
   ];
+  const ephemeral = result.runs.map(ephemeralRow).filter((line): line is string => line !== undefined);
+  if (ephemeral.length > 0) {
+    lines.push("", "Presence and typing (#16):", "", EPHEMERAL_HEADER, ...ephemeral.map((line) => `| ${line} |`));
+    const notes = new Set(result.runs.map((r) => EPHEMERAL_NOTES[r.workload]).filter((note): note is string => note !== undefined));
+    if (notes.size > 0) lines.push("", ...[...notes].map((note) => `- ${note}`));
+  }
   if (result.ratio) {
     lines.push("", `Parley / bare ws: last receiver p50 **${fmt(result.ratio.lastReceiverP50, 2)}×**, delivery p99 **${fmt(result.ratio.latencyP99, 2)}×**.`);
   }

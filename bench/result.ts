@@ -27,6 +27,27 @@ export interface ServerFigures {
   readonly processes: number;
 }
 
+/** The figures of presence and typing (issue #16), for the runs that have them. */
+export interface EphemeralFigures {
+  /** Whether the room streams asked for presence frames. */
+  readonly presence: boolean;
+  /** Presence frames received over every subscription (snapshots included), and per subscription. */
+  readonly presenceFrames: number;
+  readonly presencePerSubscriber: number;
+  /**
+   * join-storm: from a user's connection attempt to the first presence frame listing them as
+   * joined, on one observer stream per load process (users a truncated frame leaves out are not
+   * counted: `count` says how many were).
+   */
+  readonly presenceLag: LatencyFigures | undefined;
+  /** Each connection's time from its attempt to its ready (join-storm). */
+  readonly openLatency: LatencyFigures | undefined;
+  /** Server CPU over the storm (join-storm) or the typing (typing), in cores: average and busiest second. */
+  readonly cpuCores: { readonly avg: number; readonly peak: number } | undefined;
+  /** typing: distinct typists, and how their frames were timed. */
+  readonly typists: number | undefined;
+}
+
 export interface RunFigures {
   /** What was measured: "parley" (and its mode) or "bare ws". */
   readonly target: string;
@@ -64,6 +85,8 @@ export interface RunFigures {
   readonly server: ServerFigures;
   /** CPU seconds the load processes used while the workload ran (is the load generator the limit?). */
   readonly loadGenCpuS: number;
+  /** Presence and typing figures (fanout/chat with --presence, join-storm, typing). */
+  readonly ephemeral?: EphemeralFigures;
 }
 
 export interface BenchResult {

@@ -7,7 +7,18 @@
  * Workloads: fanout (N subscribers of one room, one poster), chat (N users in rooms of 20
  * plus DMs at R posts/s), ingest (64 closed-loop posters: the persisted posts/s), baseline
  * (fanout against Parley and against a bare ws broadcast server in the same invocation, and
- * the ratio). `runBench` is the same thing as a function, for the smoke test.
+ * the ratio), join-storm (N subscribers with presence opening at an even pace over a minute
+ * while a poster posts every 200 ms: CPU, memory, delivery during the storm, presence frames
+ * per subscriber), typing (N subscribers of one room, SetTyping at R calls/s by distinct
+ * typists: typing-frame delivery and CPU). `--presence` makes the room streams of fanout, chat
+ * and typing ask for presence frames (issue #16: fanout with and without it, in one session,
+ * for the 1.1× check); presence frames are counted, never mixed into delivery latency.
+ * `runBench` is the same thing as a function, for the smoke test.
+ *
+ * The issue #16 runs (BENCHMARKS.md: ratios within one invocation's session, load average shown):
+ *   npm run bench -- fanout --users 10000 --via ws   then   … --presence   (same for --via grpc)
+ *   npm run bench -- join-storm --users 10000 --duration 60
+ *   npm run bench -- typing --users 10000 --rate 10 --duration 30
  */
 import { writeFileSync } from "node:fs";
 import { loadAverage } from "./proc-stats.js";
@@ -18,6 +29,8 @@ import { appendToBenchmarks, currentCommit, formatResult, machine } from "./repo
 import { runFanout } from "./workloads/fanout.js";
 import { runChat } from "./workloads/chat.js";
 import { runIngest } from "./workloads/ingest.js";
+import { runJoinStorm } from "./workloads/join-storm.js";
+import { runTyping } from "./workloads/typing.js";
 
 /** Runs one invocation's workload(s) and returns the figures; prints and appends nothing. */
 export async function runBench(options: BenchOptions, command: string): Promise<BenchResult> {
@@ -42,6 +55,8 @@ export async function runBench(options: BenchOptions, command: string): Promise<
         const point = { ...options, users, rate };
         if (options.workload === "chat") runs.push(await runChat(point, log));
         else if (options.workload === "ingest") runs.push(await runIngest(point, log));
+        else if (options.workload === "join-storm") runs.push(await runJoinStorm(point, log));
+        else if (options.workload === "typing") runs.push(await runTyping(point, log));
         else runs.push(await runFanout(point, "parley", log));
       }
     }

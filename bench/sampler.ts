@@ -1,7 +1,8 @@
 /**
  * Watches a server while a workload runs: its process-tree memory and CPU at chosen instants,
- * and the event-loop lag p99 from GET /metrics every few seconds (prom-client resets that
- * histogram on each scrape, so each sample covers the window before it).
+ * its CPU second by second over a window (average and busiest-second cores), and the event-loop
+ * lag p99 from GET /metrics every few seconds (prom-client resets that histogram on each scrape,
+ * so each sample covers the window before it).
  */
 import { procStats, type ProcStats } from "./proc-stats.js";
 import type { ServerProcess } from "./servers.js";
@@ -22,8 +23,18 @@ function servingLagP99(body: string): number | undefined {
   return max;
 }
 
+/** Server CPU over a window, in cores (1.0 = one core busy): the average and the busiest second. */
+export interface CpuWindow {
+  readonly avgCores: number;
+  readonly peakCores: number;
+}
+
 export class ServerSampler {
   #timer: NodeJS.Timeout | undefined;
+  #cpuTimer: NodeJS.Timeout | undefined;
+  #cpuStart: { readonly at: number; readonly cpuSeconds: number } | undefined;
+  #cpuLast: { at: number; cpuSeconds: number } | undefined;
+  #peakCores = 0;
   #maxLagMs: number | undefined;
   #inFlight = false;
   #discardNext = false;
@@ -40,6 +51,44 @@ export class ServerSampler {
 
   stats(): ProcStats {
     return procStats(this.server.pid);
+  }
+
+  /** Starts (or restarts) reading the server's CPU every second, for stopCpu(). */
+  startCpu(): void {
+    this.#stopCpuTimer();
+    const first = { at: performance.now(), cpuSeconds: this.stats().cpuSeconds };
+    this.#cpuStart = first;
+    this.#cpuLast = { ...first };
+    this.#peakCores = 0;
+    this.#cpuTimer = setInterval(() => this.#readCpu(), 1000);
+  }
+
+  /** Stops reading the CPU; the average and peak cores since startCpu() (zeros when not started). */
+  stopCpu(): CpuWindow {
+    const start = this.#cpuStart;
+    this.#stopCpuTimer();
+    if (!start) return { avgCores: 0, peakCores: 0 };
+    this.#readCpu();
+    const last = this.#cpuLast!;
+    const seconds = (last.at - start.at) / 1000;
+    const round = (x: number) => Math.round(x * 100) / 100;
+    this.#cpuStart = undefined;
+    return { avgCores: round(seconds > 0 ? (last.cpuSeconds - start.cpuSeconds) / seconds : 0), peakCores: round(this.#peakCores) };
+  }
+
+  #readCpu(): void {
+    const last = this.#cpuLast;
+    if (!last) return;
+    const now = { at: performance.now(), cpuSeconds: this.stats().cpuSeconds };
+    const seconds = (now.at - last.at) / 1000;
+    // A reading less than half a second after the last one (the final one) is too coarse for a peak: clock ticks are 10 ms.
+    if (seconds >= 0.5) this.#peakCores = Math.max(this.#peakCores, (now.cpuSeconds - last.cpuSeconds) / seconds);
+    this.#cpuLast = now;
+  }
+
+  #stopCpuTimer(): void {
+    if (this.#cpuTimer) clearInterval(this.#cpuTimer);
+    this.#cpuTimer = undefined;
   }
 
   /** Starts (or restarts) collecting the lag maximum. */

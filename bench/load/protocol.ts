@@ -37,6 +37,13 @@ export interface ConnectRequest {
   readonly localAddresses: readonly string[];
   /** Most connection attempts in flight at once in this process. */
   readonly concurrency: number;
+  /** Room streams ask for presence frames (--presence, join-storm). */
+  readonly presence: boolean;
+  /**
+   * Open the connections at an even pace over this many ms (join-storm) instead of as fast as
+   * `concurrency` allows: connection i starts no earlier than i × spreadMs / connections.
+   */
+  readonly spreadMs?: number;
 }
 
 export interface ChatPostRequest {
@@ -89,6 +96,8 @@ export interface ConnectResult {
   readonly failed: number;
   /** From the first attempt to the last `ready`, ms. */
   readonly elapsedMs: number;
+  /** Each connection's time from its attempt to its last `ready`, µs. */
+  readonly openLatency: HistogramData;
 }
 
 /** What a poster sent: enough for the coordinator to know exactly what receivers must see. */
@@ -122,6 +131,13 @@ export interface StatsResult {
   /** For `lastOf`: seq → latest receipt latency in this process (µs). */
   readonly lastBySeq: ReadonlyArray<readonly [seq: number, latencyUs: number]>;
   readonly heartbeats: number;
+  /** Presence frames received (snapshots included), over every subscription; not cleared by `reset`. */
+  readonly presenceFrames: number;
+  /** Typing frames received, and their delivery latency (µs, wall clock: receipt − (until − TYPING_TTL)). */
+  readonly typingFrames: number;
+  readonly typingLatency: HistogramData;
+  /** Each user's connection attempt → the first presence frame listing them on the process's observer stream, µs. */
+  readonly presenceLag: HistogramData;
   readonly errors: Readonly<Record<string, number>>;
   /** A few error messages, for the report. */
   readonly samples: readonly string[];

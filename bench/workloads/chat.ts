@@ -14,7 +14,7 @@ import type { ProgressLog } from "../progress.js";
 import type { RunFigures } from "../result.js";
 import { ServerSampler } from "../sampler.js";
 import { createRooms } from "../users.js";
-import { connectAndMeasure, serverFigures } from "./measure.js";
+import { connectAndMeasure, presenceFigures, serverFigures } from "./measure.js";
 import { parleyLabel, startParleyWithUsers } from "./parley.js";
 
 /** Most posts one load process keeps in flight before it counts posts as skipped. */
@@ -109,6 +109,7 @@ export async function runChat(options: BenchOptions, log: ProgressLog): Promise<
       errorSamples: stats.samples,
       server: serverFigures(connected, after, loadStart, lagMs, n),
       loadGenCpuS,
+      ephemeral: presenceFigures(options, stats.presenceFrames, connected.subscriptions),
     };
   } finally {
     await sampler.stopLag();

@@ -20,7 +20,7 @@ import { ServerSampler } from "../sampler.js";
 import { startBaseline, type ServerProcess } from "../servers.js";
 import { createRooms } from "../users.js";
 import { parleyLabel, startParleyWithUsers } from "./parley.js";
-import { connectAndMeasure, serverFigures } from "./measure.js";
+import { connectAndMeasure, presenceFigures, serverFigures } from "./measure.js";
 
 /** Marker origins of the fan-out poster, and of its unmeasured warm-up posts. */
 const POSTER = 0;
@@ -129,6 +129,7 @@ export async function runFanout(options: BenchOptions, target: "parley" | "bare"
       errorSamples: stats.samples,
       server: serverFigures(connected, after, loadStart, lagMs, n),
       loadGenCpuS,
+      ephemeral: presenceFigures(options, stats.presenceFrames, connected.subscriptions),
     };
   } finally {
     await sampler.stopLag();

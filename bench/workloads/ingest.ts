@@ -93,7 +93,7 @@ export async function runIngest(options: BenchOptions, log: ProgressLog): Promis
       errors,
       errorCount: Object.values(errors).reduce((a, b) => a + b, 0),
       errorSamples: [],
-      server: serverFigures({ subscriptions: 0, failed: 0, seconds: 0, before, connected: before, errors: {} }, after, before, lagMs, n),
+      server: serverFigures({ subscriptions: 0, failed: 0, seconds: 0, before, connected: before, openLatency: new Histogram(), errors: {} }, after, before, lagMs, n),
       loadGenCpuS,
     };
   } finally {

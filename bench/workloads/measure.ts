@@ -1,10 +1,11 @@
 /** Steps every workload shares: connect the users' subscriptions while watching the server. */
+import { Histogram } from "../histogram.js";
 import type { LoadPool } from "../load/pool.js";
 import type { LoadUser, Via } from "../load/protocol.js";
 import { LOCAL_ADDRESSES, type BenchOptions } from "../options.js";
 import type { ProcStats } from "../proc-stats.js";
 import type { ProgressLog } from "../progress.js";
-import type { ServerFigures } from "../result.js";
+import type { EphemeralFigures, ServerFigures } from "../result.js";
 import type { ServerSampler } from "../sampler.js";
 import { slices } from "./parley.js";
 
@@ -14,6 +15,8 @@ export interface Connected {
   readonly seconds: number;
   readonly before: ProcStats;
   readonly connected: ProcStats;
+  /** Each connection's time from its attempt to its (last) ready, µs. */
+  readonly openLatency: Histogram;
   readonly errors: Record<string, number>;
 }
 
@@ -28,6 +31,12 @@ export async function connectAndMeasure(args: {
   users: readonly LoadUser[];
   room: boolean;
   dm: boolean;
+  /** Room streams ask for presence frames (default: --presence). */
+  presence?: boolean;
+  /** Open the connections at an even pace over this many ms (join-storm), not as fast as possible. */
+  spreadMs?: number;
+  /** Called as soon as every attempt has become ready or failed (before the settling pause). */
+  onAllOpen?: () => void;
 }): Promise<Connected> {
   const { pool, sampler, log, options } = args;
   const want = args.users.length * ((args.room ? 1 : 0) + (args.dm ? 1 : 0));
@@ -48,10 +57,13 @@ export async function connectAndMeasure(args: {
       localAddresses: LOCAL_ADDRESSES,
       // The server's listen backlog is 511: keep the attempts in flight over all processes near it.
       concurrency: options.connectConcurrency ?? Math.max(16, Math.floor(512 / pool.processes.length)),
+      presence: args.presence ?? options.presence,
+      ...(args.spreadMs === undefined ? {} : { spreadMs: args.spreadMs }),
     }));
   } finally {
     stop();
   }
+  args.onAllOpen?.();
   const seconds = (performance.now() - started) / 1000;
   const subscriptions = replies.reduce((sum, r) => sum + r.subscriptions, 0);
   const failed = replies.reduce((sum, r) => sum + r.failed, 0);
@@ -64,7 +76,22 @@ export async function connectAndMeasure(args: {
     await new Promise((r) => setTimeout(r, options.holdS * 1000));
   }
   // Failed attempts are counted (as connect_failed) by the load processes' receipts.
-  return { subscriptions, failed, seconds, before, connected, errors: {} };
+  const openLatency = Histogram.from(replies.map((r) => r.openLatency));
+  return { subscriptions, failed, seconds, before, connected, openLatency, errors: {} };
+}
+
+/** A fanout or chat run's presence figures: only when its streams asked for presence (else the row stays as before). */
+export function presenceFigures(options: BenchOptions, presenceFrames: number, subscriptions: number): EphemeralFigures | undefined {
+  if (!options.presence) return undefined;
+  return {
+    presence: true,
+    presenceFrames,
+    presencePerSubscriber: Math.round((presenceFrames / Math.max(1, subscriptions)) * 100) / 100,
+    presenceLag: undefined,
+    openLatency: undefined,
+    cpuCores: undefined,
+    typists: undefined,
+  };
 }
 
 /** The server's figures of one run. */

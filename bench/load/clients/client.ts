@@ -11,6 +11,10 @@ export interface OpenOptions {
   readonly channels: readonly ChannelKind[];
   readonly localAddress: string;
   readonly receipts: Receipts;
+  /** Room streams ask for presence frames (absent: they do not). */
+  readonly presence?: boolean;
+  /** This stream decodes its presence frames' joined lists, for the presence lag (one per load process). */
+  readonly observer?: boolean;
 }
 
 /** Where a post goes: a room, or a user's inbox. */
@@ -38,7 +42,8 @@ export interface Transport {
   readonly multiplexes: boolean;
 }
 
-/** The HTTP path of a channel's subscription at the browser edge. */
-export function subscribePath(user: LoadUser, channel: ChannelKind): string {
-  return channel === "room" ? `/room/${user.roomId}/subscribe` : "/me/subscribe";
+/** The HTTP path of a channel's subscription at the browser edge (a room's with `?presence=true` when asked). */
+export function subscribePath(user: LoadUser, channel: ChannelKind, presence: boolean): string {
+  if (channel === "dm") return "/me/subscribe";
+  return `/room/${user.roomId}/subscribe${presence ? "?presence=true" : ""}`;
 }

@@ -27,8 +27,8 @@ function endStreamError(json: string): Error | null {
 
 /** Opens one subscription of `channel`; its follower tells when it is ready and counts what it receives. */
 function subscribe(agent: Agent, options: OpenOptions, channel: ChannelKind, isClosing: () => boolean): { follower: FrameFollower; req: ClientRequest } {
-  const follower = new FrameFollower(options.receipts, isClosing);
-  const { path, body } = subscribeCall(options.user, channel);
+  const follower = new FrameFollower(options.receipts, isClosing, options.observer === true);
+  const { path, body } = subscribeCall(options.user, channel, options.presence === true);
   const req = request({
     host: options.target.host,
     port: options.target.port,

@@ -20,8 +20,8 @@ function subscribe(
   channel: ChannelKind,
   isClosing: () => boolean,
 ): FrameFollower {
-  const follower = new FrameFollower(options.receipts, isClosing);
-  const { path, body } = subscribeCall(options.user, channel);
+  const follower = new FrameFollower(options.receipts, isClosing, options.observer === true);
+  const { path, body } = subscribeCall(options.user, channel, options.presence === true);
   const stream = session.request(grpcRequestHeaders(path, options.user.token), { endStream: false });
   let httpStatus: string | undefined;
   let grpcStatus: string | undefined;

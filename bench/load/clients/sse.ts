@@ -1,7 +1,8 @@
 /**
  * Server-Sent Events subscribers: GET /room/{id}/subscribe (or /me/subscribe) with
  * `Accept: text/event-stream`, one HTTP/1.1 connection per subscription. Complete events are
- * scanned for bench markers as bytes; a partial event waits for the next chunk.
+ * scanned for bench markers as bytes (presence events counted, typing events timed by their
+ * `until`); a partial event waits for the next chunk.
  */
 import { request } from "node:http";
 import type { ClientConnection, OpenOptions, Transport } from "./client.js";
@@ -11,6 +12,9 @@ const EVENT_END = Buffer.from("\n\n");
 const READY = Buffer.from("event: ready");
 const END = Buffer.from("event: end");
 const HEARTBEAT = Buffer.from("heartbeat");
+const PRESENCE = Buffer.from("event: presence\n");
+const TYPING = Buffer.from("event: typing\n");
+const DATA = Buffer.from("data: ");
 
 export const sseTransport: Transport = {
   multiplexes: false,
@@ -24,7 +28,7 @@ export const sseTransport: Transport = {
         host: options.target.host,
         port: options.target.port,
         localAddress: options.localAddress,
-        path: subscribePath(options.user, options.channels[0] ?? "room"),
+        path: subscribePath(options.user, options.channels[0] ?? "room", options.presence === true),
         headers: { accept: "text/event-stream", authorization: `Bearer ${options.user.token}` },
         agent: false,
       });
@@ -64,6 +68,13 @@ export const sseTransport: Transport = {
             });
           }
           if (receipts.bytes(events) === 0 && events.includes(HEARTBEAT)) receipts.heartbeats++;
+          for (let at = events.indexOf(PRESENCE); at >= 0; at = events.indexOf(PRESENCE, at + PRESENCE.length)) {
+            receipts.presenceFrames++;
+            if (options.observer) receipts.joinedJson(JSON.parse(events.toString("utf8", at + PRESENCE.length + DATA.length, events.indexOf(EVENT_END, at))));
+          }
+          for (let at = events.indexOf(TYPING); at >= 0; at = events.indexOf(TYPING, at + TYPING.length)) {
+            receipts.typingJson(events, at, events.indexOf(EVENT_END, at));
+          }
         });
         res.on("close", () => {
           if (!ready) return reject(new Error("closed before ready"));

@@ -1,16 +1,16 @@
 /**
  * The multiplexed WebSocket, /ws: one socket per user, authenticated with
  * `Authorization: Bearer`, on which the client sends {"type":"subscribe","room_id":…} and
- * {"type":"subscribe","dms":true}; it is ready once a ready frame came back for each. It can
+ * {"type":"subscribe","dms":true} (a room's with "presence":true when asked); it is ready once a ready frame came back for each. It can
  * also post ({"type":"post"|"dm", "ref", …}), settled by the ack or error frame with that ref.
  * Frames are scanned for bench markers as bytes, never JSON-parsed.
  */
 import WebSocket from "ws";
 import type { ClientConnection, OpenOptions, PostTarget, Transport } from "./client.js";
+import { countEphemeralWsFrame } from "./ws.js";
 
 const READY = Buffer.from('"type":"ready"');
 const ERROR = Buffer.from('"type":"error"');
-const HEARTBEAT = Buffer.from('"heartbeat"');
 /** Acks echo the posted message (marker included): they are answers, not deliveries. */
 const ACK_PREFIX = Buffer.from('{"type":"ack"');
 const REF = Buffer.from('"ref":"');
@@ -58,7 +58,11 @@ export const wsMuxTransport: Transport = {
         });
       socket.on("open", () => {
         for (const channel of options.channels) {
-          socket.send(JSON.stringify(channel === "room" ? { type: "subscribe", room_id: user.roomId } : { type: "subscribe", dms: true }));
+          const frame =
+            channel === "room"
+              ? { type: "subscribe", room_id: user.roomId, ...(options.presence ? { presence: true } : {}) }
+              : { type: "subscribe", dms: true };
+          socket.send(JSON.stringify(frame));
         }
       });
       socket.on("message", (data: Buffer) => {
@@ -96,8 +100,7 @@ export const wsMuxTransport: Transport = {
             socket.terminate();
             reject(new Error(data.subarray(0, 200).toString()));
           } else receipts.error("error_frame", data.subarray(0, 200).toString());
-        } else if (data.includes(HEARTBEAT)) receipts.heartbeats++;
-        else receipts.error("unexpected_frame", data.subarray(0, 200).toString());
+        } else if (!countEphemeralWsFrame(data, receipts, options.observer === true)) receipts.error("unexpected_frame", data.subarray(0, 200).toString());
       });
       socket.on("unexpected-response", (_req, res) => {
         reject(new Error(`HTTP ${res.statusCode} on upgrade`));
