@@ -12,7 +12,7 @@
  * appended to the log first, named by its place there, and stored from the log (DESIGN.md,
  * "One order per channel"). The others carry messages the store has already named.
  */
-import type { ChatMessage, ReadState, Typing } from "../domain/model.js";
+import type { ChatMessage, ReadState, RoomRecord, Typing } from "../domain/model.js";
 
 /** A message before the log names it: its id and time come from its place in the log. */
 export type MessageDraft = Omit<ChatMessage, "id" | "createdAtMs">;
@@ -46,7 +46,13 @@ export type BusEvent =
    * Someone is typing in `typing.channel` (services/typing.ts): handed to that channel's streams
    * as a `typing` frame. Ephemeral like `read`: never part of the message log.
    */
-  | { readonly type: "typing"; readonly typing: Typing };
+  | { readonly type: "typing"; readonly typing: Typing }
+  /**
+   * A room was created and stored (services/rooms.ts): handed to every room-list watcher
+   * (realtime/room-watch.ts) as a `room` frame. Ephemeral like `read`: a node that misses it
+   * costs its watchers nothing a resume from the store with `since` does not give back.
+   */
+  | { readonly type: "room_created"; readonly room: RoomRecord };
 
 export type BusListener = (event: BusEvent) => void;
 

@@ -245,7 +245,7 @@ describe("the RPC subscribe fast path (property-based)", () => {
       const decoded =
         format === "binary" ? fromBinary(SubscribeDirectMessagesResponseSchema, data) : fromJsonString(SubscribeDirectMessagesResponseSchema, data.toString());
       expect(decoded).toEqual(create(SubscribeDirectMessagesResponseSchema, { frame: frameToProto(f) }));
-      if (f.kind === "read") return;
+      if (f.kind === "read" || f.kind === "room") return;
       const asRoom = format === "binary" ? fromBinary(SubscribeRoomResponseSchema, data) : fromJsonString(SubscribeRoomResponseSchema, data.toString());
       expect(asRoom).toEqual(create(SubscribeRoomResponseSchema, { frame: roomFrameToProto(f) }));
     },

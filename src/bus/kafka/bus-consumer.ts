@@ -120,6 +120,10 @@ export class BusConsumer {
         this.#listener?.({ type: "typing", typing: result.typing });
         return;
       }
+      if (result.kind === "room_created") {
+        this.#listener?.({ type: "room_created", room: result.room });
+        return;
+      }
       this.onSequenced(result.nonce, result.sequenced);
       if (result.sequenced.kind === "message") this.#listener?.({ type: "message", message: result.sequenced.message });
     } catch (error) {

@@ -6,6 +6,7 @@
  *   <prefix>.control       key = token id       (token revocations)
  *                          key = user id        (read states: one user's marks in one order)
  *                          key = channel key    (typing: one channel's typing in one order)
+ *                          key = "rooms"        (rooms created: one order for the room list; rooms are rare)
  *
  * Kafka orders records per partition and the key picks the partition, so keying by channel gives
  * each room and inbox one order, while spreading channels over partitions. The two message
@@ -47,6 +48,9 @@ export function channelRoute(topics: BusTopics, channel: Channel): { topic: stri
   return channel.kind === "room" ? { topic: topics.room, key: channel.id } : { topic: topics.direct, key: channel.id };
 }
 
+/** The control-topic key of every room_created record: one partition, so one order of new rooms. */
+export const ROOMS_KEY = "rooms";
+
 /** The topic and partitioning key of any record: a message by its channel, the others on the control topic. */
 export function recordRoute(topics: BusTopics, record: LogRecord): { topic: string; key: string } {
   switch (record.type) {
@@ -58,6 +62,8 @@ export function recordRoute(topics: BusTopics, record: LogRecord): { topic: stri
       return { topic: topics.control, key: record.userId };
     case "typing":
       return { topic: topics.control, key: channelKey(record.typing.channel) };
+    case "room_created":
+      return { topic: topics.control, key: ROOMS_KEY };
   }
 }
 

@@ -15,8 +15,9 @@ import {
   UserSchema,
 } from "../../../gen/chat/v1/types_pb.js";
 import type { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
+import type { WatchRoomsResponseSchema } from "../../../gen/chat/v1/room_pb.js";
 import type { ChatMessage, RoomRecord, Typing as TypingRecord, UserRecord } from "../../domain/model.js";
-import type { Frame, ReadFrame } from "../../realtime/stream-contract.js";
+import type { Frame, ReadFrame, RoomFrame } from "../../realtime/stream-contract.js";
 import type { ReadState as ReadStateRecord } from "../../services/read-markers.js";
 
 export function userToProto(user: UserRecord): User {
@@ -74,13 +75,30 @@ export type RoomFrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomRes
  */
 export type FrameInit = NonNullable<MessageInitShape<typeof SubscribeDirectMessagesResponseSchema>["frame"]>;
 
-/** A frame of any stream, as the direct-message response's oneof (the superset). */
+/** The `frame` oneof of WatchRoomsResponse: created, ready, heartbeat. */
+export type WatchFrameInit = NonNullable<MessageInitShape<typeof WatchRoomsResponseSchema>["frame"]>;
+
+/** A frame of any message stream, as the direct-message response's oneof (the superset). Room-list frames are not among them. */
 export function frameToProto(frame: Frame): FrameInit {
+  if (frame.kind === "room") throw new Error("a room-list frame reached a message stream");
   return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : roomFrameToProto(frame);
 }
 
+/** A frame of a room-list stream (WatchRooms): Ready, heartbeats and rooms only (room-watch.ts yields nothing else). */
+export function watchFrameToProto(frame: Frame): WatchFrameInit {
+  switch (frame.kind) {
+    case "room":
+      return { case: "created", value: roomToProto(frame.room) };
+    case "ready":
+    case "heartbeat":
+      return roomFrameToProto(frame) as WatchFrameInit;
+    default:
+      throw new Error(`a ${frame.kind} frame reached a room-list stream`);
+  }
+}
+
 /** A frame of a room stream (typing frames included); read frames are not among them (the hub sends them to inboxes only). */
-export function roomFrameToProto(frame: Exclude<Frame, ReadFrame>): RoomFrameInit {
+export function roomFrameToProto(frame: Exclude<Frame, ReadFrame | RoomFrame>): RoomFrameInit {
   switch (frame.kind) {
     case "message":
       return { case: "message", value: messageToProto(frame.message) };

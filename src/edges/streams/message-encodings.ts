@@ -28,11 +28,11 @@
 import { create, type JsonValue, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { Gauge, type Registry } from "prom-client";
 import { SubscribeDirectMessagesResponseSchema } from "../../../gen/chat/v1/message_pb.js";
-import { MessageSchema, ReadStateSchema, TypingSchema } from "../../../gen/chat/v1/types_pb.js";
-import type { ChatMessage, ReadState } from "../../domain/model.js";
+import { MessageSchema, ReadStateSchema, RoomSchema, TypingSchema } from "../../../gen/chat/v1/types_pb.js";
+import type { ChatMessage, ReadState, RoomRecord } from "../../domain/model.js";
 import type { Frame, TypingFrame } from "../../realtime/stream-contract.js";
 import { encodeEnvelope } from "../rpc/connect-private.js";
-import { frameToProto, messageToProto, readStateToProto, typingToProto } from "../rpc/to-proto.js";
+import { frameToProto, messageToProto, readStateToProto, roomToProto, typingToProto } from "../rpc/to-proto.js";
 
 /** Protobuf binary (gRPC, gRPC-Web, Connect+proto) or proto JSON (Connect+json). */
 export type FrameFormat = "binary" | "json";
@@ -165,6 +165,14 @@ export function durationJson(ms: number): string {
  */
 export function readStateJson(state: ReadState): JsonValue {
   return toJson(ReadStateSchema, readStateToProto(state), { alwaysEmitImplicit: true });
+}
+
+/**
+ * A room as proto JSON (the REST shape of GET /rooms/{id}), for the room frames of SSE and
+ * WebSocket. Not cached: a room reaches the few room-list streams once.
+ */
+export function roomJson(room: RoomRecord): JsonValue {
+  return toJson(RoomSchema, roomToProto(room), { alwaysEmitImplicit: true });
 }
 
 /**
