@@ -4,16 +4,20 @@
  * `since` after any drop, fills `gap`s from the history, drops what it already delivered, and
  * tells the app what state it is in and why. A direct-message stream's `read` frames (my read
  * states, live only) go to `onRead`, and either stream's `typing` frames to `onTyping`; neither
- * touches the position or the de-duplication.
+ * touches the position or the de-duplication. The same loop keeps the room list (WatchRooms):
+ * its `created` frames go to `onRoom`, never de-duplicated by position (the server replays a grace
+ * window before it on resume, for clock skew between nodes), and move the position to the newest
+ * room id seen.
  */
 import { backoffDelay, wait } from "./backoff.js";
 import { type CloseReason, type DisconnectReason, closeReason, ConnectError, disconnectReason, isRetryable, retryAfterMs } from "./errors.js";
 import { type PageFn, pagesOldestFirst } from "./gap-fill.js";
-import type { Gap, Message, ReadState, Ready, Typing } from "./gen.js";
+import type { Gap, Message, ReadState, Ready, Room, Typing } from "./gen.js";
 import { compareIds } from "./ids.js";
 import type {
   ChannelSource,
   DirectSubscribeOptions,
+  SourceOptions,
   StreamFrame,
   SubscribeOptions,
   Subscription,
@@ -36,7 +40,7 @@ type Outcome =
 const DEAD_SLACK_MS = 1_000;
 
 /** Starts a subscription; see SubscribeOptions for the guarantees (a room's stream has no read frames, so no onRead). */
-export function subscribe(source: ChannelSource, options: DirectSubscribeOptions, deps: SubscriptionDeps): Subscription {
+export function subscribe(source: ChannelSource, options: SourceOptions, deps: SubscriptionDeps): Subscription {
   return new ResumingSubscription(source, options, deps);
 }
 
@@ -49,7 +53,7 @@ class ResumingSubscription implements Subscription {
 
   constructor(
     private readonly source: ChannelSource,
-    private readonly options: DirectSubscribeOptions,
+    private readonly options: SourceOptions,
     private readonly deps: SubscriptionDeps,
   ) {
     this.#position = options.since ?? "";
@@ -162,6 +166,9 @@ class ResumingSubscription implements Subscription {
           case "typing":
             await this.#onTyping(frame.value);
             break;
+          case "created":
+            await this.#onRoom(frame.value);
+            break;
         }
       }
     } catch (err) {
@@ -219,6 +226,16 @@ class ResumingSubscription implements Subscription {
     } catch (err) {
       throw new HandlerError("onTyping threw", { cause: err });
     }
+  }
+
+  /** Hands a room of the room list to the app, repeats included (they are by design: see the header). */
+  async #onRoom(room: Room): Promise<void> {
+    try {
+      await this.options.onRoom?.(room);
+    } catch (err) {
+      throw new HandlerError("onRoom threw", { cause: err });
+    }
+    if (compareIds(room.roomId, this.#position) > 0) this.#position = room.roomId;
   }
 
   async #onGap(gap: Gap, signal: AbortSignal): Promise<void> {
