@@ -106,6 +106,41 @@ describe("WatchRooms refusals", () => {
     await anonymous.body?.cancel();
   });
 
+  it("/ws: a room-list subscription beside a room's gets ready and room frames named rooms:true", async () => {
+    const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/ws`, { headers: { authorization: `Bearer ${watcher.token}` } });
+    const frames: Record<string, unknown>[] = [];
+    const arrived = new Set<() => void>();
+    ws.on("message", (data) => {
+      frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
+      for (const wake of [...arrived]) wake();
+    });
+    const until = (check: () => boolean) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out; got ${JSON.stringify(frames)}`)), 10_000);
+        const wake = () => {
+          if (!check()) return;
+          clearTimeout(timer);
+          arrived.delete(wake);
+          resolve();
+        };
+        arrived.add(wake);
+        wake();
+      });
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    try {
+      const lobby = await createRoom("lobby");
+      ws.send(JSON.stringify({ type: "subscribe", rooms: true }));
+      ws.send(JSON.stringify({ type: "subscribe", room_id: lobby.roomId }));
+      await until(() => frames.filter((f) => f["type"] === "ready").length === 2);
+      expect(frames.find((f) => f["type"] === "ready" && f["rooms"] === true)).toMatchObject({ position: expect.stringMatching(/^[1-9][0-9]*$/), heartbeat_interval: expect.any(String) });
+      const room = await createRoom("muxed");
+      await until(() => frames.some((f) => f["type"] === "room"));
+      expect(frames.filter((f) => f["type"] === "room")).toEqual([{ type: "room", rooms: true, room: expect.objectContaining({ roomId: room.roomId, name: room.name }) }]);
+    } finally {
+      ws.close();
+    }
+  });
+
   it("/ws: an error frame for a malformed since; the socket stays open; unsubscribe acks", async () => {
     const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/ws`, { headers: { authorization: `Bearer ${watcher.token}` } });
     const byRef = new Map<string, (frame: Record<string, unknown>) => void>();
