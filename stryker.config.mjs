@@ -3,7 +3,7 @@
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
   // The modules whose correctness is the product: ids and names, path templates and the REST
-  // request codec, rate limits (in-process and node-wide) and stream tickets, the realtime unread queue and live stream, the error catalogue and mapping.
+  // request codec, rate limits (in-process and node-wide) and stream tickets, the realtime unread queue, live stream and presence, the error catalogue and mapping.
   mutate: [
     "src/domain/ids.ts",
     "src/domain/names.ts",
@@ -20,6 +20,7 @@ export default {
     "src/auth/stream-tickets.ts",
     "src/realtime/unread-queue.ts",
     "src/realtime/live-stream.ts",
+    "src/realtime/presence.ts",
   ],
   testRunner: "vitest",
   // Unit tests only (stryker.vitest.config.mjs): they reach every module above in-process. The e2e

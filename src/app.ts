@@ -17,6 +17,7 @@ import { PasetoTokens } from "./auth/tokens.js";
 import { RevocationCache } from "./auth/revocations.js";
 import { RevocationSweep } from "./auth/revocation-sweep.js";
 import { Hub } from "./realtime/hub.js";
+import { Presence } from "./realtime/presence.js";
 import { RecentMessages } from "./realtime/recent-messages.js";
 import { StreamSessions } from "./realtime/stream-sessions.js";
 import { Accounts } from "./services/accounts.js";
@@ -59,7 +60,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   });
   const ids = new SnowflakeGenerator(config.workerId);
   // A log-first bus hands messages on before the store has them: streams merge in what was handed on lately.
-  const hub = new Hub(bus.log ? new RecentMessages() : undefined);
+  // Who has which room open, on every node: reports on the bus (realtime/presence.ts).
+  const presence = new Presence({
+    publish: (report) => bus.publish({ type: "presence", report }),
+    onUnpublished: (error) => logger.debug({ err: error }, "presence report not published on the bus: other processes ask for a reset"),
+  });
+  const hub = new Hub(bus.log ? new RecentMessages() : undefined, presence);
   const revocations = new RevocationCache(store, hub);
   const users = new UserDirectory(store);
   const hashing = new HashAdmission(config.passwordHashing.concurrency, config.passwordHashing.queue, () =>
@@ -71,6 +77,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     if (event.type === "token_revoked") revocations.remember(event.tokenId, event.expiresAtMs);
     else hub.dispatch(event);
   });
+  presence.start();
   // Revocations the bus did not bring (it was down) still end their streams here, from the store.
   const sweep = new RevocationSweep(store, revocations, { intervalMs: config.revocationSweepMs, logger });
   sweep.start();
@@ -82,7 +89,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     heartbeatMs: config.heartbeatMs,
     onOverflow: () => metrics.queueDrops.inc(),
   };
-  const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")), {
+  const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")), presence, {
     bus,
     hub,
     limits: streamLimits,
@@ -148,6 +155,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         metricsListener?.closeAllConnections();
         metricsListener?.close();
         await sweep.stop();
+        // Everyone this process reported leaves at once on the other nodes, not after PRESENCE_TTL.
+        await presence.stop();
         await bus.close();
         await store.close();
         logger.info("parley stopped");

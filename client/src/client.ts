@@ -6,11 +6,11 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import type { BackoffOptions } from "./backoff.js";
 import { Code, ConnectError } from "./errors.js";
-import { AuthService, type CreateStreamTicketResponse, type ListRoomsResponse, type Message, MessageService, type ReadState, type Room, RoomService, type SignInResponse, type User } from "./gen.js";
+import { AuthService, type CreateStreamTicketResponse, type GetRoomPresenceResponse, type ListRoomsResponse, type Message, MessageService, type ReadState, type Room, RoomService, type SignInResponse, type User } from "./gen.js";
 import { newClientMessageId } from "./keys.js";
 import { Outbox, type OutboxOptions } from "./outbox.js";
 import { type Recipient, sendOnce, type SendOptions } from "./send.js";
-import { type ChannelSource, type DirectSubscribeOptions, subscribe, type SubscribeOptions, type Subscription } from "./subscription.js";
+import { type ChannelSource, type DirectSubscribeOptions, type RoomSubscribeOptions, subscribe, type Subscription } from "./subscription.js";
 import type { SourceOptions, WatchRoomsOptions } from "./subscription-types.js";
 
 /** Where a token comes from: a fixed value (replaced by signIn/setToken), or the app's function. */
@@ -68,6 +68,11 @@ export interface ParleyClient {
   listRooms(page?: { pageSize?: number; pageToken?: string }): Promise<ListRoomsResponse>;
   createRoom(name: string): Promise<Room>;
   getRoom(roomId: string): Promise<Room>;
+  /**
+   * Who has the room open now, on every node: `count` users, the first 1000 of them by username
+   * in `users`. As current as the server's presence batch (about a second). NOT_FOUND for an unknown room.
+   */
+  getRoomPresence(roomId: string): Promise<GetRoomPresenceResponse>;
   /** A room's messages, newest first. */
   listMessages(roomId: string, page?: MessagePage): Promise<Message[]>;
   /** Direct messages sent to me, newest first; with `withUserId`, my conversation with that user. */
@@ -91,8 +96,11 @@ export interface ParleyClient {
   post(roomId: string, text: string, options?: SendOptions): Promise<Message>;
   /** Sends a direct message, stored exactly once (see SendOptions). */
   sendDirect(to: Recipient, text: string, options?: SendOptions): Promise<Message>;
-  /** Every message of the room, once, in order, across reconnects; with `onTyping`, who else is typing there (see SubscribeOptions). */
-  subscribeRoom(roomId: string, options: SubscribeOptions): Subscription;
+  /**
+   * Every message of the room, once, in order, across reconnects; with `onTyping`, who else is
+   * typing there; with `onPresence`, who has it open (see RoomSubscribeOptions).
+   */
+  subscribeRoom(roomId: string, options: RoomSubscribeOptions): Subscription;
   /**
    * Every direct message sent to me, once, in order, across reconnects; with `onRead`, my read
    * states as my sessions mark channels read (live only, see DirectSubscribeOptions).
@@ -147,7 +155,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     ...(options.onDeadConnection ? { onDeadConnection: options.onDeadConnection } : {}),
   };
   /** Starts a subscription that client.close() reaches, forgotten once the app closes it. */
-  const track = (source: ChannelSource, subscribeOptions: SourceOptions): Subscription => {
+  const track = (source: ChannelSource, subscribeOptions: DirectSubscribeOptions | RoomSubscribeOptions | SourceOptions): Subscription => {
     const sub: Subscription = subscribe(
       source,
       {
@@ -194,6 +202,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     async getRoom(roomId) {
       return required((await rpc.rooms.getRoom({ roomId })).room, "room");
     },
+    getRoomPresence: (roomId) => rpc.rooms.getRoomPresence({ roomId }),
     async listMessages(roomId, page = {}) {
       return (await rpc.messages.listMessages({ roomId, ...page })).messages;
     },
@@ -233,7 +242,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     },
     subscribeRoom(roomId, subscribeOptions) {
       const source: ChannelSource = {
-        open: (since, call) => rpc.messages.subscribeRoom({ roomId, since }, call),
+        open: (since, call) => rpc.messages.subscribeRoom({ roomId, since, presence: subscribeOptions.onPresence !== undefined }, call),
         list: async (page, call) => (await rpc.messages.listMessages({ roomId, ...page }, call)).messages,
       };
       return track(source, subscribeOptions);

@@ -5,7 +5,7 @@
  */
 export { createParleyClient } from "./client.js";
 export type { ClientOptions, MessagePage, ParleyClient, ParleyClientOptions, TokenSource } from "./client.js";
-export type { DirectSubscribeOptions, Subscription, SubscribeOptions, SubscriptionState } from "./subscription.js";
+export type { DirectSubscribeOptions, RoomSubscribeOptions, Subscription, SubscribeOptions, SubscriptionState } from "./subscription.js";
 export type { WatchRoomsOptions } from "./subscription-types.js";
 export type { Recipient, SendOptions } from "./send.js";
 export type { Outbox, OutboxItem, OutboxOptions, OutboxStorage } from "./outbox.js";
@@ -14,4 +14,4 @@ export { Code, ConnectError, isRetryable, retryAfterMs } from "./errors.js";
 export { type BackoffOptions, backoffDelay } from "./backoff.js";
 export { compareIds, maxId } from "./ids.js";
 export { newClientMessageId } from "./keys.js";
-export type { CreateStreamTicketResponse, Gap, ListRoomsResponse, Message, ReadState, Room, Sender, SignInResponse, Typing, User } from "./gen.js";
+export type { CreateStreamTicketResponse, Gap, GetRoomPresenceResponse, ListRoomsResponse, Message, Presence, ReadState, Room, Sender, SignInResponse, Typing, User } from "./gen.js";

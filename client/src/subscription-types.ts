@@ -6,14 +6,14 @@ import type { CallOptions } from "@connectrpc/connect";
 import type { BackoffOptions } from "./backoff.js";
 import type { CloseReason, ConnectError, DisconnectReason } from "./errors.js";
 import type { PageFn } from "./gap-fill.js";
-import type { Message, ReadState, Room, SubscribeDirectMessagesResponse, Typing, WatchRoomsResponse } from "./gen.js";
+import type { Message, Presence, ReadState, Room, SubscribeDirectMessagesResponse, SubscribeRoomResponse, Typing, WatchRoomsResponse } from "./gen.js";
 
 /**
- * One frame of SubscribeRoom or SubscribeDirectMessages — the direct-message oneof, which is the
- * room's (message, ready, heartbeat, gap, typing) plus `read` — or of WatchRooms (ready,
+ * One frame of SubscribeRoom or SubscribeDirectMessages — message, ready, heartbeat, gap, typing on
+ * both; `read` on direct-message streams, `presence` on room streams — or of WatchRooms (ready,
  * heartbeat, created).
  */
-export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame"> | Pick<WatchRoomsResponse, "frame">;
+export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame"> | Pick<SubscribeRoomResponse, "frame"> | Pick<WatchRoomsResponse, "frame">;
 
 /** Where a subscription reads from: a stream that resumes after an id, and the history to page gaps from. */
 export interface ChannelSource {
@@ -88,6 +88,18 @@ export interface DirectSubscribeOptions extends SubscribeOptions {
   onRead?(state: ReadState): void | Promise<void>;
 }
 
+/** The options of `subscribeRoom`: those of every subscription, and who has the room open. */
+export interface RoomSubscribeOptions extends SubscribeOptions {
+  /**
+   * Given, the stream asks for presence: called first right after each (re)connect with a snapshot
+   * (`presence.snapshot`: `joined` is the whole list — empty past 100 users, then `truncated`; ask
+   * `getRoomPresence` — and replaces what you held), then once per server batch (about a second)
+   * in which users joined or left; `count` is always exact. Live only, never moves `position`.
+   * Awaited and ordered like `onMessage`; if it throws, the subscription closes with `handler-error`.
+   */
+  onPresence?(presence: Presence): void | Promise<void>;
+}
+
 /** The options of `watchRooms`: the room list, live, across reconnects. */
 export interface WatchRoomsOptions {
   /** Deliver the rooms created after this room id (a saved `position`); "0" = every room; omitted or "" = from now on. */
@@ -102,8 +114,8 @@ export interface WatchRoomsOptions {
   signal?: AbortSignal;
 }
 
-/** What the resuming loop is given: a message subscription's options, and the room list's `onRoom`. */
-export type SourceOptions = DirectSubscribeOptions & Pick<Partial<WatchRoomsOptions>, "onRoom">;
+/** What the resuming loop is given: every message subscription's options, and the room list's `onRoom`. */
+export type SourceOptions = DirectSubscribeOptions & RoomSubscribeOptions & Pick<Partial<WatchRoomsOptions>, "onRoom">;
 
 /** A running subscription. */
 export interface Subscription {

@@ -3,8 +3,8 @@
  * loop every Parley client needs, written once. It keeps one server stream open, resumes it with
  * `since` after any drop, fills `gap`s from the history, drops what it already delivered, and
  * tells the app what state it is in and why. A direct-message stream's `read` frames (my read
- * states, live only) go to `onRead`, and either stream's `typing` frames to `onTyping`; neither
- * touches the position or the de-duplication. The same loop keeps the room list (WatchRooms):
+ * states, live only) go to `onRead`, a room stream's `presence` frames to `onPresence`, and
+ * either stream's `typing` frames to `onTyping`; none touches the position or the de-duplication. The same loop keeps the room list (WatchRooms):
  * its `created` frames go to `onRoom`, never de-duplicated by position (the server replays a grace
  * window before it on resume, for clock skew between nodes), and move the position to the newest
  * room id seen.
@@ -12,11 +12,12 @@
 import { backoffDelay, wait } from "./backoff.js";
 import { type CloseReason, type DisconnectReason, closeReason, ConnectError, disconnectReason, isRetryable, retryAfterMs } from "./errors.js";
 import { type PageFn, pagesOldestFirst } from "./gap-fill.js";
-import type { Gap, Message, ReadState, Ready, Room, Typing } from "./gen.js";
+import type { Gap, Message, Presence, ReadState, Ready, Room, Typing } from "./gen.js";
 import { compareIds } from "./ids.js";
 import type {
   ChannelSource,
   DirectSubscribeOptions,
+  RoomSubscribeOptions,
   SourceOptions,
   StreamFrame,
   SubscribeOptions,
@@ -25,7 +26,10 @@ import type {
   SubscriptionState,
 } from "./subscription-types.js";
 
-export type { ChannelSource, DirectSubscribeOptions, StreamFrame, SubscribeOptions, Subscription, SubscriptionDeps, SubscriptionState };
+export type { ChannelSource, DirectSubscribeOptions, RoomSubscribeOptions, StreamFrame, SubscribeOptions, Subscription, SubscriptionDeps, SubscriptionState };
+
+/** The options of either kind of subscription (a stream carries the frames of its kind only). */
+type AnySubscribeOptions = SourceOptions;
 
 /** The stream's own outcome, as opposed to the app's handler failing. */
 class HandlerError extends Error {}
@@ -39,8 +43,8 @@ type Outcome =
 /** Extra time a heartbeat may take on top of two intervals (network, timers) before the stream is called dead. */
 const DEAD_SLACK_MS = 1_000;
 
-/** Starts a subscription; see SubscribeOptions for the guarantees (a room's stream has no read frames, so no onRead). */
-export function subscribe(source: ChannelSource, options: SourceOptions, deps: SubscriptionDeps): Subscription {
+/** Starts a subscription; see SubscribeOptions for the guarantees (a room's stream has no read frames, a direct one no presence). */
+export function subscribe(source: ChannelSource, options: AnySubscribeOptions, deps: SubscriptionDeps): Subscription {
   return new ResumingSubscription(source, options, deps);
 }
 
@@ -53,7 +57,7 @@ class ResumingSubscription implements Subscription {
 
   constructor(
     private readonly source: ChannelSource,
-    private readonly options: SourceOptions,
+    private readonly options: AnySubscribeOptions,
     private readonly deps: SubscriptionDeps,
   ) {
     this.#position = options.since ?? "";
@@ -169,6 +173,9 @@ class ResumingSubscription implements Subscription {
           case "created":
             await this.#onRoom(frame.value);
             break;
+          case "presence":
+            await this.#onPresence(frame.value);
+            break;
         }
       }
     } catch (err) {
@@ -236,6 +243,15 @@ class ResumingSubscription implements Subscription {
       throw new HandlerError("onRoom threw", { cause: err });
     }
     if (compareIds(room.roomId, this.#position) > 0) this.#position = room.roomId;
+  }
+
+  /** Hands who has the room open to the app; not a message: position and de-duplication stay as they are. */
+  async #onPresence(presence: Presence): Promise<void> {
+    try {
+      await this.options.onPresence?.(presence);
+    } catch (err) {
+      throw new HandlerError("onPresence threw", { cause: err });
+    }
   }
 
   async #onGap(gap: Gap, signal: AbortSignal): Promise<void> {

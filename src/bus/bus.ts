@@ -1,5 +1,6 @@
 /**
- * The bus port: how a message (and a token revocation, a user's new read state, someone typing)
+ * The bus port: how a message (and a token revocation, a user's new read state, someone typing,
+ * who has a room open)
  * reaches every node that has live subscribers for it. Adapters: bus/memory (one process), cluster/cluster-bus.ts (one node's workers),
  * bus/kafka (many nodes).
  *
@@ -12,7 +13,7 @@
  * appended to the log first, named by its place there, and stored from the log (DESIGN.md,
  * "One order per channel"). The others carry messages the store has already named.
  */
-import type { ChatMessage, ReadState, RoomRecord, Typing } from "../domain/model.js";
+import type { ChatMessage, PresenceReport, ReadState, RoomRecord, Typing } from "../domain/model.js";
 
 /** A message before the log names it: its id and time come from its place in the log. */
 export type MessageDraft = Omit<ChatMessage, "id" | "createdAtMs">;
@@ -47,6 +48,12 @@ export type BusEvent =
    * as a `typing` frame. Ephemeral like `read`: never part of the message log.
    */
   | { readonly type: "typing"; readonly typing: Typing }
+  /**
+   * One process's batch of joins and leaves of room streams, or its whole state, or its heartbeat
+   * (realtime/presence.ts). Ephemeral like `read`: never part of the message log; per origin in
+   * the order published (receivers that see a jump ask for a reset).
+   */
+  | { readonly type: "presence"; readonly report: PresenceReport }
   /**
    * A room was created and stored (services/rooms.ts): handed to every room-list watcher
    * (realtime/room-watch.ts) as a `room` frame. Ephemeral like `read`: a node that misses it

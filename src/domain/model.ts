@@ -76,6 +76,41 @@ export interface ReadState {
   readonly moreUnread: boolean;
 }
 
+/** A user present in a room (realtime/presence.ts). */
+export interface PresenceMember {
+  readonly userId: string;
+  readonly username: string;
+}
+
+/**
+ * What one process reports on the bus about its room streams (realtime/presence.ts): the users
+ * who became present or absent in each room since its last report, or — `reset` — everyone
+ * present on it. Ephemeral: never stored, never part of the message log.
+ */
+export interface PresenceReport {
+  /** The reporting process (random per process start). */
+  readonly origin: string;
+  /** 1, 2, 3… per origin: a receiver that sees a jump missed a report and asks for a reset. */
+  readonly seq: number;
+  /** `rooms` is everything present on the origin (its earlier reports are void). */
+  readonly reset: boolean;
+  /** More reports of this reset follow (a reset is sent in chunks); the state applies with the last. */
+  readonly partial: boolean;
+  /** The origin asks every process for a reset (it is new, or it missed a report). */
+  readonly ask: boolean;
+  /** The origin stopped: everyone it reported leaves now. */
+  readonly gone: boolean;
+  readonly rooms: readonly PresenceRoomReport[];
+}
+
+/** One room of a presence report: who joined (or, in a reset, is present) and who left. */
+export interface PresenceRoomReport {
+  readonly roomId: string;
+  readonly joined: readonly PresenceMember[];
+  /** User ids. */
+  readonly left: readonly string[];
+}
+
 /** A message reduced to what counting unread messages needs: its id and its sender. */
 export interface MessageStub {
   readonly id: string;

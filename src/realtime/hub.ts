@@ -4,7 +4,9 @@
  * the bus delivers them (per-channel order), and never blocks on a slow subscriber. A user's new
  * read state goes the same way to the subscribers of the user's inbox (their direct-message
  * streams), as one read frame shared by all of them; someone typing to the subscribers of the
- * channel typed in (a room, or the peer's inbox), as one typing frame shared by all of them.
+ * channel typed in (a room, or the peer's inbox), as one typing frame shared by all of them; a
+ * change of who has a room open (presence.ts) to the room's streams that asked, as one presence
+ * frame shared by all of them.
  *
  * Registrations are the subscribers and sessions themselves (no per-registration closure):
  * the hub is on the path of every idle stream, so what it keeps per stream is one set entry.
@@ -15,7 +17,8 @@ import type { BusEvent } from "../bus/bus.js";
 import { type Channel, channelKey } from "../domain/model.js";
 import type { RecentMessages } from "./recent-messages.js";
 import type { RoomRecord } from "../domain/model.js";
-import type { LiveItem, ReadFrame, TypingFrame } from "./stream-contract.js";
+import type { Presence } from "./presence.js";
+import type { LiveItem, PresenceFrame, ReadFrame, SubscriptionRequest, TypingFrame } from "./stream-contract.js";
 
 /** Something that receives a channel's messages (and read and typing frames); deliver() must not throw or block. */
 export interface Subscriber {
@@ -37,7 +40,13 @@ export class Hub {
    * With a log-first bus, what this node handed on lately (recent-messages.ts): a stream that
    * starts from the store merges it in. Undefined with a store-first bus (stored before published).
    */
-  constructor(readonly recent?: RecentMessages) {}
+  constructor(
+    readonly recent?: RecentMessages,
+    /** Who has which room open, on every node (presence.ts); without it no stream counts or watches presence. */
+    readonly presence?: Presence,
+  ) {
+    presence?.listen((frame) => this.#deliverPresence(frame));
+  }
 
   /** The heartbeat timers its streams share, one per period. */
   readonly heartbeats = new HeartbeatTickers();
@@ -45,6 +54,8 @@ export class Hub {
   readonly handOvers = new HandOverBatch();
 
   readonly #byChannel = new Map<string, Set<Subscriber>>();
+  /** The room streams that asked for presence frames, by room id. */
+  readonly #presenceWatchers = new Map<string, Set<Subscriber>>();
   /** Most tokens have one stream: it is kept as is, a set only from the second one. */
   readonly #byToken = new Map<string, Revocable | Set<Revocable>>();
   /** Room-list streams: one "all rooms" set (they are few next to room subscribers). */
@@ -79,6 +90,34 @@ export class Hub {
     const key = channelKey(channel);
     const set = this.#byChannel.get(key);
     if (set?.delete(subscriber) && set.size === 0) this.#byChannel.delete(key);
+  }
+
+  /**
+   * A room stream registered: its viewer counts as present in the room while it is open, and a
+   * stream that asked for presence frames is registered for them. Returns the stream's first
+   * presence frame (the snapshot) when it asked. A no-op for other streams.
+   */
+  enterRoom(request: SubscriptionRequest, subscriber: Subscriber): PresenceFrame | undefined {
+    const presence = this.presence;
+    if (!presence || request.channel.kind !== "room") return undefined;
+    const roomId = request.channel.id;
+    if (request.viewer) presence.enter(roomId, request.viewer);
+    if (!request.presence) return undefined;
+    let set = this.#presenceWatchers.get(roomId);
+    if (!set) this.#presenceWatchers.set(roomId, (set = new Set()));
+    set.add(subscriber);
+    return presence.snapshot(roomId);
+  }
+
+  /** Undoes enterRoom() for a stream that ends. */
+  leaveRoom(request: SubscriptionRequest, subscriber: Subscriber): void {
+    const presence = this.presence;
+    if (!presence || request.channel.kind !== "room") return;
+    const roomId = request.channel.id;
+    if (request.viewer) presence.leave(roomId, request.viewer.userId);
+    if (!request.presence) return;
+    const set = this.#presenceWatchers.get(roomId);
+    if (set?.delete(subscriber) && set.size === 0) this.#presenceWatchers.delete(roomId);
   }
 
   /** Registers a stream opened with a token until untrackSession(), so revoking the token ends it. */
@@ -126,9 +165,18 @@ export class Hub {
       case "room_created":
         for (const watcher of this.#roomWatchers) watcher.roomCreated(event.room);
         return;
+      case "presence":
+        return this.presence?.apply(event.report);
       case "token_revoked":
         return this.revokeSessions(event.tokenId);
     }
+  }
+
+  /** A change of who is present in a room (presence.ts): one shared frame to the room's watchers. */
+  #deliverPresence(frame: PresenceFrame): void {
+    const set = this.#presenceWatchers.get(frame.roomId);
+    if (!set) return;
+    for (const subscriber of set) subscriber.deliver(frame);
   }
 
   /** Ends every stream registered with `tokenId` (the token was revoked); a no-op when there is none. */

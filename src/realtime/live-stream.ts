@@ -135,6 +135,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
   async #start(): Promise<void> {
     this.#state = "starting";
     this.hub.subscribe(this.request.channel, this);
+    const presence = this.hub.enterRoom(this.request, this);
     // Assigned here, not declared as a class field: a named per-stream closure costs ~250 bytes more.
     this.#onAbort = () => {
       this.#stopPushing();
@@ -146,6 +147,8 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
       const { position, gap, replay } = await startingPoint(this.request, this.limits.replayLimit, this.hub.recent);
       this.#position = position;
       const preamble: Frame[] = [{ kind: "ready", position, heartbeatMs: this.limits.heartbeatMs }];
+      // Taken when the stream registered, so the presence frames queued since follow it exactly.
+      if (presence) preamble.push(presence);
       if (gap) preamble.push(gap);
       for (const message of replay) preamble.push({ kind: "message", message });
       this.#preamble = preamble;
@@ -246,7 +249,7 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
    * frame unless the consumer is the typist.
    */
   #wantedFrame(item: LiveItem): Frame | undefined {
-    if (isSignalFrame(item)) return item.kind === "typing" && item.typing.typistId === this.request.viewerId ? undefined : item;
+    if (isSignalFrame(item)) return item.kind === "typing" && item.typing.typistId === this.request.viewer?.userId ? undefined : item;
     return compareIds(item.id, this.#position) > 0 && !this.#replayed?.has(item.id) ? { kind: "message", message: item } : undefined;
   }
 
@@ -302,7 +305,9 @@ export class LiveStream implements PushableFrames, Idler, Subscriber, HandOver {
   /** Unregisters everything; idempotent. A pending next() resolves done. */
   #end(): void {
     if (this.#state === "ended") return;
+    const registered = this.#state !== "new";
     this.#state = "ended";
+    if (registered) this.hub.leaveRoom(this.request, this);
     this.#ticker.remove(this);
     if (this.#onAbort) this.request.signal.removeEventListener("abort", this.#onAbort);
     this.hub.unsubscribe(this.request.channel, this);

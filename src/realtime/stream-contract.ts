@@ -3,7 +3,7 @@
  * their own, so the modules of the subscription (live-stream.ts, starting-point.ts,
  * frame-receiver.ts) and the edges depend on them without depending on each other.
  */
-import type { Channel, ChatMessage, MessagePage, ReadState, RoomRecord, Typing } from "../domain/model.js";
+import type { Channel, ChatMessage, MessagePage, PresenceMember, ReadState, RoomRecord, Typing } from "../domain/model.js";
 
 /**
  * The user's new read state of one channel, on their direct-message streams (hub.ts addresses it
@@ -35,8 +35,26 @@ export interface RoomFrame {
   readonly room: RoomRecord;
 }
 
-/** The frames that are not messages but travel live among them: read and typing frames. */
-export type SignalFrame = ReadFrame | TypingFrame;
+/**
+ * Who has a room open (presence.ts), for the room's streams that asked (`presence`): a snapshot
+ * first, then one frame per batch in which someone joined or left. Ephemeral like a typing frame;
+ * one object is shared by every stream it reaches.
+ */
+export interface PresenceFrame {
+  readonly kind: "presence";
+  readonly roomId: string;
+  /** Distinct users present, on all nodes. */
+  readonly count: number;
+  readonly joined: readonly PresenceMember[];
+  readonly left: readonly PresenceMember[];
+  /** The stream's first presence frame: `joined` is the whole list (empty past the frame limit). */
+  readonly snapshot: boolean;
+  /** More joined or left than listed. */
+  readonly truncated: boolean;
+}
+
+/** The frames that are not messages but travel live among them: read, typing and presence frames. */
+export type SignalFrame = ReadFrame | TypingFrame | PresenceFrame;
 
 export type Frame =
   | {
@@ -81,6 +99,11 @@ export interface SubscriptionRequest {
   readonly history: (page: MessagePage) => Promise<ChatMessage[]>;
   /** Ends the stream; a DomainError as the reason is thrown to the client. */
   readonly signal: AbortSignal;
-  /** The subscribing user, when known: their own typing frames are not sent to them. */
-  readonly viewerId?: string | undefined;
+  /**
+   * The subscribing user, when known: their own typing frames are not sent to them, and on a room
+   * stream they count as present in the room while it is open (presence.ts).
+   */
+  readonly viewer?: PresenceMember | undefined;
+  /** A room stream also gets presence frames (a snapshot after Ready, then the changes). */
+  readonly presence?: boolean;
 }

@@ -99,32 +99,35 @@ export class Messages {
 
   /**
    * Frames of a room subscription (see realtime/subscription.ts); NotFoundError before any frame.
-   * `viewerId`, the subscribing user, gets no typing frames of their own.
+   * The viewer gets no typing frames of their own and counts as present in the room while the
+   * stream is open; with `presence`, the stream also carries presence frames.
    */
-  async subscribeRoom(roomId: string, since: string | undefined, signal: AbortSignal, viewerId?: string): Promise<AsyncGenerator<Frame>> {
+  async subscribeRoom(
+    viewer: Pick<TokenClaims, "userId" | "username">,
+    roomId: string,
+    options: { readonly since: string | undefined; readonly presence: boolean },
+    signal: AbortSignal,
+  ): Promise<AsyncGenerator<Frame>> {
     await this.deps.rooms.get(roomId);
-    return this.#subscribe({ kind: "room", id: roomId }, since, signal, (page) => this.deps.store.listRoomMessages(roomId, page), viewerId);
+    return subscribe(this.deps.hub, this.deps.limits, {
+      channel: { kind: "room", id: roomId },
+      since: options.since || undefined,
+      history: (page) => this.deps.store.listRoomMessages(roomId, page),
+      signal,
+      viewer: { userId: viewer.userId, username: viewer.username },
+      presence: options.presence,
+    });
   }
 
   /** Frames of the caller's direct-message subscription. Only ever the caller's own inbox. */
   subscribeDirect(caller: TokenClaims, since: string | undefined, signal: AbortSignal): AsyncGenerator<Frame> {
-    return this.#subscribe(
-      { kind: "user", id: caller.userId },
-      since,
+    return subscribe(this.deps.hub, this.deps.limits, {
+      channel: { kind: "user", id: caller.userId },
+      since: since || undefined,
+      history: (page) => this.deps.store.listInbox(caller.userId, page),
       signal,
-      (page) => this.deps.store.listInbox(caller.userId, page),
-      caller.userId,
-    );
-  }
-
-  #subscribe(
-    channel: Channel,
-    since: string | undefined,
-    signal: AbortSignal,
-    history: (page: MessagePage) => Promise<ChatMessage[]>,
-    viewerId: string | undefined,
-  ): AsyncGenerator<Frame> {
-    return subscribe(this.deps.hub, this.deps.limits, { channel, since: since || undefined, history, signal, viewerId });
+      viewer: { userId: caller.userId, username: caller.username },
+    });
   }
 
   async #store(sender: TokenClaims, channel: Channel, rawText: string, clientMessageId: string): Promise<ChatMessage> {

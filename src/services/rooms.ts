@@ -1,5 +1,5 @@
 /**
- * Use cases of rooms: list, create (unique names, ignoring case), look up, watch the list live.
+ * Use cases of rooms: list, create (unique names, ignoring case), look up, who has one open, watch the list live.
  *
  * A room created is stored first, then published on the bus as `room_created` in the background
  * (like typing): a bus outage costs only the live frame — watchers that missed it get it when
@@ -8,7 +8,8 @@
 import type { Bus } from "../bus/bus.js";
 import { AlreadyExistsError, NotFoundError } from "../domain/errors.js";
 import type { SnowflakeGenerator } from "../domain/ids.js";
-import type { RoomRecord } from "../domain/model.js";
+import type { PresenceMember, RoomRecord } from "../domain/model.js";
+import type { Presence } from "../realtime/presence.js";
 import { roomName } from "../domain/names.js";
 import { type Store, UniqueViolation } from "../store/store.js";
 import type { PageTokens } from "./page-tokens.js";
@@ -26,6 +27,8 @@ export interface LiveRooms {
 }
 
 const DEFAULT_PAGE = 100;
+/** Most users GetRoomPresence lists (the count is exact). */
+export const PRESENCE_LIST_LIMIT = 1_000;
 /** Rooms remembered by id (rooms are never deleted or changed, so a found room stays valid). */
 const KNOWN_ROOMS = 10_000;
 
@@ -37,6 +40,7 @@ export class Rooms {
     private readonly store: Store,
     private readonly ids: SnowflakeGenerator,
     private readonly pageTokens: PageTokens,
+    private readonly presence?: Pick<Presence, "count" | "members">,
     /** Without it (unit tests of the other use cases) nothing is published and watch() cannot be used. */
     private readonly live?: LiveRooms,
   ) {}
@@ -83,5 +87,11 @@ export class Rooms {
     if (this.#known.size >= KNOWN_ROOMS) this.#known.delete(this.#known.keys().next().value!);
     this.#known.set(roomId, room);
     return room;
+  }
+
+  /** Who has the room open now, on every node (the first PRESENCE_LIST_LIMIT by username) and how many; NotFoundError when there is no such room. */
+  async presenceOf(roomId: string): Promise<{ count: number; users: PresenceMember[] }> {
+    await this.get(roomId);
+    return { count: this.presence?.count(roomId) ?? 0, users: this.presence?.members(roomId, PRESENCE_LIST_LIMIT) ?? [] };
   }
 }

@@ -376,6 +376,35 @@ describe("the chat page in Chromium against the real server", () => {
     await line.filter({ hasText: `${frank} is typing…` }).waitFor();
     await other.setDirectTyping(ginaId, { stopped: true });
     await page.waitForFunction(() => document.querySelector('[data-testid="typing"]')?.textContent === "");
+
+    // In my inbox: frank's conversation says "typing…" in place of his latest message while he types.
+    await page.goto(`${server.url}/#/dm`);
+    const snippet = page.getByTestId("dm-thread").filter({ hasText: frank }).getByTestId("dm-snippet");
+    await snippet.filter({ hasText: "hello gina" }).waitFor();
+    await other.setDirectTyping(ginaId);
+    await snippet.filter({ hasText: /^typing…$/ }).waitFor();
+    await other.setDirectTyping(ginaId, { stopped: true });
+    await snippet.filter({ hasText: "hello gina" }).waitFor();
+    expect(problems).toEqual([]);
+    other.close();
+  }, 120_000);
+
+  it("shows who has the room open: me, then someone who opens it too, until they leave", async () => {
+    const [hana, ivan] = [`hana_${suffix}`, `ivan_${suffix}`];
+    const other = await apiAs(server.url, ivan);
+    const { roomId } = await other.createRoom(`Presence ${suffix}`);
+    const page = await openPage(browser, problems);
+    await signUp(page, server.url, hana);
+    await page.goto(`${server.url}/#/rooms/${roomId}`);
+    await page.getByTestId("room-title").filter({ hasText: `Presence ${suffix}` }).waitFor();
+    const line = page.getByTestId("presence");
+    // My own stream makes me present one server batch later.
+    await line.filter({ hasText: /^1 here: you$/ }).waitFor();
+    const sub = other.subscribeRoom(roomId, { onMessage: () => undefined });
+    await line.filter({ hasText: new RegExp(`^2 here: ${ivan}, you$`) }).waitFor();
+    await page.screenshot({ path: join(shots, "web-11-presence.png") });
+    sub.close();
+    await line.filter({ hasText: /^1 here: you$/ }).waitFor();
     expect(problems).toEqual([]);
     other.close();
   }, 120_000);

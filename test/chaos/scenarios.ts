@@ -43,17 +43,25 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "kafka-pause",
-    description: "Kafka SIGSTOPped from 5 s to 20 s; at 8 s a user signs out on A while its stream is open on B",
-    postSeconds: 30,
+    description:
+      "Kafka SIGSTOPped from 5 s to 23 s; at 8 s a user signs out on A while its stream is open on B; a user with a room open on A stays present on B throughout (a bus outage past PRESENCE_TTL expires nobody)",
+    postSeconds: 33,
     bounds: { worstAnswerMs: 6000, recoveryMs: 10_000, forbidden: ["internal", "unknown"] },
     fault: async (ctx) => {
       const revoked = await streamOnB(ctx);
+      const presence = await presentOnA(ctx);
       await ctx.at(5000);
       await paused(ctx, "kafka", async () => {
         await ctx.at(8000);
         await revoked.signOutOnA();
-        await ctx.at(20_000);
+        // 17.5 s into the pause: past any origin's last report + PRESENCE_TTL + a batch (≤ 16 s).
+        await ctx.at(22_500);
+        await presence.check("after 17.5 s of Kafka paused");
+        await ctx.at(23_000);
       });
+      await ctx.at(31_000);
+      await presence.check("8 s after Kafka resumed");
+      presence.close();
     },
   },
   {
@@ -104,6 +112,49 @@ async function paused(ctx: FaultContext, engine: "kafka" | "cassandra", during: 
     ctx.engines.signal(engine, "SIGCONT");
     ctx.end();
   }
+}
+
+/**
+ * A user with a room's stream open on node A, seen from node B: check() records a failure unless
+ * every worker of B that answers GetRoomPresence lists them (asked a few times: workers answer in
+ * turn). Presence is ephemeral, but a bus outage must not empty it (DESIGN.md, "Presence").
+ */
+async function presentOnA(ctx: FaultContext): Promise<{ check(when: string): Promise<void>; close(): void }> {
+  const [stayer, watcher] = [await newUser(ctx.nodes.url("a")), await newUser(ctx.nodes.url("b"))];
+  const { room } = await stayer.clients.rooms.createRoom({ name: `presence-${Date.now().toString(36)}` });
+  const roomId = room!.roomId;
+  const abort = new AbortController();
+  void (async () => {
+    try {
+      for await (const _frame of stayer.clients.messages.subscribeRoom({ roomId }, { signal: abort.signal })) {
+        // Being open is the point.
+      }
+    } catch {
+      // Ended by close(), or by node A's faults: check() tells.
+    }
+  })();
+  const onB = chatClients(ctx.nodes.url("b"), watcher.token);
+  const listed = async () => (await onB.rooms.getRoomPresence({ roomId })).users.some((u) => u.userId === stayer.user.userId);
+  const started = Date.now();
+  while (!(await listed().catch(() => false))) {
+    if (Date.now() - started > 10_000) {
+      ctx.fail("a user with a room open on A never showed as present on B");
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    async check(when) {
+      for (let i = 0; i < 4; i++) {
+        const present = await listed().catch((error: unknown) => {
+          ctx.fail(`GetRoomPresence on B failed ${when}: ${ConnectError.from(error).message}`);
+          return true;
+        });
+        if (!present) return ctx.fail(`a user with a room open on A was missing from B's presence ${when}`);
+      }
+    },
+    close: () => abort.abort(),
+  };
 }
 
 /** How long a revocation may take to end a token's streams on another node with the bus down (one 5 s sweep, plus margin). */

@@ -60,6 +60,7 @@ class Received {
       if (e.type === "read") return e.userId.startsWith(tag) ? [e.userId] : [];
       if (e.type === "typing") return e.typing.typistId.startsWith(tag) ? [e.typing.typistId] : [];
       if (e.type === "room_created") return e.room.name.startsWith(tag) ? [e.room.name] : [];
+      if (e.type === "presence") return e.report.origin.startsWith(tag) ? [e.report.origin] : [];
       return e.tokenId.startsWith(tag) ? [e.tokenId] : [];
     });
   }

@@ -213,6 +213,53 @@ describe("subscribe fast path", () => {
       else expect(fromBinary(SubscribeRoomResponseSchema, typing).frame, contentType).toMatchObject({ case: "typing", value: { channel: { case: "roomId", value: roomId }, user, stopped: false } });
     }
   });
+
+  it("sends a room stream's presence frames (the snapshot, then a join) as connect-node does, byte for byte", async () => {
+    const contentTypes = ["application/connect+proto", "application/connect+json", "application/grpc-web+proto"];
+    for (const contentType of contentTypes) {
+      // The watcher is present already (a stream of theirs is open), so both streams' snapshots are the same.
+      const { user: watcher, roomId } = await roomWithUser(server.url);
+      const held = new AbortController();
+      void (async () => {
+        try {
+          for await (const _ of watcher.clients.messages.subscribeRoom({ roomId }, { signal: held.signal }));
+        } catch {
+          // Aborted below.
+        }
+      })();
+      await expect.poll(async () => (await watcher.clients.rooms.getRoomPresence({ roomId })).count).toBe(1);
+      const request = create(SubscribeRoomRequestSchema, { roomId, presence: true });
+      const body = contentType.endsWith("json")
+        ? envelope(new TextEncoder().encode(JSON.stringify({ roomId, presence: true })))
+        : envelope(toBinary(SubscribeRoomRequestSchema, request));
+      const deadline: Record<string, string> = contentType.startsWith("application/grpc-web") ? { "grpc-timeout": "60S" } : { "connect-timeout-ms": "60000" };
+      const headers = { "content-type": contentType, authorization: `Bearer ${watcher.token}` };
+      let ready!: () => void;
+      let snapshots = 0;
+      const bothReady = new Promise<void>((resolve) => (ready = resolve));
+      const options = { onEnvelope: (n: number) => void (n === 2 && ++snapshots === 2 && ready()) };
+      const fast = rawStream(server.url, headers, body, 3, options);
+      const slow = rawStream(server.url, { ...headers, ...deadline }, body, 3, options);
+      await bothReady;
+      const visitor = await newUser(server.url);
+      const visiting = new AbortController();
+      const visit = visitor.clients.messages.subscribeRoom({ roomId }, { signal: visiting.signal })[Symbol.asyncIterator]();
+      await visit.next();
+      const [f, sl] = await Promise.all([fast, slow]);
+      visiting.abort();
+      held.abort();
+      expect(f.envelopes.map((e) => e.toString("hex")), contentType).toEqual(sl.envelopes.map((e) => e.toString("hex")));
+      const [snapshot, joined] = [f.envelopes[1]!.subarray(5), f.envelopes[2]!.subarray(5)];
+      const [me, them] = [{ userId: watcher.user.userId, username: watcher.user.username }, { userId: visitor.user.userId, username: visitor.user.username }];
+      if (contentType.endsWith("json")) {
+        expect(JSON.parse(snapshot.toString()), contentType).toMatchObject({ presence: { roomId, count: 1, joined: [me], snapshot: true } });
+        expect(JSON.parse(joined.toString()), contentType).toMatchObject({ presence: { roomId, count: 2, joined: [them] } });
+      } else {
+        expect(fromBinary(SubscribeRoomResponseSchema, snapshot).frame, contentType).toMatchObject({ case: "presence", value: { roomId, count: 1, joined: [me], snapshot: true } });
+        expect(fromBinary(SubscribeRoomResponseSchema, joined).frame, contentType).toMatchObject({ case: "presence", value: { roomId, count: 2, joined: [them], snapshot: false } });
+      }
+    }
+  });
 });
 
 describe("subscribe fast path with malformed bodies", () => {

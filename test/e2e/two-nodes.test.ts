@@ -8,7 +8,10 @@
  *       acknowledged message exactly once;
  *   (c) signing out on node A ends the same token's open stream on node B with UNAUTHENTICATED;
  *   (d) a room marked read in a session on node A reaches the user's direct-message stream in
- *       another session on node B as a `read` frame (the control topic, keyed by user id).
+ *       another session on node B as a `read` frame (the control topic, keyed by user id);
+ *   (e) presence: a user whose stream is open on A is present on B (frames and GetRoomPresence),
+ *       leaves on B when the stream closes, and — when A is SIGKILLed — leaves B's view within
+ *       PRESENCE_TTL (+ a batch and slack), A never having said goodbye.
  * Needs KAFKA_BROKERS and CASSANDRA_CONTACT_POINTS (`eval "$(bash scripts/engines.sh start)"`).
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -20,6 +23,24 @@ import { busTopics } from "../../src/bus/kafka/topics.js";
 import { startServer, type TestServer } from "../support/server.js";
 import { chatClients, newUser, uniqueName } from "../support/clients.js";
 import { collect } from "../support/frames.js";
+import type { Presence } from "../../gen/chat/v1/types_pb.js";
+import { PRESENCE_BATCH_MS, PRESENCE_TTL_MS } from "../../src/realtime/presence.js";
+
+/** Reads a gRPC room stream's presence frames into `seen` until the stream ends. */
+function recordPresence(stream: AsyncIterable<{ frame: { case: string | undefined; value?: unknown } }>, seen: Presence[], changed: () => void): void {
+  void (async () => {
+    try {
+      for await (const { frame } of stream) {
+        if (frame.case === "presence") {
+          seen.push(frame.value as Presence);
+          changed();
+        }
+      }
+    } catch {
+      // Aborted by the test.
+    }
+  })();
+}
 
 const brokers = process.env.KAFKA_BROKERS;
 const contactPoints = process.env.CASSANDRA_CONTACT_POINTS;
@@ -189,8 +210,72 @@ function twoNodes(brokers: string, contactPoints: string): void {
       resumed.abort();
     });
 
+    it("presence crosses nodes: a stream open on A makes its user present on B (frames and GetRoomPresence) until it closes", async () => {
+      const [here, watcher] = [await newUser(a.url, "grpc"), await newUser(b.url, "grpc")];
+      const { room } = await here.clients.rooms.createRoom({ name: uniqueName("presence") });
+      const roomId = room!.roomId;
+      const progress = new Progress();
+      const seen: Presence[] = [];
+      const watching = new AbortController();
+      recordPresence(chatClients(b.url, watcher.token, "grpc").messages.subscribeRoom({ roomId, presence: true }, { signal: watching.signal }), seen, () => progress.changed());
+      await progress.until(() => seen.some((p) => p.snapshot), "the snapshot on B", 10_000);
+      const open = new AbortController();
+      const herStream = chatClients(a.url, here.token, "grpc").messages.subscribeRoom({ roomId }, { signal: open.signal })[Symbol.asyncIterator]();
+      await collect(herStream, (c) => c.cases.includes("ready"));
+      await progress.until(() => seen.some((p) => p.joined.some((m) => m.userId === here.user.userId)), "A's user joined on B", 15_000);
+      // Every worker of B applies the reports itself: the one that answers may be a batch behind the watcher's.
+      await expect
+        .poll(async () => (await watcher.clients.rooms.getRoomPresence({ roomId })).users.map((u) => u.userId).sort(), { timeout: 5_000 })
+        .toEqual([here.user.userId, watcher.user.userId].sort());
+      expect((await watcher.clients.rooms.getRoomPresence({ roomId })).count).toBe(2);
+      open.abort();
+      await progress.until(() => seen.some((p) => p.left.some((m) => m.userId === here.user.userId)), "A's user left on B", 15_000);
+      expect(seen.at(-1)).toMatchObject({ roomId, count: 1, joined: [], left: [{ userId: here.user.userId, username: here.user.username }] });
+      watching.abort();
+    });
+
+    it("a node that stops cleanly takes its users out of presence at once, not after PRESENCE_TTL", async () => {
+      const c = await startServer({ env: nodeEnv(3) });
+      try {
+        const [visitor, watcher] = [await newUser(c.url, "grpc"), await newUser(a.url, "grpc")];
+        const { room } = await visitor.clients.rooms.createRoom({ name: uniqueName("presence-stop") });
+        const roomId = room!.roomId;
+        const progress = new Progress();
+        const seen: Presence[] = [];
+        const watching = new AbortController();
+        recordPresence(chatClients(a.url, watcher.token, "grpc").messages.subscribeRoom({ roomId, presence: true }, { signal: watching.signal }), seen, () => progress.changed());
+        const visiting = chatClients(c.url, visitor.token, "grpc").messages.subscribeRoom({ roomId }, { signal: watching.signal })[Symbol.asyncIterator]();
+        await collect(visiting, (x) => x.cases.includes("ready"));
+        await progress.until(() => seen.some((p) => p.joined.some((m) => m.userId === visitor.user.userId)), "C's user present on A", 15_000);
+        const stoppedAt = Date.now();
+        const stopping = c.stop();
+        await progress.until(() => seen.some((p) => p.left.some((m) => m.userId === visitor.user.userId)), "C's user left on A", 15_000);
+        expect(Date.now() - stoppedAt).toBeLessThan(PRESENCE_TTL_MS / 2);
+        expect(await stopping).toBe(0);
+        watching.abort();
+      } finally {
+        if (c.alive()) await c.kill();
+      }
+    }, 60_000);
+
     // Last: it kills node A.
-    it("loses no acknowledged message when A is killed mid-stream: the subscriber resumes on B", async () => {
+    it("loses no acknowledged message when A is killed mid-stream: the subscriber resumes on B; A's users leave B's presence within PRESENCE_TTL", async () => {
+      // Someone with the room open on A only, and a presence watcher on B.
+      const [stayer, watcher] = [await newUser(a.url, "grpc"), await newUser(b.url, "grpc")];
+      const { room: presenceRoom } = await stayer.clients.rooms.createRoom({ name: uniqueName("presence-kill") });
+      const presenceRoomId = presenceRoom!.roomId;
+      const seen: Presence[] = [];
+      const presenceProgress = new Progress();
+      const watching = new AbortController();
+      recordPresence(
+        chatClients(b.url, watcher.token, "grpc").messages.subscribeRoom({ roomId: presenceRoomId, presence: true }, { signal: watching.signal }),
+        seen,
+        () => presenceProgress.changed(),
+      );
+      const stayerStream = chatClients(a.url, stayer.token, "grpc").messages.subscribeRoom({ roomId: presenceRoomId }, { signal: watching.signal })[Symbol.asyncIterator]();
+      await collect(stayerStream, (c) => c.cases.includes("ready"));
+      await presenceProgress.until(() => seen.some((p) => p.joined.some((m) => m.userId === stayer.user.userId)), "A's user present on B", 15_000);
+
       const user = await newUser(a.url);
       const { room } = await user.clients.rooms.createRoom({ name: uniqueName("crash") });
       const roomId = room!.roomId;
@@ -252,6 +337,7 @@ function twoNodes(brokers: string, contactPoints: string): void {
 
       await progress.until(() => acked.length >= 25 && received.length >= 5, "25 acknowledged, 5 received on A", 20_000);
       await a.kill();
+      const killedAt = Date.now();
       const atKill = acked.length;
       await progress.until(() => acked.length >= atKill + 25, "25 more acknowledged on B", 30_000);
       posting = false;
@@ -270,6 +356,17 @@ function twoNodes(brokers: string, contactPoints: string): void {
       expect([...receivedIds].sort()).toEqual(acked.map((m) => m.id).sort()); // every ack, nothing else
       const sorted = [...receivedIds].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : BigInt(x) > BigInt(y) ? 1 : 0));
       expect(receivedIds).toEqual(sorted); // in id order
+
+      // A died without a goodbye: its users leave B's view once B has not heard from it for
+      // PRESENCE_TTL, at B's next batch — the documented bound, plus slack for a loaded machine.
+      await presenceProgress.until(() => seen.some((p) => p.left.some((m) => m.userId === stayer.user.userId)), "A's user left B's presence", 40_000);
+      const tookMs = Date.now() - killedAt;
+      expect(tookMs).toBeGreaterThan(PRESENCE_TTL_MS - 5 * PRESENCE_BATCH_MS);
+      expect(tookMs).toBeLessThan(PRESENCE_TTL_MS + 2 * PRESENCE_BATCH_MS + 5_000);
+      await expect
+        .poll(async () => (await watcher.clients.rooms.getRoomPresence({ roomId: presenceRoomId })).users.map((u) => u.userId), { timeout: 5_000 })
+        .toEqual([watcher.user.userId]);
+      watching.abort();
     }, 120_000);
   });
 }

@@ -8,14 +8,14 @@ import { EventEmitter } from "node:events";
 import { type JsonValue, toJson } from "@bufbuild/protobuf";
 import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
-import { ReadStateSchema, TypingSchema } from "../../gen/chat/v1/types_pb.js";
+import { PresenceSchema, ReadStateSchema, TypingSchema } from "../../gen/chat/v1/types_pb.js";
 import { STREAM_PROTOCOLS, subscribe, type StreamProtocol } from "./stream-subscribers.js";
 
 export type AnyProtocol = StreamProtocol | "sse" | "websocket";
 export const ANY_PROTOCOLS: readonly AnyProtocol[] = [...STREAM_PROTOCOLS, "sse", "websocket"];
 
-/** A room's stream, the caller's direct-message stream, or the room list (WatchRooms). */
-export type StreamTarget = { readonly roomId: string } | { readonly direct: true } | { readonly rooms: true };
+/** A room's stream (asking for presence frames or not), the caller's direct-message stream, or the room list (WatchRooms). */
+export type StreamTarget = { readonly roomId: string; readonly presence?: boolean } | { readonly direct: true } | { readonly rooms: true };
 
 /** A frame of a subscription, whatever carried it. */
 export interface SeenFrame {
@@ -30,6 +30,8 @@ export interface SeenFrame {
   readonly read?: JsonValue;
   /** A typing frame's Typing, as proto JSON. */
   readonly typing?: JsonValue;
+  /** A presence frame's Presence, as proto JSON. */
+  readonly presence?: JsonValue;
   /** WebSocket only: the subscription the frame names. */
   readonly roomId?: string;
   readonly dms?: boolean;
@@ -43,7 +45,7 @@ export interface SeenStream {
   close(): void;
 }
 
-const SIGNALS = ["read", "typing"] as const;
+const SIGNALS = ["read", "typing", "presence"] as const;
 const toJsonOptions = { alwaysEmitImplicit: true } as const;
 
 /** Emits "frame" whenever an SSE or WebSocket stream records something: until() re-checks then. */
@@ -79,7 +81,10 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
       arrivals.emit("frame");
     };
     const path = "roomId" in target ? `/room/${target.roomId}/subscribe` : "rooms" in target ? "/rooms/watch" : "/me/subscribe";
-    const url = `${baseUrl}${path}${since ? `?since=${since}` : ""}`;
+    const query = new URLSearchParams();
+    if (since) query.set("since", since);
+    if ("roomId" in target && target.presence) query.set("presence", "true");
+    const url = `${baseUrl}${path}${query.size > 0 ? `?${query}` : ""}`;
     let close: () => void;
     if (protocol === "sse") {
       const es = new EventSource(url, {
@@ -109,6 +114,7 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
           rooms?: boolean;
           read?: JsonValue;
           typing?: JsonValue;
+          presence?: JsonValue;
         };
         const id = frame.message?.messageId ?? frame.room?.roomId ?? frame.position;
         record({
@@ -118,6 +124,7 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
           ...(frame.rooms ? { rooms: true } : {}),
           ...(frame.read ? { read: frame.read } : {}),
           ...(frame.typing ? { typing: frame.typing } : {}),
+          ...(frame.presence ? { presence: frame.presence } : {}),
           ...(frame.room_id ? { roomId: frame.room_id } : {}),
           ...(frame.dms ? { dms: true } : {}),
         });
@@ -130,13 +137,19 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
       close: () => close(),
     };
   }
-  const s = subscribe(protocol, baseUrl, token, "roomId" in target ? { roomId: target.roomId, since } : "rooms" in target ? { rooms: true, since } : { direct: true, since });
+  const s = subscribe(
+    protocol,
+    baseUrl,
+    token,
+    "roomId" in target ? { roomId: target.roomId, since, presence: target.presence ?? false } : "rooms" in target ? { rooms: true, since } : { direct: true, since },
+  );
   const frames = () =>
     s.frames.map((f): SeenFrame => {
       if (f.case === "read") return { case: "read", read: toJson(ReadStateSchema, f.read!, toJsonOptions) };
       if (f.case === "typing") return { case: "typing", typing: toJson(TypingSchema, f.typing!, toJsonOptions) };
       // The room list's `created` frame is the SSE/WebSocket `room` frame.
       if (f.case === "created") return { case: "room", id: f.id!, name: f.name! };
+      if (f.case === "presence") return { case: "presence", presence: toJson(PresenceSchema, f.presence!, toJsonOptions) };
       const id = f.id ?? f.position;
       return { case: f.case, ...(id ? { id } : {}) };
     });

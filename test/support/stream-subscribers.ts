@@ -10,7 +10,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import type * as grpc from "@grpc/grpc-js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
 import { RoomService } from "../../gen/chat/v1/room_pb.js";
-import type { ReadState, Typing } from "../../gen/chat/v1/types_pb.js";
+import type { Presence, ReadState, Typing } from "../../gen/chat/v1/types_pb.js";
 import { bearer, grpcJsClient, serverStream } from "./grpc-js-client.js";
 
 export const STREAM_PROTOCOLS = ["grpc-js", "grpc", "grpc-web", "connect-proto", "connect-json"] as const;
@@ -34,6 +34,8 @@ export interface StreamFrame {
   readonly read?: ReadState;
   /** Who is typing, for typing frames (room and direct-message streams). */
   readonly typing?: Typing;
+  /** Who has the room open, for presence frames (room streams that asked). */
+  readonly presence?: Presence;
   /** The position, for Ready frames. */
   readonly position?: string;
   /** The room's name, for the room list's `created` frames (`id` is its room id). */
@@ -59,7 +61,7 @@ export interface Subscriber {
 }
 
 export type SubscribeTarget =
-  | { readonly roomId: string; readonly since?: string }
+  | { readonly roomId: string; readonly since?: string; readonly presence?: boolean }
   | { readonly direct: true; readonly since?: string }
   /** The room list (RoomService.WatchRooms). */
   | { readonly rooms: true; readonly since?: string };
@@ -79,6 +81,7 @@ export function subscribe(protocol: StreamProtocol, baseUrl: string, token: stri
     if (res.frame.case === "message") frames.push({ case: "message", text: value?.text ?? "", id: value?.messageId ?? "" });
     else if (res.frame.case === "read") frames.push({ case: "read", read: res.frame.value as ReadState });
     else if (res.frame.case === "typing") frames.push({ case: "typing", typing: res.frame.value as Typing });
+    else if (res.frame.case === "presence") frames.push({ case: "presence", presence: res.frame.value as Presence });
     else if (res.frame.case === "created") {
       const room = res.frame.value as { roomId: string; name: string };
       frames.push({ case: "created", id: room.roomId, name: room.name });
@@ -138,7 +141,7 @@ function grpcJsStream(baseUrl: string, token: string | undefined, target: Subscr
   const metadata = token ? bearer(token) : undefined;
   const stream: grpc.ClientReadableStream<FrameMessage> =
     "roomId" in target
-      ? serverStream(client, "subscribeRoom", { roomId: target.roomId, since: target.since ?? "" }, metadata)
+      ? serverStream(client, "subscribeRoom", { roomId: target.roomId, since: target.since ?? "", presence: target.presence ?? false }, metadata)
       : "rooms" in target
         ? serverStream(client, "watchRooms", { since: target.since ?? "" }, metadata)
         : serverStream(client, "subscribeDirectMessages", { since: target.since ?? "" }, metadata);
@@ -177,7 +180,7 @@ function connectStream(
   const call = { signal: controller.signal };
   const responses: AsyncIterable<FrameMessage> =
     "roomId" in target
-      ? client.subscribeRoom({ roomId: target.roomId, since: target.since ?? "" }, call)
+      ? client.subscribeRoom({ roomId: target.roomId, since: target.since ?? "", presence: target.presence ?? false }, call)
       : "rooms" in target
         ? createClient(RoomService, transport).watchRooms({ since: target.since ?? "" }, call)
         : client.subscribeDirectMessages({ since: target.since ?? "" }, call);

@@ -75,7 +75,9 @@ const validFrame: fc.Arbitrary<ClientFrame> = (() => {
   const target = fc.oneof(id.map((roomId) => ({ kind: "room" as const, roomId })), fc.constant({ kind: "direct" as const }));
   const withRef = <T extends object>(frame: T, r: string | undefined) => (r === undefined ? frame : { ...frame, ref: r });
   return fc.oneof(
-    fc.tuple(target, fc.oneof(fc.constant(""), id), ref).map(([t, since, r]) => withRef({ type: "subscribe" as const, target: t, since }, r)),
+    fc
+      .tuple(target, fc.oneof(fc.constant(""), id), ref, fc.boolean())
+      .map(([t, since, r, presence]) => withRef({ type: "subscribe" as const, target: t.kind === "room" && presence ? { ...t, presence } : t, since }, r)),
     fc.tuple(target, ref).map(([t, r]) => withRef({ type: "unsubscribe" as const, target: t }, r)),
     fc.tuple(id, text, text, ref).map(([roomId, t, c, r]) => withRef({ type: "post" as const, roomId, text: t, clientMessageId: c }, r)),
     fc.tuple(fc.oneof(id.map((userId) => ({ userId })), text.map((username) => ({ username }))), text, text, ref).map(([to, t, c, r]) =>
@@ -90,7 +92,7 @@ function toWire(frame: ClientFrame): string {
   switch (frame.type) {
     case "subscribe":
     case "unsubscribe": {
-      const target = frame.target.kind === "room" ? { room_id: frame.target.roomId } : { dms: true };
+      const target = frame.target.kind === "room" ? { room_id: frame.target.roomId, ...(frame.target.presence ? { presence: true } : {}) } : { dms: true };
       return JSON.stringify({ type: frame.type, ...ref, ...target, ...(frame.type === "subscribe" && frame.since !== "" ? { since: frame.since } : {}) });
     }
     case "post":

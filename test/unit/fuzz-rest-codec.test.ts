@@ -234,7 +234,9 @@ function queryAssignment(route: RestRoute): fc.Arbitrary<Assigned[]> {
     const typed: fc.Arbitrary<{ text: string; value: unknown }> =
       field.fieldKind === "scalar" && field.scalar === 5 /* INT32 */
         ? fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((n) => ({ text: String(n), value: n }))
-        : fc.string({ unit: "grapheme", maxLength: 20 }).map((s) => ({ text: s, value: s }));
+        : field.fieldKind === "scalar" && field.scalar === 8 /* BOOL */
+          ? fc.boolean().map((b) => ({ text: String(b), value: b }))
+          : fc.string({ unit: "grapheme", maxLength: 20 }).map((s) => ({ text: s, value: s }));
     return fc.option(fc.record({ name, typed }).map(({ name: n, typed: t }) => ({ field, name: n, text: t.text, value: t.value })), { nil: undefined });
   });
   return fc.tuple(...perField).map((all) => all.filter((a): a is Assigned => a !== undefined));

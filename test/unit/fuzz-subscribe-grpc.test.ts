@@ -99,7 +99,7 @@ describe("subscribe requests with Last-Event-ID (property-based)", () => {
     (id, pad, since) => {
       const q = new URLSearchParams(since === undefined ? [] : [["since", since]]);
       const request = decodeSubscribeRequest(opener, roomRoute, { room_id: "42" }, q, `${pad}${id}${pad}`);
-      expect(request).toEqual({ target: { kind: "room", roomId: "42" }, since: since ?? id });
+      expect(request).toEqual({ target: { kind: "room", roomId: "42", presence: false }, since: since ?? id });
     },
   );
 });
@@ -148,13 +148,13 @@ describe("the RPC subscribe fast path (property-based)", () => {
     },
   );
 
-  test.prop([fc.constantFrom("room" as const, "direct" as const), canonicalId, fc.oneof(fc.constant(""), canonicalId), fc.boolean()], propertyParameters(1_000))(
+  test.prop([fc.constantFrom("room" as const, "direct" as const), canonicalId, fc.oneof(fc.constant(""), canonicalId), fc.boolean(), fc.boolean()], propertyParameters(1_000))(
     "valid requests round-trip through either encoding: decodeSubscribe(encode(r)) = r",
-    (kind, roomId, since, binary) => {
+    (kind, roomId, since, binary, presence) => {
       const schema = kind === "room" ? SubscribeRoomRequestSchema : SubscribeDirectMessagesRequestSchema;
-      const message = kind === "room" ? create(SubscribeRoomRequestSchema, { roomId, since }) : create(SubscribeDirectMessagesRequestSchema, { since });
+      const message = kind === "room" ? create(SubscribeRoomRequestSchema, { roomId, since, presence }) : create(SubscribeDirectMessagesRequestSchema, { since });
       const bytes = binary ? toBinary(schema, message as never) : new TextEncoder().encode(toJsonString(schema, message as never));
-      expect(decodeSubscribe(fastRequest(kind, binary), bytes, opener)).toEqual({ target: kind === "room" ? { kind: "room", roomId } : { kind: "direct" }, since });
+      expect(decodeSubscribe(fastRequest(kind, binary), bytes, opener)).toEqual({ target: kind === "room" ? { kind: "room", roomId, presence } : { kind: "direct" }, since });
     },
   );
 
@@ -234,6 +234,16 @@ describe("the RPC subscribe fast path (property-based)", () => {
         stopped: fc.boolean(),
       })
       .map((typing) => ({ kind: "typing" as const, typing })),
+    fc
+      .record({
+        roomId: canonicalId,
+        count: fc.integer({ min: 0, max: 100_000 }),
+        joined: fc.array(fc.record({ userId: canonicalId, username: fc.string({ unit: "grapheme", maxLength: 32 }) }), { maxLength: 5 }),
+        left: fc.array(fc.record({ userId: canonicalId, username: fc.string({ unit: "grapheme", maxLength: 32 }) }), { maxLength: 5 }),
+        snapshot: fc.boolean(),
+        truncated: fc.boolean(),
+      })
+      .map((p) => ({ kind: "presence" as const, ...p })),
   );
   test.prop([frame, fc.constantFrom("binary" as const, "json" as const)], propertyParameters(1_000))(
     "response envelopes round-trip: one uncompressed envelope whose message decodes to the frame (a room stream's frame as either response)",
@@ -242,12 +252,20 @@ describe("the RPC subscribe fast path (property-based)", () => {
       expect(envelope[0]).toBe(0);
       expect(envelope.readUInt32BE(1)).toBe(envelope.length - 5);
       const data = envelope.subarray(5);
+      const asRoom = (): unknown =>
+        format === "binary" ? fromBinary(SubscribeRoomResponseSchema, data) : fromJsonString(SubscribeRoomResponseSchema, data.toString());
+      if (f.kind === "presence") {
+        // Room streams only: encoded as SubscribeRoomResponse (field 7, reserved in the direct response).
+        expect(asRoom()).toEqual(create(SubscribeRoomResponseSchema, { frame: roomFrameToProto(f) }));
+        return;
+      }
+      // Room-list frames never reach this encoder (WatchRooms is connect-node's): the arbitrary makes none.
+      if (f.kind === "room") throw new Error("unexpected room-list frame");
       const decoded =
         format === "binary" ? fromBinary(SubscribeDirectMessagesResponseSchema, data) : fromJsonString(SubscribeDirectMessagesResponseSchema, data.toString());
       expect(decoded).toEqual(create(SubscribeDirectMessagesResponseSchema, { frame: frameToProto(f) }));
-      if (f.kind === "read" || f.kind === "room") return;
-      const asRoom = format === "binary" ? fromBinary(SubscribeRoomResponseSchema, data) : fromJsonString(SubscribeRoomResponseSchema, data.toString());
-      expect(asRoom).toEqual(create(SubscribeRoomResponseSchema, { frame: roomFrameToProto(f) }));
+      if (f.kind === "read") return;
+      expect(asRoom()).toEqual(create(SubscribeRoomResponseSchema, { frame: roomFrameToProto(f) }));
     },
   );
 });

@@ -138,7 +138,7 @@ describe("typing frames", () => {
   const typing = (typistId: string, untilMs = 6_000) => ({ channel: room, typistId, typistName: `u${typistId}`, untilMs, stopped: false });
   const post = (id: string): ChatMessage => ({ id, channel: room, senderId: "3", senderName: "c", text: "t", createdAtMs: 0, clientMessageId: "" });
   const roomStream = (hub: Hub, viewerId: string | undefined) =>
-    subscribe(hub, { ...limits, queueLimit: 10 }, { channel: room, since: undefined, history: async () => [], signal: new AbortController().signal, viewerId });
+    subscribe(hub, { ...limits, queueLimit: 10 }, { channel: room, since: undefined, history: async () => [], signal: new AbortController().signal, viewer: viewerId === undefined ? undefined : { userId: viewerId, username: `u${viewerId}` } });
 
   it("reach the room's streams as one shared frame, among the messages, skipping the typist's own, never moving the position", async () => {
     const hub = new Hub();
@@ -166,7 +166,7 @@ describe("typing frames", () => {
 
   it("to a user's inbox reach their direct-message streams only", async () => {
     const hub = new Hub();
-    const inbox = (id: string) => subscribe(hub, limits, { channel: { kind: "user", id }, since: undefined, history: async () => [], signal: new AbortController().signal, viewerId: id });
+    const inbox = (id: string) => subscribe(hub, limits, { channel: { kind: "user", id }, since: undefined, history: async () => [], signal: new AbortController().signal, viewer: { userId: id, username: `u${id}` } });
     const [peer, typist, roomOnly] = [inbox("2"), inbox("1"), roomStream(hub, "3")];
     for (const s of [peer, typist, roomOnly]) await s.next();
     const waiting = [peer.next(), typist.next(), roomOnly.next()];

@@ -219,7 +219,7 @@ describe("push mode with typing frames", () => {
   it("pushes others' typing among the messages, in dispatch order, and skips the viewer's own", async () => {
     const room = { kind: "room", id: "9" } as const;
     const hub = new Hub();
-    const frames = subscribe(hub, limits, { channel: room, since: undefined, history: async () => [], signal: new AbortController().signal, viewerId: "1" }) as PushableFrames;
+    const frames = subscribe(hub, limits, { channel: room, since: undefined, history: async () => [], signal: new AbortController().signal, viewer: { userId: "1", username: "u1" } }) as PushableFrames;
     await frames.next();
     const pushed: Frame[] = [];
     expect(frames.pushTo({ push: (f) => (pushed.push(f), true), pull: () => undefined })).toBe(true);

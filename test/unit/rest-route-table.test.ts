@@ -198,7 +198,7 @@ describe("encodeRestResponse", () => {
 
 describe("buildRouteTable", () => {
   it("derives routes from annotations only: a service without them adds none", () => {
-    expect(table.routes).toHaveLength(19);
+    expect(table.routes).toHaveLength(20);
     expect(buildRouteTable([]).match("GET", "/rooms")).toEqual({ error: "not_found" });
   });
 });

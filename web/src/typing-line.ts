@@ -8,6 +8,12 @@ const TTL_MS = 6_000;
 /** The server drops repeats within 2 s; calling less often keeps the network quiet. */
 const RENEW_MS = 2_000;
 
+/** How long from now a typing frame shows: until its `until`, or TTL_MS from receipt when the clocks disagree (outside (0, TTL_MS]). */
+export function typingMs(typing: Typing): number {
+  const remaining = typing.until ? timestampMs(typing.until) - Date.now() : TTL_MS;
+  return remaining > 0 && remaining <= TTL_MS ? remaining : TTL_MS;
+}
+
 /**
  * The "alice is typing…" line of a room or conversation: who else is typing, each until their
  * frame's `until` (TTL_MS from receipt when this clock and the server's disagree), a stop, or
@@ -23,10 +29,7 @@ export class TypingLine {
     if (!user) return;
     this.#forget(user.userId);
     if (!typing.stopped) {
-      const remaining = typing.until ? timestampMs(typing.until) - Date.now() : TTL_MS;
-      // Outside (0, TTL_MS] the clocks disagree: count TTL_MS from receipt instead.
-      const ms = remaining > 0 && remaining <= TTL_MS ? remaining : TTL_MS;
-      this.#typists.set(user.userId, { name: user.username, timer: setTimeout(() => this.clear(user.userId), ms) });
+      this.#typists.set(user.userId, { name: user.username, timer: setTimeout(() => this.clear(user.userId), typingMs(typing)) });
     }
     this.#render();
   }

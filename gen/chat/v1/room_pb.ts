@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_chat_v1_rest } from "./rest_pb.js";
-import type { Heartbeat, ReadState, Ready, Room } from "./types_pb.js";
+import type { Heartbeat, ReadState, Ready, Room, Sender } from "./types_pb.js";
 import { file_chat_v1_types } from "./types_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/room.proto.
  */
 export const file_chat_v1_room: GenFile = /*@__PURE__*/
-  fileDesc("ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEiTwoQTGlzdFJvb21zUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIicwoRTGlzdFJvb21zUmVzcG9uc2USHAoFcm9vbXMYASADKAsyDS5jaGF0LnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEicKC3JlYWRfc3RhdGVzGAMgAygLMhIuY2hhdC52MS5SZWFkU3RhdGUiTwoRQ3JlYXRlUm9vbVJlcXVlc3QSOgoEbmFtZRgBIAEoCUIsukgpcicQARhAKIACMh5eW15ccHtDY31ccHtDZn1ccHtabH1ccHtacH1dKyQiMQoSQ3JlYXRlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iowEKDkdldFJvb21SZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIi4KD0dldFJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIqsBChFXYXRjaFJvb21zUmVxdWVzdBKVAQoFc2luY2UYASABKAlChQG6SIEBugFjCglpbnQ2NF9tYXgSI211c3QgYmUgYXQgbW9zdCA5MjIzMzcyMDM2ODU0Nzc1ODA3GjFzaXplKHRoaXMpICE9IDE5IHx8IHRoaXMgPD0gJzkyMjMzNzIwMzY4NTQ3NzU4MDcnchkyF14oMHxbMS05XVswLTldezAsMTh9KT8kIokBChJXYXRjaFJvb21zUmVzcG9uc2USIAoHY3JlYXRlZBgBIAEoCzINLmNoYXQudjEuUm9vbUgAEh8KBXJlYWR5GAIgASgLMg4uY2hhdC52MS5SZWFkeUgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLmNoYXQudjEuSGVhcnRiZWF0SABCBwoFZnJhbWUyuAMKC1Jvb21TZXJ2aWNlEm4KCUxpc3RSb29tcxIZLmNoYXQudjEuTGlzdFJvb21zUmVxdWVzdBoaLmNoYXQudjEuTGlzdFJvb21zUmVzcG9uc2UiKqrUGBEaD2xpbWl0PXBhZ2Vfc2l6ZYLT5JMCD2IFcm9vbXMSBi9yb29tcxJ8CgpDcmVhdGVSb29tEhouY2hhdC52MS5DcmVhdGVSb29tUmVxdWVzdBobLmNoYXQudjEuQ3JlYXRlUm9vbVJlc3BvbnNlIjWq1BgaCMkBEhUvcm9vbXMve3Jvb20ucm9vbV9pZH2C0+STAhE6ASpiBHJvb20iBi9yb29tcxJcCgdHZXRSb29tEhcuY2hhdC52MS5HZXRSb29tUmVxdWVzdBoYLmNoYXQudjEuR2V0Um9vbVJlc3BvbnNlIh6C0+STAhhiBHJvb20SEC9yb29tcy97cm9vbV9pZH0SXQoKV2F0Y2hSb29tcxIaLmNoYXQudjEuV2F0Y2hSb29tc1JlcXVlc3QaGy5jaGF0LnYxLldhdGNoUm9vbXNSZXNwb25zZSIUgtPkkwIOEgwvcm9vbXMvd2F0Y2gwAWIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
+  fileDesc("ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEiTwoQTGlzdFJvb21zUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIicwoRTGlzdFJvb21zUmVzcG9uc2USHAoFcm9vbXMYASADKAsyDS5jaGF0LnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEicKC3JlYWRfc3RhdGVzGAMgAygLMhIuY2hhdC52MS5SZWFkU3RhdGUiTwoRQ3JlYXRlUm9vbVJlcXVlc3QSOgoEbmFtZRgBIAEoCUIsukgpcicQARhAKIACMh5eW15ccHtDY31ccHtDZn1ccHtabH1ccHtacH1dKyQiMQoSQ3JlYXRlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iowEKDkdldFJvb21SZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIi4KD0dldFJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIqsBChZHZXRSb29tUHJlc2VuY2VSZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIkgKF0dldFJvb21QcmVzZW5jZVJlc3BvbnNlEg0KBWNvdW50GAEgASgFEh4KBXVzZXJzGAIgAygLMg8uY2hhdC52MS5TZW5kZXIiqwEKEVdhdGNoUm9vbXNSZXF1ZXN0EpUBCgVzaW5jZRgBIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQiiQEKEldhdGNoUm9vbXNSZXNwb25zZRIgCgdjcmVhdGVkGAEgASgLMg0uY2hhdC52MS5Sb29tSAASHwoFcmVhZHkYAiABKAsyDi5jaGF0LnYxLlJlYWR5SAASJwoJaGVhcnRiZWF0GAMgASgLMhIuY2hhdC52MS5IZWFydGJlYXRIAEIHCgVmcmFtZTKxBAoLUm9vbVNlcnZpY2USbgoJTGlzdFJvb21zEhkuY2hhdC52MS5MaXN0Um9vbXNSZXF1ZXN0GhouY2hhdC52MS5MaXN0Um9vbXNSZXNwb25zZSIqqtQYERoPbGltaXQ9cGFnZV9zaXplgtPkkwIPYgVyb29tcxIGL3Jvb21zEnwKCkNyZWF0ZVJvb20SGi5jaGF0LnYxLkNyZWF0ZVJvb21SZXF1ZXN0GhsuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2UiNarUGBoIyQESFS9yb29tcy97cm9vbS5yb29tX2lkfYLT5JMCEToBKmIEcm9vbSIGL3Jvb21zElwKB0dldFJvb20SFy5jaGF0LnYxLkdldFJvb21SZXF1ZXN0GhguY2hhdC52MS5HZXRSb29tUmVzcG9uc2UiHoLT5JMCGGIEcm9vbRIQL3Jvb21zL3tyb29tX2lkfRJ3Cg9HZXRSb29tUHJlc2VuY2USHy5jaGF0LnYxLkdldFJvb21QcmVzZW5jZVJlcXVlc3QaIC5jaGF0LnYxLkdldFJvb21QcmVzZW5jZVJlc3BvbnNlIiGC0+STAhsSGS9yb29tcy97cm9vbV9pZH0vcHJlc2VuY2USXQoKV2F0Y2hSb29tcxIaLmNoYXQudjEuV2F0Y2hSb29tc1JlcXVlc3QaGy5jaGF0LnYxLldhdGNoUm9vbXNSZXNwb25zZSIUgtPkkwIOEgwvcm9vbXMvd2F0Y2gwAWIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message chat.v1.ListRoomsRequest
@@ -151,6 +151,49 @@ export const GetRoomResponseSchema: GenMessage<GetRoomResponse> = /*@__PURE__*/
   messageDesc(file_chat_v1_room, 5);
 
 /**
+ * @generated from message chat.v1.GetRoomPresenceRequest
+ */
+export type GetRoomPresenceRequest = Message<"chat.v1.GetRoomPresenceRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message chat.v1.GetRoomPresenceRequest.
+ * Use `create(GetRoomPresenceRequestSchema)` to create a new message.
+ */
+export const GetRoomPresenceRequestSchema: GenMessage<GetRoomPresenceRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_room, 6);
+
+/**
+ * @generated from message chat.v1.GetRoomPresenceResponse
+ */
+export type GetRoomPresenceResponse = Message<"chat.v1.GetRoomPresenceResponse"> & {
+  /**
+   * Distinct users present, on all nodes.
+   *
+   * @generated from field: int32 count = 1;
+   */
+  count: number;
+
+  /**
+   * The first 1000 of them by username.
+   *
+   * @generated from field: repeated chat.v1.Sender users = 2;
+   */
+  users: Sender[];
+};
+
+/**
+ * Describes the message chat.v1.GetRoomPresenceResponse.
+ * Use `create(GetRoomPresenceResponseSchema)` to create a new message.
+ */
+export const GetRoomPresenceResponseSchema: GenMessage<GetRoomPresenceResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_room, 7);
+
+/**
  * @generated from message chat.v1.WatchRoomsRequest
  */
 export type WatchRoomsRequest = Message<"chat.v1.WatchRoomsRequest"> & {
@@ -167,7 +210,7 @@ export type WatchRoomsRequest = Message<"chat.v1.WatchRoomsRequest"> & {
  * Use `create(WatchRoomsRequestSchema)` to create a new message.
  */
 export const WatchRoomsRequestSchema: GenMessage<WatchRoomsRequest> = /*@__PURE__*/
-  messageDesc(file_chat_v1_room, 6);
+  messageDesc(file_chat_v1_room, 8);
 
 /**
  * @generated from message chat.v1.WatchRoomsResponse
@@ -213,7 +256,7 @@ export type WatchRoomsResponse = Message<"chat.v1.WatchRoomsResponse"> & {
  * Use `create(WatchRoomsResponseSchema)` to create a new message.
  */
 export const WatchRoomsResponseSchema: GenMessage<WatchRoomsResponse> = /*@__PURE__*/
-  messageDesc(file_chat_v1_room, 7);
+  messageDesc(file_chat_v1_room, 9);
 
 /**
  * Chat rooms: list, create, look up, watch the list live.
@@ -251,6 +294,19 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof GetRoomRequestSchema;
     output: typeof GetRoomResponseSchema;
+  },
+  /**
+   * Who has the room open now: the users with at least one SubscribeRoom stream open to it, on any
+   * node (at most 1000, by username), and how many there are. Ephemeral state, as current as the
+   * presence batch window and, for a node that died, PRESENCE_TTL (DESIGN.md, "Presence").
+   * NOT_FOUND when there is no such room.
+   *
+   * @generated from rpc chat.v1.RoomService.GetRoomPresence
+   */
+  getRoomPresence: {
+    methodKind: "unary";
+    input: typeof GetRoomPresenceRequestSchema;
+    output: typeof GetRoomPresenceResponseSchema;
   },
   /**
    * Streams the room list as it changes: first a Ready frame, then (with `since`) the stored rooms

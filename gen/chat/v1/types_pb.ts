@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file chat/v1/types.proto.
  */
 export const file_chat_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiUAoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoDR2FwEg0KBWFmdGVyGAEgASgJEg4KBmJlZm9yZRgCIAEoCSKKAQoJUmVhZFN0YXRlEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIcChRsYXN0X3JlYWRfbWVzc2FnZV9pZBgDIAEoCRIUCgx1bnJlYWRfY291bnQYBCABKAUSEwoLbW9yZV91bnJlYWQYBSABKAhCCQoHY2hhbm5lbCKZAQoGVHlwaW5nEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIdCgR1c2VyGAMgASgLMg8uY2hhdC52MS5TZW5kZXISKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3N0b3BwZWQYBSABKAhCCQoHY2hhbm5lbGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChNjaGF0L3YxL3R5cGVzLnByb3RvEgdjaGF0LnYxIlkKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgRSb29tEg8KB3Jvb21faWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjcmVhdGVkX2J5GAMgASgJEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIisKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJItEBCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoHcm9vbV9pZBgCIAEoCUgAEhsKEXJlY2lwaWVudF91c2VyX2lkGAMgASgJSAASHwoGc2VuZGVyGAQgASgLMg8uY2hhdC52MS5TZW5kZXISDAoEdGV4dBgFIAEoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFjbGllbnRfbWVzc2FnZV9pZBgHIAEoCUIICgZ0YXJnZXQiUAoFUmVhZHkSEAoIcG9zaXRpb24YASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjwKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoDR2FwEg0KBWFmdGVyGAEgASgJEg4KBmJlZm9yZRgCIAEoCSKKAQoJUmVhZFN0YXRlEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIcChRsYXN0X3JlYWRfbWVzc2FnZV9pZBgDIAEoCRIUCgx1bnJlYWRfY291bnQYBCABKAUSEwoLbW9yZV91bnJlYWQYBSABKAhCCQoHY2hhbm5lbCKZAQoGVHlwaW5nEhEKB3Jvb21faWQYASABKAlIABIWCgx3aXRoX3VzZXJfaWQYAiABKAlIABIdCgR1c2VyGAMgASgLMg8uY2hhdC52MS5TZW5kZXISKQoFdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3N0b3BwZWQYBSABKAhCCQoHY2hhbm5lbCKPAQoIUHJlc2VuY2USDwoHcm9vbV9pZBgBIAEoCRINCgVjb3VudBgCIAEoBRIfCgZqb2luZWQYAyADKAsyDy5jaGF0LnYxLlNlbmRlchIdCgRsZWZ0GAQgAygLMg8uY2hhdC52MS5TZW5kZXISEAoIc25hcHNob3QYBSABKAgSEQoJdHJ1bmNhdGVkGAYgASgIYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A registered user. Usernames are unique regardless of case.
@@ -366,4 +366,65 @@ export type Typing = Message$1<"chat.v1.Typing"> & {
  */
 export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
   messageDesc(file_chat_v1_types, 8);
+
+/**
+ * Who has a room open (presence): on a SubscribeRoom stream that asked for it (`presence`), and in
+ * GetRoomPresence. A user is present in a room while at least one SubscribeRoom stream of theirs
+ * is open to it, on any node; ephemeral (never stored), batched (one frame per batch window, not
+ * one per join), and a dead node's users leave within PRESENCE_TTL (DESIGN.md, "Presence").
+ *
+ * @generated from message chat.v1.Presence
+ */
+export type Presence = Message$1<"chat.v1.Presence"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * Distinct users present now, on all nodes (the stream's own user included once they show).
+   *
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+
+  /**
+   * Users who became present since the previous presence frame (at most 100; see `truncated`).
+   * On a stream's first presence frame (`snapshot`), everyone present when count is at most 100,
+   * else nobody (ask GetRoomPresence).
+   *
+   * @generated from field: repeated chat.v1.Sender joined = 3;
+   */
+  joined: Sender[];
+
+  /**
+   * Users who are no longer present (their last stream closed, or their node went silent).
+   *
+   * @generated from field: repeated chat.v1.Sender left = 4;
+   */
+  left: Sender[];
+
+  /**
+   * The stream's first presence frame, sent right after Ready: `joined` replaces any list the
+   * client held, it does not add to it.
+   *
+   * @generated from field: bool snapshot = 5;
+   */
+  snapshot: boolean;
+
+  /**
+   * More users joined or left than the frame lists: call GetRoomPresence for the list (`count`
+   * is exact either way).
+   *
+   * @generated from field: bool truncated = 6;
+   */
+  truncated: boolean;
+};
+
+/**
+ * Describes the message chat.v1.Presence.
+ * Use `create(PresenceSchema)` to create a new message.
+ */
+export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
+  messageDesc(file_chat_v1_types, 9);
 

@@ -124,6 +124,10 @@ export class BusConsumer {
         this.#listener?.({ type: "room_created", room: result.room });
         return;
       }
+      if (result.kind === "presence") {
+        this.#listener?.({ type: "presence", report: result.report });
+        return;
+      }
       this.onSequenced(result.nonce, result.sequenced);
       if (result.sequenced.kind === "message") this.#listener?.({ type: "message", message: result.sequenced.message });
     } catch (error) {

@@ -7,6 +7,7 @@
  *   {"v":2,"t":"rd","u":"…","ck":"room"|"direct","c":"…","lr":"…","uc":3,"mu":false}
  *   {"v":2,"t":"ty","ck":"room"|"user","c":"…","s":"…","sn":"…","un":1700000006000,"st":false}
  *   {"v":2,"t":"rc","id":"…","nm":"…","by":"…","at":1700000000000}
+ *   {"v":2,"t":"pr","o":"…","q":7,"rs":false,"pa":false,"a":false,"g":false,"rm":[{"r":"…","j":[["id","name"]],"l":["id"]}]}
  *
  * A message record carries no id and no time: both come from its place in the log
  * (log-sequence.ts). `n` is a nonce that lets the node that appended the record recognise it
@@ -24,11 +25,16 @@
  * same way too: during an upgrade, the older nodes' room-list streams miss the live room, which
  * their clients get back on resume from the store.
  *
+ * A presence record (`pr`: origin `o`'s report number `q` — a reset `rs` perhaps in parts `pa`,
+ * an ask `a`, a goodbye `g` — with the joins `j` and leaves `l` of each room `r`) travels the same
+ * way, keyed by its origin so that one origin's reports stay in order; during an upgrade a node
+ * of the release before skips them (presence of that node's users only).
+ *
  * decodeRecord never throws: a record it does not understand (newer version, corrupt bytes)
  * yields undefined, and readers skip it — every reader alike, so ids stay the same everywhere.
  */
 import type { MessageDraft } from "../bus.js";
-import type { ReadState, RoomRecord, Typing } from "../../domain/model.js";
+import type { PresenceMember, PresenceReport, PresenceRoomReport, ReadState, RoomRecord, Typing } from "../../domain/model.js";
 
 /** The format version written by this release; records of another version are skipped. */
 export const RECORD_FORMAT_VERSION = 2;
@@ -38,7 +44,8 @@ export type LogRecord =
   | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number }
   | { readonly type: "read"; readonly userId: string; readonly state: ReadState }
   | { readonly type: "typing"; readonly typing: Typing }
-  | { readonly type: "room_created"; readonly room: RoomRecord };
+  | { readonly type: "room_created"; readonly room: RoomRecord }
+  | { readonly type: "presence"; readonly report: PresenceReport };
 
 interface WireMessage {
   v: number;
@@ -90,9 +97,21 @@ interface WireRoom {
   at: number;
 }
 
+interface WirePresence {
+  v: number;
+  t: "pr";
+  o: string;
+  q: number;
+  rs: boolean;
+  pa: boolean;
+  a: boolean;
+  g: boolean;
+  rm: { r: string; j: [string, string][]; l: string[] }[];
+}
+
 /** Encodes a record as UTF-8 JSON; decodeRecord(encodeRecord(r)) deep-equals r. */
 export function encodeRecord(record: LogRecord): Buffer {
-  let wire: WireMessage | WireRevocation | WireRead | WireTyping | WireRoom;
+  let wire: WireMessage | WireRevocation | WireRead | WireTyping | WireRoom | WirePresence;
   if (record.type === "message") {
     const d = record.draft;
     wire = {
@@ -116,6 +135,10 @@ export function encodeRecord(record: LogRecord): Buffer {
   } else if (record.type === "room_created") {
     const { id, name, createdBy, createdAtMs } = record.room;
     wire = { v: RECORD_FORMAT_VERSION, t: "rc", id, nm: name, by: createdBy, at: createdAtMs };
+  } else if (record.type === "presence") {
+    const { origin, seq, reset, partial, ask, gone, rooms } = record.report;
+    const rm = rooms.map((room) => ({ r: room.roomId, j: room.joined.map((m): [string, string] => [m.userId, m.username]), l: [...room.left] }));
+    wire = { v: RECORD_FORMAT_VERSION, t: "pr", o: origin, q: seq, rs: reset, pa: partial, a: ask, g: gone, rm };
   } else {
     wire = { v: RECORD_FORMAT_VERSION, t: "r", tk: record.tokenId, exp: record.expiresAtMs };
   }
@@ -147,6 +170,7 @@ export function decodeRecord(value: Buffer | null): LogRecord | undefined {
   if (raw.t === "rd") return decodeRead(raw);
   if (raw.t === "ty") return decodeTyping(raw);
   if (raw.t === "rc") return decodeRoom(raw);
+  if (raw.t === "pr") return decodePresence(raw);
   return undefined;
 }
 
@@ -172,6 +196,25 @@ function decodeTyping(raw: Record<string, unknown>): LogRecord | undefined {
   if (c === undefined || s === undefined || sn === undefined || typeof un !== "number" || typeof st !== "boolean") return undefined;
   if (ck !== "room" && ck !== "user") return undefined;
   return { type: "typing", typing: { channel: { kind: ck, id: c }, typistId: s, typistName: sn, untilMs: un, stopped: st } };
+}
+
+function decodePresence(raw: Record<string, unknown>): LogRecord | undefined {
+  const o = text(raw.o);
+  const { q, rs, pa, a, g, rm } = raw;
+  if (o === undefined || typeof q !== "number" || typeof rs !== "boolean" || typeof pa !== "boolean") return undefined;
+  if (typeof a !== "boolean" || typeof g !== "boolean" || !Array.isArray(rm)) return undefined;
+  const rooms: PresenceRoomReport[] = [];
+  for (const room of rm as unknown[]) {
+    if (!isRecord(room) || text(room.r) === undefined || !Array.isArray(room.j) || !Array.isArray(room.l)) return undefined;
+    const joined: PresenceMember[] = [];
+    for (const pair of room.j as unknown[]) {
+      if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") return undefined;
+      joined.push({ userId: pair[0], username: pair[1] });
+    }
+    if (!(room.l as unknown[]).every((id) => typeof id === "string")) return undefined;
+    rooms.push({ roomId: room.r as string, joined, left: room.l as string[] });
+  }
+  return { type: "presence", report: { origin: o, seq: q, reset: rs, partial: pa, ask: a, gone: g, rooms } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -13,6 +13,7 @@
  *                            key = user id       → read states (a user's marks, to their streams)
  *                            key = channel key   → typing (to the channel's streams)
  *                            key = "rooms"       → rooms created (to every room-list stream)
+ *                            key = presence:origin → presence reports (one process's, in order)
  *   The two message topics use LogAppendTime and keep records for LOG_RETENTION (7 days).
  *   Consumer groups:
  *     - one per running node, `<clientId>-<hostname>-<pid>-<random>`, subscribed to every topic,

@@ -8,7 +8,7 @@
  * (store-writer.ts).
  */
 import type { KafkaMessage } from "kafkajs";
-import type { ReadState, RoomRecord, Typing } from "../../domain/model.js";
+import type { PresenceReport, ReadState, RoomRecord, Typing } from "../../domain/model.js";
 import { type LogRecord, decodeRecord } from "./event-codec.js";
 import { BLOCK, PartitionSequence, type Sequenced, blockStart } from "./log-sequence.js";
 import { type BusTopics, partitionSlot } from "./topics.js";
@@ -20,6 +20,7 @@ export type ReadResult =
   | { readonly kind: "read"; readonly userId: string; readonly state: ReadState }
   | { readonly kind: "typing"; readonly typing: Typing }
   | { readonly kind: "room_created"; readonly room: RoomRecord }
+  | { readonly kind: "presence"; readonly report: PresenceReport }
   | { readonly kind: "unreadable" };
 
 /** Offsets of one partition that bound a bootstrap. */
@@ -115,6 +116,7 @@ function handOn(record: LogRecord | undefined, sequenced: Sequenced | undefined)
   if (record?.type === "read") return { kind: "read", userId: record.userId, state: record.state };
   if (record?.type === "typing") return { kind: "typing", typing: record.typing };
   if (record?.type === "room_created") return { kind: "room_created", room: record.room };
+  if (record?.type === "presence") return { kind: "presence", report: record.report };
   if (record?.type === "message" && sequenced) return { kind: "sequenced", sequenced, nonce: record.nonce };
   return { kind: "unreadable" };
 }

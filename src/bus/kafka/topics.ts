@@ -7,6 +7,7 @@
  *                          key = user id        (read states: one user's marks in one order)
  *                          key = channel key    (typing: one channel's typing in one order)
  *                          key = "rooms"        (rooms created: one order for the room list; rooms are rare)
+ *                          key = presence:origin (presence: one process's reports in one order)
  *
  * Kafka orders records per partition and the key picks the partition, so keying by channel gives
  * each room and inbox one order, while spreading channels over partitions. The two message
@@ -64,6 +65,8 @@ export function recordRoute(topics: BusTopics, record: LogRecord): { topic: stri
       return { topic: topics.control, key: channelKey(record.typing.channel) };
     case "room_created":
       return { topic: topics.control, key: ROOMS_KEY };
+    case "presence":
+      return { topic: topics.control, key: `presence:${record.report.origin}` };
   }
 }
 

@@ -5,7 +5,7 @@ import { requireUser } from "../../auth/auth-context.js";
 import type { Messages } from "../../services/messages.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
-import { frameToProto, messageToProto, type RoomFrameInit, readStateToProto, roomFrameToProto } from "./to-proto.js";
+import { type FrameInit, frameToProto, messageToProto, type RoomFrameInit, readStateToProto, roomFrameToProto } from "./to-proto.js";
 import { type OpenFrames, sessionStream } from "./session-stream.js";
 
 /**
@@ -24,7 +24,7 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
       return { messages: (await messages.listRoom(req.roomId, page)).map(messageToProto) };
     },
     subscribeRoom(req, ctx) {
-      return stream(ctx, (signal) => messages.subscribeRoom(req.roomId, req.since, signal, requireUser(ctx).userId), roomFrame);
+      return stream(ctx, (signal) => messages.subscribeRoom(requireUser(ctx), req.roomId, { since: req.since, presence: req.presence }, signal), roomFrame);
     },
     async sendDirectMessage(req, ctx) {
       const to = req.recipient.case === "recipientUserId" ? { userId: req.recipient.value } : { username: req.recipient.value ?? "" };
@@ -39,7 +39,7 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
     },
     subscribeDirectMessages(req, ctx) {
       const caller = requireUser(ctx);
-      return stream(ctx, (signal) => messages.subscribeDirect(caller, req.since, signal), frameToProto);
+      return stream(ctx, (signal) => messages.subscribeDirect(caller, req.since, signal), directFrame);
     },
     async setTyping(req, ctx) {
       await messages.typing.inRoom(requireUser(ctx), req.roomId, req.stopped);
@@ -56,6 +56,12 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
       return { readState: readStateToProto(await messages.reads.markDirect(requireUser(ctx).userId, req.withUserId, req.messageId)) };
     },
   };
+}
+
+/** A direct-message stream's frame. Presence frames go to room streams only (the hub addresses them to a room's watchers), and room-list frames to WatchRooms, so one here is a bug. */
+function directFrame(frame: Frame): FrameInit {
+  if (frame.kind === "presence" || frame.kind === "room") throw new Error(`a ${frame.kind} frame reached a direct-message stream`);
+  return frameToProto(frame);
 }
 
 /** A room stream's frame. Read frames go to direct-message streams only (the hub addresses them to a user), so one here is a bug. */

@@ -6,7 +6,7 @@ import type { ReadMarkers } from "../../services/read-markers.js";
 import type { Rooms } from "../../services/rooms.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
 import { sessionStream } from "./session-stream.js";
-import { readStateToProto, roomToProto, watchFrameToProto } from "./to-proto.js";
+import { presenceMembersToProto, readStateToProto, roomToProto, watchFrameToProto } from "./to-proto.js";
 
 /** `draining`: as for messageHandlers (a WatchRooms stream ends and is refused once the node drains). */
 export function roomHandlers(rooms: Rooms, reads: ReadMarkers, sessions: StreamSessions, draining: AbortSignal): ServiceImpl<typeof RoomService> {
@@ -21,6 +21,10 @@ export function roomHandlers(rooms: Rooms, reads: ReadMarkers, sessions: StreamS
     },
     async getRoom(req) {
       return { room: roomToProto(await rooms.get(req.roomId)) };
+    },
+    async getRoomPresence(req) {
+      const { count, users } = await rooms.presenceOf(req.roomId);
+      return { count, users: presenceMembersToProto(users) };
     },
     watchRooms(req, ctx) {
       return sessionStream(sessions, draining, ctx, (signal) => rooms.watch(req.since, signal), watchFrameToProto);

@@ -5,6 +5,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   type Message,
   MessageSchema,
+  type Presence,
+  PresenceSchema,
   type ReadState,
   ReadStateSchema,
   type Room,
@@ -16,8 +18,8 @@ import {
 } from "../../../gen/chat/v1/types_pb.js";
 import type { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
 import type { WatchRoomsResponseSchema } from "../../../gen/chat/v1/room_pb.js";
-import type { ChatMessage, RoomRecord, Typing as TypingRecord, UserRecord } from "../../domain/model.js";
-import type { Frame, ReadFrame, RoomFrame } from "../../realtime/stream-contract.js";
+import type { ChatMessage, PresenceMember, RoomRecord, Typing as TypingRecord, UserRecord } from "../../domain/model.js";
+import type { Frame, PresenceFrame, ReadFrame, RoomFrame } from "../../realtime/stream-contract.js";
 import type { ReadState as ReadStateRecord } from "../../services/read-markers.js";
 
 export function userToProto(user: UserRecord): User {
@@ -67,21 +69,46 @@ export function typingToProto(typing: TypingRecord): Typing {
   });
 }
 
-/** The `frame` oneof of SubscribeRoomResponse: message, ready, heartbeat, gap, typing (6; 5 is reserved). */
+/** Users present in a room, as chat.v1.Sender (id and name). */
+export function presenceMembersToProto(members: readonly PresenceMember[]): { userId: string; username: string }[] {
+  return members.map((m) => ({ userId: m.userId, username: m.username }));
+}
+
+export function presenceToProto(frame: PresenceFrame): Presence {
+  return create(PresenceSchema, {
+    roomId: frame.roomId,
+    count: frame.count,
+    joined: presenceMembersToProto(frame.joined),
+    left: presenceMembersToProto(frame.left),
+    snapshot: frame.snapshot,
+    truncated: frame.truncated,
+  });
+}
+
+/** The `frame` oneof of SubscribeRoomResponse: message, ready, heartbeat, gap, typing (6; 5 is reserved), presence (7). */
 export type RoomFrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomResponseSchema>["frame"]>;
 /**
  * The `frame` oneof of SubscribeDirectMessagesResponse: the room's cases under the same field
- * numbers, plus `read` (5). Every room frame is a direct-message frame on the wire, byte for byte.
+ * numbers but presence (7 is reserved), plus `read` (5). Every frame the two share has the same
+ * bytes on both, byte for byte.
  */
 export type FrameInit = NonNullable<MessageInitShape<typeof SubscribeDirectMessagesResponseSchema>["frame"]>;
 
 /** The `frame` oneof of WatchRoomsResponse: created, ready, heartbeat. */
 export type WatchFrameInit = NonNullable<MessageInitShape<typeof WatchRoomsResponseSchema>["frame"]>;
 
-/** A frame of any message stream, as the direct-message response's oneof (the superset). Room-list frames are not among them. */
-export function frameToProto(frame: Frame): FrameInit {
-  if (frame.kind === "room") throw new Error("a room-list frame reached a message stream");
-  return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : roomFrameToProto(frame);
+/** The frames both message streams carry. */
+type SharedFrame = Exclude<Frame, ReadFrame | PresenceFrame | RoomFrame>;
+type SharedFrameInit = Exclude<FrameInit, { case: "read" }>;
+
+/** A frame of a direct-message stream (presence frames are not among them: the hub sends them to room streams only; nor room-list frames). */
+export function frameToProto(frame: Exclude<Frame, PresenceFrame | RoomFrame>): FrameInit {
+  return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : sharedFrameToProto(frame);
+}
+
+/** A frame of a room stream (typing and presence frames included); read frames are not among them (the hub sends them to inboxes only), nor room-list frames. */
+export function roomFrameToProto(frame: Exclude<Frame, ReadFrame | RoomFrame>): RoomFrameInit {
+  return frame.kind === "presence" ? { case: "presence", value: presenceToProto(frame) } : sharedFrameToProto(frame);
 }
 
 /** A frame of a room-list stream (WatchRooms): Ready, heartbeats and rooms only (room-watch.ts yields nothing else). */
@@ -91,14 +118,13 @@ export function watchFrameToProto(frame: Frame): WatchFrameInit {
       return { case: "created", value: roomToProto(frame.room) };
     case "ready":
     case "heartbeat":
-      return roomFrameToProto(frame) as WatchFrameInit;
+      return sharedFrameToProto(frame) as WatchFrameInit;
     default:
       throw new Error(`a ${frame.kind} frame reached a room-list stream`);
   }
 }
 
-/** A frame of a room stream (typing frames included); read frames are not among them (the hub sends them to inboxes only). */
-export function roomFrameToProto(frame: Exclude<Frame, ReadFrame | RoomFrame>): RoomFrameInit {
+function sharedFrameToProto(frame: SharedFrame): SharedFrameInit {
   switch (frame.kind) {
     case "message":
       return { case: "message", value: messageToProto(frame.message) };

@@ -77,5 +77,7 @@ function sseEvent(frame: Frame, encodings: MessageEncodings): Buffer | string {
     case "room":
       // The room id is the room list's cursor: EventSource resumes from it (Last-Event-ID).
       return `id: ${frame.room.id}\nevent: room\ndata: ${JSON.stringify(roomJson(frame.room))}\n\n`;
+    case "presence":
+      return encodings.presenceSseEvent(frame);
   }
 }

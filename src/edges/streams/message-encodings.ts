@@ -22,17 +22,20 @@
  *   (realtime/hub.ts), so they are cached the same way, keyed by that object: SSE `event: typing`
  *   (no `id:`), WebSocket {"type":"typing", "room_id"|"dms", "typing":{chat.v1.Typing JSON}}, RPC
  *   envelopes. Not counted in the message-encoding gauges.
+ * - Presence frames (presence.ts) fan out to a room's watchers the same way and are cached the
+ *   same way: SSE `event: presence`, WebSocket {"type":"presence","room_id","presence":{chat.v1.Presence
+ *   JSON}}, RPC envelopes of SubscribeRoomResponse (field 7, which the direct-message response reserves).
  *
  * One instance per edges (edges.ts): its counters feed that node's gauges, never another's.
  */
 import { create, type JsonValue, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { Gauge, type Registry } from "prom-client";
-import { SubscribeDirectMessagesResponseSchema } from "../../../gen/chat/v1/message_pb.js";
-import { MessageSchema, ReadStateSchema, RoomSchema, TypingSchema } from "../../../gen/chat/v1/types_pb.js";
+import { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
+import { MessageSchema, PresenceSchema, ReadStateSchema, RoomSchema, TypingSchema } from "../../../gen/chat/v1/types_pb.js";
 import type { ChatMessage, ReadState, RoomRecord } from "../../domain/model.js";
-import type { Frame, TypingFrame } from "../../realtime/stream-contract.js";
+import type { Frame, PresenceFrame, TypingFrame } from "../../realtime/stream-contract.js";
 import { encodeEnvelope } from "../rpc/connect-private.js";
-import { frameToProto, messageToProto, readStateToProto, roomToProto, typingToProto } from "../rpc/to-proto.js";
+import { frameToProto, messageToProto, presenceToProto, readStateToProto, roomFrameToProto, roomToProto, typingToProto } from "../rpc/to-proto.js";
 
 /** Protobuf binary (gRPC, gRPC-Web, Connect+proto) or proto JSON (Connect+json). */
 export type FrameFormat = "binary" | "json";
@@ -46,9 +49,12 @@ interface Slots {
   rpcJson: Buffer | undefined;
 }
 
+/** What reaches many streams as one object, and so is encoded once per format: a message, a typing or presence frame. */
+type SharedItem = ChatMessage | TypingFrame | PresenceFrame;
+
 /** Encodes each message once per format, for every stream it is delivered to. */
 export class MessageEncodings {
-  readonly #slots = new WeakMap<ChatMessage | TypingFrame, Slots>();
+  readonly #slots = new WeakMap<SharedItem, Slots>();
   #json = 0;
   #rpc = 0;
 
@@ -126,9 +132,21 @@ export class MessageEncodings {
     return (slots.ws ??= Buffer.from(`{"type":"typing",${target},"typing":${this.#typingJson(frame, slots)}}`));
   }
 
-  /** The frame as one enveloped response message (flags 0) in the given format; messages and typing frames are encoded once. */
+  /** The SSE event of a presence frame: `event: presence`, `data:` the chat.v1.Presence JSON, no `id:` (it is no position). */
+  presenceSseEvent(frame: PresenceFrame): Buffer {
+    const slots = this.#slotsOf(frame);
+    return (slots.sse ??= Buffer.from(`event: presence\ndata: ${this.#presenceJson(frame, slots)}\n\n`));
+  }
+
+  /** The WebSocket text frame of a presence frame: {"type":"presence","room_id":…,"presence":{…}}. */
+  presenceWsFrame(frame: PresenceFrame): Buffer {
+    const slots = this.#slotsOf(frame);
+    return (slots.ws ??= Buffer.from(`{"type":"presence","room_id":${JSON.stringify(frame.roomId)},"presence":${this.#presenceJson(frame, slots)}}`));
+  }
+
+  /** The frame as one enveloped response message (flags 0) in the given format; messages, typing and presence frames are encoded once. */
   rpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
-    const shared = frame.kind === "message" ? frame.message : frame.kind === "typing" ? frame : undefined;
+    const shared = frame.kind === "message" ? frame.message : frame.kind === "typing" || frame.kind === "presence" ? frame : undefined;
     if (shared === undefined) return encodeRpcEnvelope(frame, format);
     const slots = this.#slotsOf(shared);
     const cached = format === "binary" ? slots.binary : slots.rpcJson;
@@ -144,7 +162,11 @@ export class MessageEncodings {
     return (slots.json ??= toJsonString(TypingSchema, typingToProto(frame.typing), { alwaysEmitImplicit: true }));
   }
 
-  #slotsOf(shared: ChatMessage | TypingFrame): Slots {
+  #presenceJson(frame: PresenceFrame, slots: Slots): string {
+    return (slots.json ??= toJsonString(PresenceSchema, presenceToProto(frame), { alwaysEmitImplicit: true }));
+  }
+
+  #slotsOf(shared: SharedItem): Slots {
     let slots = this.#slots.get(shared);
     // Every slot present from the start: one object shape for every message.
     if (slots === undefined) this.#slots.set(shared, (slots = { json: undefined, sse: undefined, ws: undefined, binary: undefined, rpcJson: undefined }));
@@ -181,11 +203,20 @@ export function roomJson(room: RoomRecord): JsonValue {
  * frames are per stream; MessageEncodings caches messages and typing frames).
  */
 export function encodeRpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
-  const response = create(SubscribeDirectMessagesResponseSchema, { frame: frameToProto(frame) });
-  const data =
-    format === "binary"
-      ? toBinary(SubscribeDirectMessagesResponseSchema, response)
-      : Buffer.from(toJsonString(SubscribeDirectMessagesResponseSchema, response));
+  // The fast path serves message streams only; room-list frames go through connect-node (WatchRooms).
+  if (frame.kind === "room") throw new Error("a room-list frame reached the subscribe fast path");
+  let data: Uint8Array;
+  if (frame.kind === "presence") {
+    // Room streams only: the one frame whose field (7) the direct-message response reserves.
+    const response = create(SubscribeRoomResponseSchema, { frame: roomFrameToProto(frame) });
+    data = format === "binary" ? toBinary(SubscribeRoomResponseSchema, response) : Buffer.from(toJsonString(SubscribeRoomResponseSchema, response));
+  } else {
+    const response = create(SubscribeDirectMessagesResponseSchema, { frame: frameToProto(frame) });
+    data =
+      format === "binary"
+        ? toBinary(SubscribeDirectMessagesResponseSchema, response)
+        : Buffer.from(toJsonString(SubscribeDirectMessagesResponseSchema, response));
+  }
   const envelope = encodeEnvelope(0, data);
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
 }

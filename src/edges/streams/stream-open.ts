@@ -20,7 +20,10 @@ import type { Credentials } from "../http/credentials.js";
 import type { StreamTickets } from "../../auth/stream-tickets.js";
 
 /** What a stream delivers: one room's messages, the caller's direct messages, or the room list (WatchRooms). */
-export type StreamTarget = { readonly kind: "room"; readonly roomId: string } | { readonly kind: "direct" } | { readonly kind: "rooms" };
+export type StreamTarget =
+  | { readonly kind: "room"; readonly roomId: string; readonly presence?: boolean }
+  | { readonly kind: "direct" }
+  | { readonly kind: "rooms" };
 
 /** The checks and the subscription source a stream opener uses. */
 export interface StreamOpenerDeps {
@@ -108,7 +111,7 @@ export class StreamOpener {
     try {
       frames =
         target.kind === "room"
-          ? await this.deps.messages.subscribeRoom(target.roomId, since, session.signal, caller.claims.userId)
+          ? await this.deps.messages.subscribeRoom(caller.claims, target.roomId, { since, presence: target.presence === true }, session.signal)
           : target.kind === "rooms"
             ? this.deps.rooms.watch(since, session.signal)
             : this.deps.messages.subscribeDirect(caller.claims, since, session.signal);

@@ -34,9 +34,14 @@ export function decodeSubscribeRequest(
   if (!params.has("since") && lastEventId) params.set("since", lastEventId.trim());
   const message = decodeRestRequest(route, pathParams, params, undefined);
   opener.validate(route.method.input, message);
-  const { roomId, since } = message as { roomId?: unknown; since?: unknown };
+  const { roomId, since, presence } = message as { roomId?: unknown; since?: unknown; presence?: unknown };
   return {
-    target: route.method === RoomService.method.watchRooms ? { kind: "rooms" } : typeof roomId === "string" ? { kind: "room", roomId } : { kind: "direct" },
+    target:
+      route.method === RoomService.method.watchRooms
+        ? { kind: "rooms" }
+        : typeof roomId === "string"
+          ? { kind: "room", roomId, presence: presence === true }
+          : { kind: "direct" },
     since: typeof since === "string" ? since : "",
   };
 }

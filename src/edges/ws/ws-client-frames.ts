@@ -31,7 +31,7 @@ export type ParsedFrame =
   | { readonly ok: false; readonly fatal: false; readonly message: string; readonly ref?: string };
 
 const FIELDS: Readonly<Record<ClientFrame["type"], readonly string[]>> = {
-  subscribe: ["type", "ref", "room_id", "dms", "rooms", "since"],
+  subscribe: ["type", "ref", "room_id", "dms", "rooms", "since", "presence"],
   unsubscribe: ["type", "ref", "room_id", "dms", "rooms"],
   post: ["type", "ref", "room_id", "text", "client_message_id"],
   dm: ["type", "ref", "to_username", "to_user_id", "text", "client_message_id"],
@@ -72,7 +72,14 @@ export function parseClientFrame(data: string): ParsedFrame {
       if (o["rooms"] !== undefined && o["rooms"] !== true) return fail('"rooms" must be true when given');
       const given = [o["room_id"] !== undefined, o["dms"] === true, o["rooms"] === true].filter(Boolean).length;
       if (given !== 1) return fail('give exactly one of "room_id", "dms": true and "rooms": true');
-      const target: StreamTarget = o["dms"] === true ? { kind: "direct" } : o["rooms"] === true ? { kind: "rooms" } : { kind: "room", roomId: str("room_id") };
+      if (o["presence"] !== undefined && typeof o["presence"] !== "boolean") return fail('"presence" must be true or false when given');
+      if (o["presence"] === true && o["room_id"] === undefined) return fail('"presence" is for a room: direct-message streams and the room list have none');
+      const target: StreamTarget =
+        o["dms"] === true
+          ? { kind: "direct" }
+          : o["rooms"] === true
+            ? { kind: "rooms" }
+            : { kind: "room", roomId: str("room_id"), ...(o["presence"] === true ? { presence: true } : {}) };
       return { ok: true, frame: type === "subscribe" ? withRef({ type, target, since: str("since") }) : withRef({ type, target }) };
     }
     case "post":

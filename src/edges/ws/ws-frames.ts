@@ -3,7 +3,7 @@
  * frames on every socket — a subscribe path's socket and the multiplexed /ws.
  *
  * Client → server (/ws only):
- *   {"type":"subscribe", "room_id":"…" | "dms":true | "rooms":true, "since"?:"…", "ref"?:"…"}
+ *   {"type":"subscribe", "room_id":"…" | "dms":true | "rooms":true, "since"?:"…", "presence"?:true (rooms), "ref"?:"…"}
  *   {"type":"unsubscribe", "room_id":"…" | "dms":true | "rooms":true, "ref"?}
  *   {"type":"post", "room_id":"…", "text":"…", "client_message_id"?:"…", "ref"?}
  *   {"type":"dm", "to_username":"…" | "to_user_id":"…", "text":"…", "client_message_id"?, "ref"?}
@@ -12,6 +12,7 @@
  *   {"type":"gap", "room_id"|"dms", "after", "before"}   {"type":"heartbeat", "server_time"}
  *   {"type":"read", "dms":true, "read":{chat.v1.ReadState JSON}}   (dms only: my new read state of a channel)
  *   {"type":"typing", "room_id"|"dms", "typing":{chat.v1.Typing JSON}}   (someone else typing in the room, or to me)
+ *   {"type":"presence", "room_id", "presence":{chat.v1.Presence JSON}}     (who has the room open; subscribed with "presence": true)
  *   {"type":"room", "rooms":true, "room":{chat.v1.Room JSON}}   (the room list: a room created, or replayed on resume)
  * A room-list subscription ("rooms":true, RoomService.WatchRooms) names itself "rooms":true in
  * its ready, error and ack frames; its `since` and Ready position are room ids.
@@ -79,6 +80,8 @@ export function serverFrame(frame: Frame, target: StreamTarget, encodings: Messa
       return encodings.typingWsFrame(frame);
     case "room":
       return JSON.stringify({ type: "room", rooms: true, room: roomJson(frame.room) });
+    case "presence":
+      return encodings.presenceWsFrame(frame);
   }
 }
 

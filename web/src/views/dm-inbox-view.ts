@@ -1,9 +1,10 @@
-import { compareIds, type Message, type ReadState } from "@parley/client/web";
+import { compareIds, type Message, type ReadState, type Typing } from "@parley/client/web";
 import { client, describeError, isAuthError } from "../api.js";
 import type { AppContext } from "../context.js";
 import { busy, h, timeElement, type View } from "../dom.js";
 import { usernames } from "../names.js";
 import { replaceBadge, unreadBadge } from "../read-state.js";
+import { typingMs } from "../typing-line.js";
 
 /** Link to my conversation with a user. */
 export const conversationHref = (userId: string): string => `#/dm/${encodeURIComponent(userId)}`;
@@ -11,7 +12,8 @@ export const conversationHref = (userId: string): string => `#/dm/${encodeURICom
 /**
  * Direct messages: a form to write to anyone by username, and my inbox — one
  * entry per sender with their latest message and my unread count of our conversation, newest
- * first, updated live (each new message of theirs is one more unread).
+ * first, updated live (each new message of theirs is one more unread), and "typing…" in place of
+ * the latest message while that user types to me.
  */
 export function dmInboxView(ctx: AppContext): View {
   const recipient = h("input", {
@@ -43,6 +45,18 @@ export function dmInboxView(ctx: AppContext): View {
   const latest = new Map<string, { message: Message; item: HTMLLIElement }>();
   /** My read state of each sender's conversation, as listed, then counted on by live messages. */
   const unread = new Map<string, ReadState>();
+  /** Who is typing to me: until their frame's `until`, a stop, or their message. */
+  const typing = new Map<string, ReturnType<typeof setTimeout>>();
+
+  function setTyping(userId: string, on: Typing | undefined): void {
+    clearTimeout(typing.get(userId));
+    typing.delete(userId);
+    if (on) typing.set(userId, setTimeout(() => setTyping(userId, undefined), typingMs(on)));
+    const item = latest.get(userId)?.item;
+    item?.classList.toggle("typing-now", on !== undefined);
+    const snippet = item?.querySelector<HTMLElement>(".snippet");
+    if (snippet) snippet.textContent = on ? "typing…" : (latest.get(userId)?.message.text ?? "");
+  }
 
   function show(messages: Iterable<Message>, live = false): void {
     for (const m of messages) {
@@ -55,6 +69,8 @@ export function dmInboxView(ctx: AppContext): View {
       const item = threadItem(m, unread.get(from.userId));
       current?.item.replaceWith(item);
       latest.set(from.userId, { message: m, item });
+      // Their message ends their typing.
+      if (typing.has(from.userId)) setTyping(from.userId, undefined);
     }
     const ordered = [...latest.values()].sort((a, b) => compareIds(b.message.messageId, a.message.messageId));
     threads.replaceChildren(...ordered.map((t) => t.item));
@@ -70,6 +86,9 @@ export function dmInboxView(ctx: AppContext): View {
 
   const unlisten = ctx.dms.listen({
     onMessage: (m) => show([m], true),
+    onTyping: (t) => {
+      if (t.user) setTyping(t.user.userId, t.stopped ? undefined : t);
+    },
     // A conversation read in another tab or device (or this one) loses its badge here too.
     onRead: (state) => {
       if (state.channel.case !== "withUserId") return;
@@ -123,6 +142,7 @@ export function dmInboxView(ctx: AppContext): View {
     dispose() {
       disposed = true;
       unlisten();
+      for (const timer of typing.values()) clearTimeout(timer);
     },
   };
 }
@@ -136,7 +156,7 @@ function threadItem(m: Message, read: ReadState | undefined): HTMLLIElement {
       "a",
       { href: conversationHref(from.userId), "data-testid": "dm-thread", "data-user-id": from.userId },
       h("span", { class: "thread-head" }, h("strong", {}, from.username), ...unreadBadge(read), " ", timeElement(m.createdAt)),
-      h("span", { class: "snippet" }, m.text),
+      h("span", { class: "snippet", "data-testid": "dm-snippet" }, m.text),
     ),
   );
 }

@@ -4,6 +4,7 @@ import { createComposer } from "../composer.js";
 import type { AppContext } from "../context.js";
 import { h, type View } from "../dom.js";
 import { HistoryPane } from "../history-pane.js";
+import { PresenceLine } from "../presence-line.js";
 import { readMarker } from "../read-state.js";
 import { roomTyping, TypingLine } from "../typing-line.js";
 
@@ -12,12 +13,14 @@ import { roomTyping, TypingLine } from "../typing-line.js";
  * subscription opens with `since` = the newest message shown, so nothing falls between the two;
  * the subscription (@parley/client) delivers the rest once each, in order, across reconnects.
  * What the room shows is read: its marker follows the newest message while the tab is visible.
+ * Under the title: who has the room open (presence), and above the composer who is typing.
  */
 export function roomView(ctx: AppContext, roomId: string): View {
   const title = h("h1", { tabindex: -1, "data-testid": "room-title" }, "Room");
   const status = h("p", { class: "error", role: "alert" });
   const history = new HistoryPane(ctx.me.userId, "Messages", (req) => client.listMessages(roomId, req));
   const typing = new TypingLine();
+  const present = new PresenceLine(ctx.me.userId);
   const reporter = roomTyping(roomId);
   const composer = createComposer(
     "Message",
@@ -30,6 +33,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
     "section",
     { class: "page conversation" },
     h("header", { class: "conversation-head" }, h("a", { href: "#/rooms", class: "back" }, "← Rooms"), title),
+    present.element,
     status,
     history.element,
     typing.element,
@@ -65,6 +69,8 @@ export function roomView(ctx: AppContext, roomId: string): View {
       },
       // Never my own (the server keeps those from my streams).
       onTyping: (t) => typing.show(t),
+      // Asking makes the stream carry who has the room open (me too, once the server's batch runs).
+      onPresence: (p) => present.update(p),
       onState: (state) => {
         report(state);
         if (state.status === "closed" && state.reason === "unauthenticated") ctx.onAuthLost();

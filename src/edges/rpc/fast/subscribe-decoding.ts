@@ -21,7 +21,7 @@ export function decodeSubscribe(request: FastStreamRequest, payload: Uint8Array,
   if (request.kind === "room") {
     const message = decode(SubscribeRoomRequestSchema, payload, request.binary);
     opener.validate(SubscribeRoomRequestSchema, message);
-    return { target: { kind: "room", roomId: message.roomId }, since: message.since };
+    return { target: { kind: "room", roomId: message.roomId, presence: message.presence }, since: message.since };
   }
   const message = decode(SubscribeDirectMessagesRequestSchema, payload, request.binary);
   opener.validate(SubscribeDirectMessagesRequestSchema, message);
