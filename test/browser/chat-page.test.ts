@@ -410,7 +410,7 @@ describe("the chat page in Chromium against the real server", () => {
   }, 120_000);
 
   it("keeps the room list live: a room another user creates appears without a reload, once, in id order", async () => {
-    const [helen, ivan] = [`helen_${suffix}`, `ivan_${suffix}`];
+    const [helen, ivan] = [`lena_${suffix}`, `milo_${suffix}`];
     const a = await openPage(browser, problems);
     const b = await openPage(browser, problems);
     await signUp(a, server.url, helen);

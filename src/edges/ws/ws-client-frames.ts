@@ -73,7 +73,8 @@ export function parseClientFrame(data: string): ParsedFrame {
       const given = [o["room_id"] !== undefined, o["dms"] === true, o["rooms"] === true].filter(Boolean).length;
       if (given !== 1) return fail('give exactly one of "room_id", "dms": true and "rooms": true');
       if (o["presence"] !== undefined && typeof o["presence"] !== "boolean") return fail('"presence" must be true or false when given');
-      if (o["presence"] === true && o["room_id"] === undefined) return fail('"presence" is for a room: direct-message streams and the room list have none');
+      if (o["presence"] === true && o["dms"] === true) return fail('"presence" is for a room: direct-message streams have none');
+      if (o["presence"] === true && o["rooms"] === true) return fail('"presence" is for a room: the room list has none');
       const target: StreamTarget =
         o["dms"] === true
           ? { kind: "direct" }
