@@ -6,7 +6,8 @@
  * streams), as one read frame shared by all of them; someone typing to the subscribers of the
  * channel typed in (a room, or the peer's inbox), as one typing frame shared by all of them; a
  * change of who has a room open (presence.ts) to the room's streams that asked, as one presence
- * frame shared by all of them.
+ * frame shared by all of them; a room created to every room-list stream (room-watch.ts), which
+ * are kept in one set of their own, not under a channel.
  *
  * Registrations are the subscribers and sessions themselves (no per-registration closure):
  * the hub is on the path of every idle stream, so what it keeps per stream is one set entry.
