@@ -83,7 +83,18 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   sweep.start();
 
   const sharedKey = config.tokenPrivateKeyPem ?? readFileSync(join(config.dataDir, "token-signing-key.pem"), "utf8");
-  const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")), presence);
+  const streamLimits = {
+    replayLimit: config.replayLimit,
+    queueLimit: config.streamQueueLimit,
+    heartbeatMs: config.heartbeatMs,
+    onOverflow: () => metrics.queueDrops.inc(),
+  };
+  const rooms = new Rooms(store, ids, new PageTokens(derivedSecret(sharedKey, "parley-page-token")), presence, {
+    bus,
+    hub,
+    limits: streamLimits,
+    onUnpublished: (error) => logger.warn({ err: error }, "room stored, but not published on the bus: room-list watchers get it when they resume"),
+  });
   const tickets = new StreamTickets(derivedSecret(sharedKey, "parley-stream-ticket"), (nonce, expiresAtMs) => store.redeemOnce(nonce, expiresAtMs));
   const services = {
     accounts: new Accounts({
@@ -104,12 +115,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       hub,
       ids,
       rooms,
-      limits: {
-        replayLimit: config.replayLimit,
-        queueLimit: config.streamQueueLimit,
-        heartbeatMs: config.heartbeatMs,
-        onOverflow: () => metrics.queueDrops.inc(),
-      },
+      limits: streamLimits,
       // Counted where messages are stored: here, or in the primary when it is the node's writer.
       onStored: config.sequencedAppends ? undefined : (m) => countPosted(metrics, m),
       onRecordFailed: (error) => logger.warn({ err: error }, "could not record a message the log holds; the store writer will"),

@@ -11,6 +11,7 @@ import { newClientMessageId } from "./keys.js";
 import { Outbox, type OutboxOptions } from "./outbox.js";
 import { type Recipient, sendOnce, type SendOptions } from "./send.js";
 import { type ChannelSource, type DirectSubscribeOptions, type RoomSubscribeOptions, subscribe, type Subscription } from "./subscription.js";
+import type { SourceOptions, WatchRoomsOptions } from "./subscription-types.js";
 
 /** Where a token comes from: a fixed value (replaced by signIn/setToken), or the app's function. */
 export type TokenSource = { token?: string; getToken?: never } | { getToken: () => string | undefined | Promise<string | undefined>; token?: never };
@@ -105,6 +106,11 @@ export interface ParleyClient {
    * states as my sessions mark channels read (live only, see DirectSubscribeOptions).
    */
   subscribeDirectMessages(options: DirectSubscribeOptions): Subscription;
+  /**
+   * The room list, live: every room created from now on (or after `since`) to `onRoom`, across
+   * reconnects (resumed from `position`); a reconnect may repeat rooms — keep them by id.
+   */
+  watchRooms(options: WatchRoomsOptions): Subscription;
   /** A queue of sends made while disconnected, sent in order when the server answers again. */
   outbox(options?: OutboxOptions): Outbox;
   /** Closes every subscription and outbox of this client. */
@@ -149,7 +155,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     ...(options.onDeadConnection ? { onDeadConnection: options.onDeadConnection } : {}),
   };
   /** Starts a subscription that client.close() reaches, forgotten once the app closes it. */
-  const track = (source: ChannelSource, subscribeOptions: DirectSubscribeOptions | RoomSubscribeOptions): Subscription => {
+  const track = (source: ChannelSource, subscribeOptions: DirectSubscribeOptions | RoomSubscribeOptions | SourceOptions): Subscription => {
     const sub: Subscription = subscribe(
       source,
       {
@@ -247,6 +253,14 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
         list: async (page, call) => (await rpc.messages.listDirectMessages(page, call)).messages,
       };
       return track(source, subscribeOptions);
+    },
+    watchRooms(watchOptions) {
+      const source: ChannelSource = {
+        open: (since, call) => rpc.rooms.watchRooms({ since }, call),
+        // The room list has no gaps to page: the server replays every room after `since`.
+        list: () => Promise.resolve([]),
+      };
+      return track(source, { ...watchOptions, onMessage: () => undefined });
     },
     outbox(outboxOptions = {}) {
       const outbox = new Outbox(client, outboxOptions, { backoff, onLive: (wake) => addRemove(live, wake) });

@@ -7,5 +7,5 @@ export type { CreateStreamTicketResponse, SignInResponse } from "../../gen/chat/
 export { MessageService } from "../../gen/chat/v1/message_pb.js";
 export type { SubscribeDirectMessagesResponse, SubscribeRoomResponse } from "../../gen/chat/v1/message_pb.js";
 export { RoomService } from "../../gen/chat/v1/room_pb.js";
-export type { GetRoomPresenceResponse, ListRoomsResponse } from "../../gen/chat/v1/room_pb.js";
+export type { GetRoomPresenceResponse, ListRoomsResponse, WatchRoomsResponse } from "../../gen/chat/v1/room_pb.js";
 export type { Gap, Heartbeat, Message, Presence, ReadState, Ready, Room, Sender, Typing, User } from "../../gen/chat/v1/types_pb.js";

@@ -6,6 +6,7 @@
 export { createParleyClient } from "./client.js";
 export type { ClientOptions, MessagePage, ParleyClient, ParleyClientOptions, TokenSource } from "./client.js";
 export type { DirectSubscribeOptions, RoomSubscribeOptions, Subscription, SubscribeOptions, SubscriptionState } from "./subscription.js";
+export type { WatchRoomsOptions } from "./subscription-types.js";
 export type { Recipient, SendOptions } from "./send.js";
 export type { Outbox, OutboxItem, OutboxOptions, OutboxStorage } from "./outbox.js";
 export type { CloseReason, DisconnectReason } from "./errors.js";

@@ -6,13 +6,14 @@ import type { CallOptions } from "@connectrpc/connect";
 import type { BackoffOptions } from "./backoff.js";
 import type { CloseReason, ConnectError, DisconnectReason } from "./errors.js";
 import type { PageFn } from "./gap-fill.js";
-import type { Message, Presence, ReadState, SubscribeDirectMessagesResponse, SubscribeRoomResponse, Typing } from "./gen.js";
+import type { Message, Presence, ReadState, Room, SubscribeDirectMessagesResponse, SubscribeRoomResponse, Typing, WatchRoomsResponse } from "./gen.js";
 
 /**
- * One frame of SubscribeRoom or SubscribeDirectMessages: message, ready, heartbeat, gap, typing on
- * both; `read` on direct-message streams, `presence` on room streams.
+ * One frame of SubscribeRoom or SubscribeDirectMessages — message, ready, heartbeat, gap, typing on
+ * both; `read` on direct-message streams, `presence` on room streams — or of WatchRooms (ready,
+ * heartbeat, created).
  */
-export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame"> | Pick<SubscribeRoomResponse, "frame">;
+export type StreamFrame = Pick<SubscribeDirectMessagesResponse, "frame"> | Pick<SubscribeRoomResponse, "frame"> | Pick<WatchRoomsResponse, "frame">;
 
 /** Where a subscription reads from: a stream that resumes after an id, and the history to page gaps from. */
 export interface ChannelSource {
@@ -98,6 +99,23 @@ export interface RoomSubscribeOptions extends SubscribeOptions {
    */
   onPresence?(presence: Presence): void | Promise<void>;
 }
+
+/** The options of `watchRooms`: the room list, live, across reconnects. */
+export interface WatchRoomsOptions {
+  /** Deliver the rooms created after this room id (a saved `position`); "0" = every room; omitted or "" = from now on. */
+  since?: string;
+  /**
+   * Called for every room created (and, after a reconnect, for the rooms the server replays from
+   * a grace window before `position`: keep rooms by `roomId`, an upsert — rooms never change).
+   * Awaited in order; if it throws, the subscription closes with `handler-error`.
+   */
+  onRoom(room: Room): void | Promise<void>;
+  onState?(state: SubscriptionState): void;
+  signal?: AbortSignal;
+}
+
+/** What the resuming loop is given: every message subscription's options, and the room list's `onRoom`. */
+export type SourceOptions = DirectSubscribeOptions & RoomSubscribeOptions & Pick<Partial<WatchRoomsOptions>, "onRoom">;
 
 /** A running subscription. */
 export interface Subscription {

@@ -4,17 +4,21 @@
  * `since` after any drop, fills `gap`s from the history, drops what it already delivered, and
  * tells the app what state it is in and why. A direct-message stream's `read` frames (my read
  * states, live only) go to `onRead`, a room stream's `presence` frames to `onPresence`, and
- * either stream's `typing` frames to `onTyping`; none touches the position or the de-duplication.
+ * either stream's `typing` frames to `onTyping`; none touches the position or the de-duplication. The same loop keeps the room list (WatchRooms):
+ * its `created` frames go to `onRoom`, never de-duplicated by position (the server replays a grace
+ * window before it on resume, for clock skew between nodes), and move the position to the newest
+ * room id seen.
  */
 import { backoffDelay, wait } from "./backoff.js";
 import { type CloseReason, type DisconnectReason, closeReason, ConnectError, disconnectReason, isRetryable, retryAfterMs } from "./errors.js";
 import { type PageFn, pagesOldestFirst } from "./gap-fill.js";
-import type { Gap, Message, Presence, ReadState, Ready, Typing } from "./gen.js";
+import type { Gap, Message, Presence, ReadState, Ready, Room, Typing } from "./gen.js";
 import { compareIds } from "./ids.js";
 import type {
   ChannelSource,
   DirectSubscribeOptions,
   RoomSubscribeOptions,
+  SourceOptions,
   StreamFrame,
   SubscribeOptions,
   Subscription,
@@ -25,7 +29,7 @@ import type {
 export type { ChannelSource, DirectSubscribeOptions, RoomSubscribeOptions, StreamFrame, SubscribeOptions, Subscription, SubscriptionDeps, SubscriptionState };
 
 /** The options of either kind of subscription (a stream carries the frames of its kind only). */
-type AnySubscribeOptions = DirectSubscribeOptions & RoomSubscribeOptions;
+type AnySubscribeOptions = SourceOptions;
 
 /** The stream's own outcome, as opposed to the app's handler failing. */
 class HandlerError extends Error {}
@@ -166,6 +170,9 @@ class ResumingSubscription implements Subscription {
           case "typing":
             await this.#onTyping(frame.value);
             break;
+          case "created":
+            await this.#onRoom(frame.value);
+            break;
           case "presence":
             await this.#onPresence(frame.value);
             break;
@@ -226,6 +233,16 @@ class ResumingSubscription implements Subscription {
     } catch (err) {
       throw new HandlerError("onTyping threw", { cause: err });
     }
+  }
+
+  /** Hands a room of the room list to the app, repeats included (they are by design: see the header). */
+  async #onRoom(room: Room): Promise<void> {
+    try {
+      await this.options.onRoom?.(room);
+    } catch (err) {
+      throw new HandlerError("onRoom threw", { cause: err });
+    }
+    if (compareIds(room.roomId, this.#position) > 0) this.#position = room.roomId;
   }
 
   /** Hands who has the room open to the app; not a message: position and de-duplication stay as they are. */

@@ -13,7 +13,7 @@
  * appended to the log first, named by its place there, and stored from the log (DESIGN.md,
  * "One order per channel"). The others carry messages the store has already named.
  */
-import type { ChatMessage, PresenceReport, ReadState, Typing } from "../domain/model.js";
+import type { ChatMessage, PresenceReport, ReadState, RoomRecord, Typing } from "../domain/model.js";
 
 /** A message before the log names it: its id and time come from its place in the log. */
 export type MessageDraft = Omit<ChatMessage, "id" | "createdAtMs">;
@@ -53,7 +53,13 @@ export type BusEvent =
    * (realtime/presence.ts). Ephemeral like `read`: never part of the message log; per origin in
    * the order published (receivers that see a jump ask for a reset).
    */
-  | { readonly type: "presence"; readonly report: PresenceReport };
+  | { readonly type: "presence"; readonly report: PresenceReport }
+  /**
+   * A room was created and stored (services/rooms.ts): handed to every room-list watcher
+   * (realtime/room-watch.ts) as a `room` frame. Ephemeral like `read`: a node that misses it
+   * costs its watchers nothing a resume from the store with `since` does not give back.
+   */
+  | { readonly type: "room_created"; readonly room: RoomRecord };
 
 export type BusListener = (event: BusEvent) => void;
 

@@ -102,7 +102,7 @@ export function createEdges(deps: EdgeDeps): Edges {
   // The in-process transport lets the REST edge and /ws posts call the very same handlers, interceptors included.
   const transport = createInProcessTransport(routes, calls);
   // One stream opener and one encoding cache for every edge that opens streams itself (SSE, WebSocket, the RPC fast path).
-  const opener = new StreamOpener({ ...deps, admission, messages: deps.services.messages, validator: createValidator() });
+  const opener = new StreamOpener({ ...deps, admission, messages: deps.services.messages, rooms: deps.services.rooms, validator: createValidator() });
   const encodings = new MessageEncodings(metrics.registry);
   const rpcOptions: ConnectHandlerOptions = {
     routes: calls.record(routes),

@@ -6,7 +6,8 @@
  * streams), as one read frame shared by all of them; someone typing to the subscribers of the
  * channel typed in (a room, or the peer's inbox), as one typing frame shared by all of them; a
  * change of who has a room open (presence.ts) to the room's streams that asked, as one presence
- * frame shared by all of them.
+ * frame shared by all of them; a room created to every room-list stream (room-watch.ts), which
+ * are kept in one set of their own, not under a channel.
  *
  * Registrations are the subscribers and sessions themselves (no per-registration closure):
  * the hub is on the path of every idle stream, so what it keeps per stream is one set entry.
@@ -16,12 +17,18 @@ import { HeartbeatTickers } from "./heartbeat-ticker.js";
 import type { BusEvent } from "../bus/bus.js";
 import { type Channel, channelKey } from "../domain/model.js";
 import type { RecentMessages } from "./recent-messages.js";
+import type { RoomRecord } from "../domain/model.js";
 import type { Presence } from "./presence.js";
 import type { LiveItem, PresenceFrame, ReadFrame, SubscriptionRequest, TypingFrame } from "./stream-contract.js";
 
 /** Something that receives a channel's messages (and read and typing frames); deliver() must not throw or block. */
 export interface Subscriber {
   deliver(item: LiveItem): void;
+}
+
+/** A room-list stream (room-watch.ts): gets every room created; roomCreated() must not throw or block. */
+export interface RoomWatcher {
+  roomCreated(room: RoomRecord): void;
 }
 
 /** A stream opened with a token; revoke() ends it (must not throw). */
@@ -52,7 +59,24 @@ export class Hub {
   readonly #presenceWatchers = new Map<string, Set<Subscriber>>();
   /** Most tokens have one stream: it is kept as is, a set only from the second one. */
   readonly #byToken = new Map<string, Revocable | Set<Revocable>>();
+  /** Room-list streams: one "all rooms" set (they are few next to room subscribers). */
+  readonly #roomWatchers = new Set<RoomWatcher>();
   #deliveries = 0;
+
+  /** Hands every room created from now on to `watcher` until unwatchRooms(). */
+  watchRooms(watcher: RoomWatcher): void {
+    this.#roomWatchers.add(watcher);
+  }
+
+  /** Stops handing rooms to `watcher`; a no-op when it is not there. */
+  unwatchRooms(watcher: RoomWatcher): void {
+    this.#roomWatchers.delete(watcher);
+  }
+
+  /** Open room-list streams on this process (for tests and metrics). */
+  get roomWatcherCount(): number {
+    return this.#roomWatchers.size;
+  }
 
   /** Adds a subscriber to a channel until unsubscribe() with the same pair. */
   subscribe(channel: Channel, subscriber: Subscriber): void {
@@ -139,6 +163,9 @@ export class Hub {
         for (const subscriber of set) subscriber.deliver(frame);
         return;
       }
+      case "room_created":
+        for (const watcher of this.#roomWatchers) watcher.roomCreated(event.room);
+        return;
       case "presence":
         return this.presence?.apply(event.report);
       case "token_revoked":

@@ -3,7 +3,7 @@
  * their own, so the modules of the subscription (live-stream.ts, starting-point.ts,
  * frame-receiver.ts) and the edges depend on them without depending on each other.
  */
-import type { Channel, ChatMessage, MessagePage, PresenceMember, ReadState, Typing } from "../domain/model.js";
+import type { Channel, ChatMessage, MessagePage, PresenceMember, ReadState, RoomRecord, Typing } from "../domain/model.js";
 
 /**
  * The user's new read state of one channel, on their direct-message streams (hub.ts addresses it
@@ -24,6 +24,15 @@ export interface ReadFrame {
 export interface TypingFrame {
   readonly kind: "typing";
   readonly typing: Typing;
+}
+
+/**
+ * A room of the room list (room-watch.ts): created live, or replayed on resume. Only room-list
+ * streams carry it; its room id is the stream's resume cursor as a message id is a channel's.
+ */
+export interface RoomFrame {
+  readonly kind: "room";
+  readonly room: RoomRecord;
 }
 
 /**
@@ -57,7 +66,8 @@ export type Frame =
   | { readonly kind: "message"; readonly message: ChatMessage }
   | { readonly kind: "heartbeat"; readonly atMs: number }
   | { readonly kind: "gap"; readonly after: string; readonly before: string }
-  | SignalFrame;
+  | SignalFrame
+  | RoomFrame;
 
 /**
  * What the hub hands a stream live, in the order it dispatched them: a message (as the shared

@@ -1,4 +1,11 @@
-/** Use cases of rooms: list, create (unique names, ignoring case), look up, who has one open. */
+/**
+ * Use cases of rooms: list, create (unique names, ignoring case), look up, who has one open, watch the list live.
+ *
+ * A room created is stored first, then published on the bus as `room_created` in the background
+ * (like typing): a bus outage costs only the live frame — watchers that missed it get it when
+ * they resume from the store with `since` (realtime/room-watch.ts, DESIGN.md "Live room list").
+ */
+import type { Bus } from "../bus/bus.js";
 import { AlreadyExistsError, NotFoundError } from "../domain/errors.js";
 import type { SnowflakeGenerator } from "../domain/ids.js";
 import type { PresenceMember, RoomRecord } from "../domain/model.js";
@@ -6,6 +13,18 @@ import type { Presence } from "../realtime/presence.js";
 import { roomName } from "../domain/names.js";
 import { type Store, UniqueViolation } from "../store/store.js";
 import type { PageTokens } from "./page-tokens.js";
+import type { Hub } from "../realtime/hub.js";
+import { watchRooms } from "../realtime/room-watch.js";
+import type { Frame, SubscriptionLimits } from "../realtime/stream-contract.js";
+
+/** What the live room list needs: the bus rooms are announced on, the node's hub, the stream limits. */
+export interface LiveRooms {
+  readonly bus: Bus;
+  readonly hub: Hub;
+  readonly limits: SubscriptionLimits;
+  /** Called when a `room_created` event could not be published (the room is stored all the same). */
+  readonly onUnpublished?: (error: unknown) => void;
+}
 
 const DEFAULT_PAGE = 100;
 /** Most users GetRoomPresence lists (the count is exact). */
@@ -22,6 +41,8 @@ export class Rooms {
     private readonly ids: SnowflakeGenerator,
     private readonly pageTokens: PageTokens,
     private readonly presence?: Pick<Presence, "count" | "members">,
+    /** Without it (unit tests of the other use cases) nothing is published and watch() cannot be used. */
+    private readonly live?: LiveRooms,
   ) {}
 
   /** Rooms oldest first, one page at a time; nextPageToken is "" on the last page. */
@@ -43,7 +64,18 @@ export class Rooms {
       if (error instanceof UniqueViolation) throw new AlreadyExistsError(`a room named "${name}" already exists`);
       throw error;
     }
+    this.live?.bus.publish({ type: "room_created", room }).catch((error: unknown) => this.live?.onUnpublished?.(error));
     return room;
+  }
+
+  /**
+   * The room list live: Ready, then (with `since`) the stored rooms created after it — from a
+   * grace window before it, for clock skew between nodes — then rooms as they are created, each
+   * once, until the signal aborts (realtime/room-watch.ts has the rules).
+   */
+  watch(since: string, signal: AbortSignal): AsyncGenerator<Frame> {
+    if (!this.live) throw new Error("Rooms was built without its live dependencies (bus, hub)");
+    return watchRooms(this.live.hub, this.live.limits, { since, signal, listRooms: (afterId, limit) => this.store.listRooms(afterId, limit) });
   }
 
   /** The room, or NotFoundError. */

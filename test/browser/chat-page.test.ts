@@ -408,6 +408,38 @@ describe("the chat page in Chromium against the real server", () => {
     expect(problems).toEqual([]);
     other.close();
   }, 120_000);
+
+  it("keeps the room list live: a room another user creates appears without a reload, once, in id order", async () => {
+    const [helen, ivan] = [`lena_${suffix}`, `milo_${suffix}`];
+    const a = await openPage(browser, problems);
+    const b = await openPage(browser, problems);
+    await signUp(a, server.url, helen);
+    await signUp(b, server.url, ivan);
+    await a.goto(`${server.url}/#/rooms`);
+    await a.getByTestId("create-room-form").waitFor();
+    await connState(a, "connected");
+    const listed = () => a.$$eval('[data-testid="room-item"]', (items) => items.map((i) => i.getAttribute("data-room-id") ?? ""));
+    const before = await listed();
+
+    // Tab B (ivan) creates a room with the form; tab A shows it, with no reload.
+    await b.goto(`${server.url}/#/rooms`);
+    await b.getByTestId("room-name").fill(`Live list ${suffix}`);
+    await b.getByTestId("create-room").click();
+    await b.getByTestId("room-title").filter({ hasText: `Live list ${suffix}` }).waitFor();
+    const created = await roomIdOf(b);
+    await a.locator(`[data-room-id="${created}"]`).filter({ hasText: `Live list ${suffix}` }).waitFor();
+    // One from a program too.
+    const other = await apiAs(server.url, ivan);
+    const { roomId } = await other.createRoom(`Live list too ${suffix}`);
+    await a.locator(`[data-room-id="${roomId}"]`).waitFor();
+    const after = await listed();
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after).toEqual(expect.arrayContaining([created, roomId]));
+    expectUniqueAscending(after);
+    await a.screenshot({ path: join(shots, "web-11-live-room-list.png") });
+    expect(problems).toEqual([]);
+    other.close();
+  }, 120_000);
 });
 
 /** The id of the room shown on `page`, from its address. */

@@ -59,6 +59,7 @@ class Received {
       if (e.type === "message") return channelTag(e.message.channel) === tag ? [e.message.text] : [];
       if (e.type === "read") return e.userId.startsWith(tag) ? [e.userId] : [];
       if (e.type === "typing") return e.typing.typistId.startsWith(tag) ? [e.typing.typistId] : [];
+      if (e.type === "room_created") return e.room.name.startsWith(tag) ? [e.room.name] : [];
       if (e.type === "presence") return e.report.origin.startsWith(tag) ? [e.report.origin] : [];
       return e.tokenId.startsWith(tag) ? [e.tokenId] : [];
     });
@@ -145,7 +146,7 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
     });
 
     it("delivers every event published on any node to every listener exactly once", async () => {
-      expect.assertions(9 * nodes);
+      expect.assertions(11 * nodes);
       const { buses, received } = await started();
       const room = { kind: "room", id: unique() } as const;
       const inbox = { kind: "user", id: unique() } as const;
@@ -154,6 +155,8 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
       const readState = { channel: { kind: "direct", withUserId: "5" }, lastReadMessageId: "42", unreadCount: 3, moreUnread: true } as const;
       const typistTag = `typist${unique()}-`;
       const typing = (i: number) => ({ channel: room, typistId: `${typistTag}${i}`, typistName: "zoë", untilMs: 1_900_000_006_000, stopped: false });
+      const roomTag = `lobby${unique()}-`;
+      const created = (i: number) => ({ id: `${7_000_000_000 + i}`, name: `${roomTag}${i}`, createdBy: "1", createdAtMs: 1_900_000_000_000 + i });
       await Promise.all(
         buses.flatMap((bus, i) => [
           bus.publish(message(room, `room from ${i}`)),
@@ -161,15 +164,16 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
           bus.publish({ type: "token_revoked", tokenId: `${tokenTag}${i}`, expiresAtMs: 1_900_000_000_000 }),
           bus.publish({ type: "read", userId: `${readerTag}${i}`, state: readState }),
           bus.publish({ type: "typing", typing: typing(i) }),
+          bus.publish({ type: "room_created", room: created(i) }),
         ]),
       );
       await afterSentinels(buses, received, [room, inbox, ...buses.map((_, i) => `${tokenTag}${i}`)]);
       // Read states travel keyed by user, apart from the sentinels' keys: waited for on their own.
-      // So does typing (keyed by channel on the control topic).
+      // So does typing (keyed by channel on the control topic), and rooms created (keyed "rooms").
       const readsMissing = () =>
         received.flatMap((r, node) =>
-          r.of(readerTag).length < buses.length || r.of(typistTag).length < buses.length
-            ? [`node ${node} has ${r.of(readerTag).length} read states, ${r.of(typistTag).length} typing`]
+          r.of(readerTag).length < buses.length || r.of(typistTag).length < buses.length || r.of(roomTag).length < buses.length
+            ? [`node ${node} has ${r.of(readerTag).length} read states, ${r.of(typistTag).length} typing, ${r.of(roomTag).length} rooms created`]
             : [],
         );
       await waitUntil(received, () => readsMissing().length === 0, () => readsMissing().join("; "));
@@ -178,6 +182,8 @@ export function busContract(name: string, makeBuses: (n: number) => Promise<BusF
         expect(r.of(readerTag).sort()).toEqual(senders.map((i) => `${readerTag}${i}`));
         expect(r.of(typistTag).sort()).toEqual(senders.map((i) => `${typistTag}${i}`));
         expect(r.events.find((e) => e.type === "typing" && e.typing.typistId === `${typistTag}0`)).toEqual({ type: "typing", typing: typing(0) });
+        expect(r.of(roomTag).sort()).toEqual(senders.map((i) => `${roomTag}${i}`));
+        expect(r.events.find((e) => e.type === "room_created" && e.room.name === `${roomTag}0`)).toEqual({ type: "room_created", room: created(0) });
         expect(r.events.find((e) => e.type === "read" && e.userId === `${readerTag}0`)).toEqual({ type: "read", userId: `${readerTag}0`, state: readState });
         expect(r.of(channelTag(room)).sort()).toEqual(senders.map((i) => `room from ${i}`));
         expect(r.of(channelTag(inbox)).sort()).toEqual(senders.map((i) => `dm from ${i}`));

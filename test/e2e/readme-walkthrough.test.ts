@@ -56,7 +56,7 @@ describe("the README, followed literally", () => {
     expect(stdout).not.toMatch(/"code":\s*"/);
     expect(stdout.match(/^ERROR:/gm)?.length ?? 0).toBe(1);
     expect(stdout).toContain("Code: DeadlineExceeded");
-    for (const expected of ['"status": "SERVING"', '"username": "alice"', '"ready": {', '"username":"bob"', "HTTP/1.1 201 Created", "location: http://", "HTTP/1.1 202 Accepted", "event: ready", "HTTP/1.1 204 No Content", "// Chat rooms: list, create, look up.", '"username": "dave"']) {
+    for (const expected of ['"status": "SERVING"', '"username": "alice"', '"ready": {', '"username":"bob"', "HTTP/1.1 201 Created", "location: http://", "HTTP/1.1 202 Accepted", "event: ready", "HTTP/1.1 204 No Content", "// Chat rooms: list, create, look up, watch the list live.", '"username": "dave"']) {
       expect(stdout).toContain(expected);
     }
   });

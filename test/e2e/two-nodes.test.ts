@@ -179,6 +179,37 @@ function twoNodes(brokers: string, contactPoints: string): void {
       controller.abort();
     });
 
+    it("a room created on A reaches a room-list watcher on B (the control topic, keyed \"rooms\"), and a resume on B from an older room replays it from Cassandra", async () => {
+      const [creator, watcher] = [await newUser(a.url, "grpc"), await newUser(b.url, "grpc")];
+      const { room: before } = await creator.clients.rooms.createRoom({ name: uniqueName("before") });
+      const controller = new AbortController();
+      const stream = chatClients(b.url, watcher.token, "grpc").rooms.watchRooms({}, { signal: controller.signal })[Symbol.asyncIterator]();
+      const ready = await stream.next();
+      expect(ready.value?.frame.case).toBe("ready");
+      const { room } = await creator.clients.rooms.createRoom({ name: uniqueName("live") });
+      let frame: { case: string | undefined; value?: unknown } | undefined;
+      for (let frames = 0; frames < 20; frames++) {
+        const next = await stream.next();
+        if (next.done) break;
+        frame = next.value.frame;
+        if (frame.case === "created" && (frame.value as { roomId: string }).roomId === room!.roomId) break;
+      }
+      expect(frame).toMatchObject({ case: "created", value: { roomId: room!.roomId, name: room!.name, createdBy: creator.user.userId } });
+      controller.abort();
+      // Resume on B from the room before: both come back from the store (created on A, ids of A's clock).
+      const resumed = new AbortController();
+      const replay = chatClients(b.url, watcher.token, "grpc").rooms.watchRooms({ since: before!.roomId }, { signal: resumed.signal })[Symbol.asyncIterator]();
+      const seen: string[] = [];
+      for (let frames = 0; frames < 1000 && !seen.includes(room!.roomId); frames++) {
+        const next = await replay.next();
+        if (next.done) break;
+        if (next.value.frame.case === "created") seen.push(next.value.frame.value.roomId);
+      }
+      expect(seen).toContain(room!.roomId);
+      expect(new Set(seen).size).toBe(seen.length);
+      resumed.abort();
+    });
+
     it("presence crosses nodes: a stream open on A makes its user present on B (frames and GetRoomPresence) until it closes", async () => {
       const [here, watcher] = [await newUser(a.url, "grpc"), await newUser(b.url, "grpc")];
       const { room } = await here.clients.rooms.createRoom({ name: uniqueName("presence") });

@@ -14,14 +14,18 @@ import { STREAM_PROTOCOLS, subscribe, type StreamProtocol } from "./stream-subsc
 export type AnyProtocol = StreamProtocol | "sse" | "websocket";
 export const ANY_PROTOCOLS: readonly AnyProtocol[] = [...STREAM_PROTOCOLS, "sse", "websocket"];
 
-/** A room's stream (asking for presence frames or not), or the caller's direct-message stream. */
-export type StreamTarget = { readonly roomId: string; readonly presence?: boolean } | { readonly direct: true };
+/** A room's stream (asking for presence frames or not), the caller's direct-message stream, or the room list (WatchRooms). */
+export type StreamTarget = { readonly roomId: string; readonly presence?: boolean } | { readonly direct: true } | { readonly rooms: true };
 
 /** A frame of a subscription, whatever carried it. */
 export interface SeenFrame {
   readonly case: string;
-  /** A message's id, a Ready's position; on SSE, every event's last-event id ("" for none). */
+  /** A message's id, a Ready's position, a room's id (case "room"); on SSE, every event's last-event id ("" for none). */
   readonly id?: string;
+  /** A room's name (case "room", the room list's frames on every edge). */
+  readonly name?: string;
+  /** SSE only: a room event's own `id:` (its room id, the resume cursor). */
+  readonly eventId?: string;
   /** A read frame's ReadState, as proto JSON. */
   readonly read?: JsonValue;
   /** A typing frame's Typing, as proto JSON. */
@@ -31,6 +35,7 @@ export interface SeenFrame {
   /** WebSocket only: the subscription the frame names. */
   readonly roomId?: string;
   readonly dms?: boolean;
+  readonly rooms?: boolean;
 }
 
 export interface SeenStream {
@@ -75,7 +80,7 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
       frames.push(frame);
       arrivals.emit("frame");
     };
-    const path = "roomId" in target ? `/room/${target.roomId}/subscribe` : "/me/subscribe";
+    const path = "roomId" in target ? `/room/${target.roomId}/subscribe` : "rooms" in target ? "/rooms/watch" : "/me/subscribe";
     const query = new URLSearchParams();
     if (since) query.set("since", since);
     if ("roomId" in target && target.presence) query.set("presence", "true");
@@ -85,10 +90,11 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
       const es = new EventSource(url, {
         fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
       });
-      for (const type of ["ready", "message", "gap", ...SIGNALS, "end"]) {
+      for (const type of ["ready", "message", "gap", "room", ...SIGNALS, "end"]) {
         es.addEventListener(type, (e) => {
           const { data, lastEventId } = e as MessageEvent<string>;
-          const parsed = JSON.parse(data) as { messageId?: string };
+          const parsed = JSON.parse(data) as { messageId?: string; roomId?: string; name?: string };
+          if (type === "room") return record({ case: "room", id: parsed.roomId!, name: parsed.name!, eventId: lastEventId });
           // A signal event's id is the one it carried ("" for none): it must carry none.
           const signal = (SIGNALS as readonly string[]).includes(type);
           record(signal ? { case: type, id: lastEventId, [type]: parsed as JsonValue } : { case: type, id: type === "message" ? parsed.messageId! : lastEventId });
@@ -104,14 +110,18 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
           dms?: boolean;
           position?: string;
           message?: { messageId: string };
+          room?: { roomId: string; name: string };
+          rooms?: boolean;
           read?: JsonValue;
           typing?: JsonValue;
           presence?: JsonValue;
         };
-        const id = frame.message?.messageId ?? frame.position;
+        const id = frame.message?.messageId ?? frame.room?.roomId ?? frame.position;
         record({
           case: frame.type,
           ...(id ? { id } : {}),
+          ...(frame.room ? { name: frame.room.name } : {}),
+          ...(frame.rooms ? { rooms: true } : {}),
           ...(frame.read ? { read: frame.read } : {}),
           ...(frame.typing ? { typing: frame.typing } : {}),
           ...(frame.presence ? { presence: frame.presence } : {}),
@@ -127,11 +137,18 @@ export function openAnyStream(baseUrl: string, protocol: AnyProtocol, token: str
       close: () => close(),
     };
   }
-  const s = subscribe(protocol, baseUrl, token, "roomId" in target ? { roomId: target.roomId, since, presence: target.presence ?? false } : { direct: true, since });
+  const s = subscribe(
+    protocol,
+    baseUrl,
+    token,
+    "roomId" in target ? { roomId: target.roomId, since, presence: target.presence ?? false } : "rooms" in target ? { rooms: true, since } : { direct: true, since },
+  );
   const frames = () =>
     s.frames.map((f): SeenFrame => {
       if (f.case === "read") return { case: "read", read: toJson(ReadStateSchema, f.read!, toJsonOptions) };
       if (f.case === "typing") return { case: "typing", typing: toJson(TypingSchema, f.typing!, toJsonOptions) };
+      // The room list's `created` frame is the SSE/WebSocket `room` frame.
+      if (f.case === "created") return { case: "room", id: f.id!, name: f.name! };
       if (f.case === "presence") return { case: "presence", presence: toJson(PresenceSchema, f.presence!, toJsonOptions) };
       const id = f.id ?? f.position;
       return { case: f.case, ...(id ? { id } : {}) };

@@ -9,6 +9,7 @@ import { Code, ConnectError, createClient, type Interceptor, type Transport } fr
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type * as grpc from "@grpc/grpc-js";
 import { MessageService } from "../../gen/chat/v1/message_pb.js";
+import { RoomService } from "../../gen/chat/v1/room_pb.js";
 import type { Presence, ReadState, Typing } from "../../gen/chat/v1/types_pb.js";
 import { bearer, grpcJsClient, serverStream } from "./grpc-js-client.js";
 
@@ -37,6 +38,8 @@ export interface StreamFrame {
   readonly presence?: Presence;
   /** The position, for Ready frames. */
   readonly position?: string;
+  /** The room's name, for the room list's `created` frames (`id` is its room id). */
+  readonly name?: string;
 }
 
 export interface StreamEnd {
@@ -57,7 +60,11 @@ export interface Subscriber {
   cancel(): void;
 }
 
-export type SubscribeTarget = { readonly roomId: string; readonly since?: string; readonly presence?: boolean } | { readonly direct: true; readonly since?: string };
+export type SubscribeTarget =
+  | { readonly roomId: string; readonly since?: string; readonly presence?: boolean }
+  | { readonly direct: true; readonly since?: string }
+  /** The room list (RoomService.WatchRooms). */
+  | { readonly rooms: true; readonly since?: string };
 
 type FrameMessage = { frame: { case: string | undefined; value?: unknown } };
 
@@ -75,7 +82,10 @@ export function subscribe(protocol: StreamProtocol, baseUrl: string, token: stri
     else if (res.frame.case === "read") frames.push({ case: "read", read: res.frame.value as ReadState });
     else if (res.frame.case === "typing") frames.push({ case: "typing", typing: res.frame.value as Typing });
     else if (res.frame.case === "presence") frames.push({ case: "presence", presence: res.frame.value as Presence });
-    else if (res.frame.case === "ready") frames.push({ case: "ready", position: (res.frame.value as { position: string }).position });
+    else if (res.frame.case === "created") {
+      const room = res.frame.value as { roomId: string; name: string };
+      frames.push({ case: "created", id: room.roomId, name: room.name });
+    } else if (res.frame.case === "ready") frames.push({ case: "ready", position: (res.frame.value as { position: string }).position });
     else frames.push({ case: res.frame.case ?? "" });
     wake();
   };
@@ -127,12 +137,14 @@ interface StreamControl {
 }
 
 function grpcJsStream(baseUrl: string, token: string | undefined, target: SubscribeTarget, record: (res: FrameMessage) => void): StreamControl {
-  const client = grpcJsClient(MessageService, new URL(baseUrl).host);
+  const client = grpcJsClient("rooms" in target ? RoomService : MessageService, new URL(baseUrl).host);
   const metadata = token ? bearer(token) : undefined;
   const stream: grpc.ClientReadableStream<FrameMessage> =
     "roomId" in target
       ? serverStream(client, "subscribeRoom", { roomId: target.roomId, since: target.since ?? "", presence: target.presence ?? false }, metadata)
-      : serverStream(client, "subscribeDirectMessages", { since: target.since ?? "" }, metadata);
+      : "rooms" in target
+        ? serverStream(client, "watchRooms", { since: target.since ?? "" }, metadata)
+        : serverStream(client, "subscribeDirectMessages", { since: target.since ?? "" }, metadata);
   stream.on("data", record);
   const ended = new Promise<StreamEnd>((resolve) => {
     // connect-es percent-encodes grpc-message with encodeURIComponent; grpc-js leaves reserved characters (":") encoded.
@@ -169,7 +181,9 @@ function connectStream(
   const responses: AsyncIterable<FrameMessage> =
     "roomId" in target
       ? client.subscribeRoom({ roomId: target.roomId, since: target.since ?? "", presence: target.presence ?? false }, call)
-      : client.subscribeDirectMessages({ since: target.since ?? "" }, call);
+      : "rooms" in target
+        ? createClient(RoomService, transport).watchRooms({ since: target.since ?? "" }, call)
+        : client.subscribeDirectMessages({ since: target.since ?? "" }, call);
   let gate: { promise: Promise<void>; open: () => void } | undefined;
   const ended = (async (): Promise<StreamEnd> => {
     try {

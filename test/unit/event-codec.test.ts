@@ -1,8 +1,8 @@
 /**
- * The Kafka record codec (bus/kafka/event-codec.ts) for read states and typing: a `rd` or `ty`
+ * The Kafka record codec (bus/kafka/event-codec.ts) for read states, typing and rooms created: a `rd`, `ty` or `rc`
  * record decodes to what was encoded, for both channel kinds, and a malformed one is skipped
  * (undefined), never thrown; it routes to the control topic (read states keyed by user id, typing
- * by channel), never to a message topic.
+ * by channel, rooms under one key), never to a message topic.
  */
 import { describe, expect, it } from "vitest";
 import { type LogRecord, RECORD_FORMAT_VERSION, decodeRecord, encodeRecord } from "../../src/bus/kafka/event-codec.js";
@@ -59,5 +59,26 @@ describe("typing records", () => {
     const topics = busTopics("p");
     expect(recordRoute(topics, inRoom)).toEqual({ topic: topics.control, key: "room:12" });
     expect(recordRoute(topics, toUser)).toEqual({ topic: topics.control, key: "user:8" });
+  });
+});
+
+describe("room_created records", () => {
+  const created: LogRecord = { type: "room_created", room: { id: "7340032000000", name: "Général", createdBy: "7", createdAtMs: 1_700_000_000_000 } };
+
+  it("decode to what was encoded", () => {
+    expect(decodeRecord(encodeRecord(created))).toEqual(created);
+    expect(JSON.parse(encodeRecord(created).toString())).toEqual({ v: RECORD_FORMAT_VERSION, t: "rc", id: "7340032000000", nm: "Général", by: "7", at: 1_700_000_000_000 });
+  });
+
+  it("are skipped when malformed", () => {
+    const good = JSON.parse(encodeRecord(created).toString()) as Record<string, unknown>;
+    for (const broken of [{ id: 7 }, { nm: undefined }, { by: null }, { at: "1" }, { v: RECORD_FORMAT_VERSION + 1 }]) {
+      expect(decodeRecord(Buffer.from(JSON.stringify({ ...good, ...broken }))), JSON.stringify(broken)).toBeUndefined();
+    }
+  });
+
+  it("travel on the control topic under one key, so every node sees new rooms in one order", () => {
+    const topics = busTopics("p");
+    expect(recordRoute(topics, created)).toEqual({ topic: topics.control, key: "rooms" });
   });
 });

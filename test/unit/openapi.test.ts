@@ -49,6 +49,7 @@ describe("buildOpenApi", () => {
     ["/me/messages/{with_user_id}/read", "post", ["200", "400", "401", "404", "413", "415", "429"]],
     ["/rooms/{room_id}/typing", "post", ["204", "400", "401", "404", "413", "415", "429"]],
     ["/me/messages/{with_user_id}/typing", "post", ["204", "400", "401", "404", "413", "415", "429"]],
+    ["/rooms/watch", "get", ["200", "202", "400", "401", "429"]],
   ])("documents %s %s with statuses %j", (path, verb, statuses) => {
     expect(Object.keys(op(path, verb).responses).sort()).toEqual(statuses);
   });
@@ -60,6 +61,7 @@ describe("buildOpenApi", () => {
 
   it("documents streaming routes as text/event-stream and 204 without content", () => {
     expect(Object.keys(op("/me/subscribe", "get").responses["200"]?.content ?? {})).toEqual(["text/event-stream"]);
+    expect(Object.keys(op("/rooms/watch", "get").responses["200"]?.content ?? {})).toEqual(["text/event-stream"]);
     expect(op("/auth/signout", "post").responses["204"]?.content).toBeUndefined();
   });
 
@@ -88,7 +90,7 @@ describe("buildOpenApi", () => {
     expect(body.content["application/json"].schema.properties["clientMessageId"]?.description).toMatch(/^Optional idempotency key/);
     const schemas = (doc["components"] as { schemas: Record<string, { description?: string }> }).schemas;
     expect(schemas["chat.v1.Message"]?.description).toBeTruthy();
-    expect((doc["tags"] as Array<{ name: string; description?: string }>).find((t) => t.name === "RoomService")?.description).toBe("Chat rooms: list, create, look up.");
+    expect((doc["tags"] as Array<{ name: string; description?: string }>).find((t) => t.name === "RoomService")?.description).toBe("Chat rooms: list, create, look up, watch the list live.");
     // Every operation has a description: every RPC in the proto has a comment.
     for (const [path, item] of Object.entries(paths)) {
       for (const [verb, operation] of Object.entries(item)) expect((operation as unknown as Described).description, `${verb} ${path}`).toBeTruthy();

@@ -54,6 +54,8 @@ describe("route table", () => {
     ["POST", "/me/messages/7/read", MessageService, "MarkDirectMessagesRead", { with_user_id: "7" }, false, 200],
     ["POST", "/rooms/42/typing", MessageService, "SetTyping", { room_id: "42" }, false, 204],
     ["POST", "/me/messages/7/typing", MessageService, "SetDirectTyping", { with_user_id: "7" }, false, 204],
+    // The literal wins over GET /rooms/{room_id}: "watch" is no room id.
+    ["GET", "/rooms/watch", RoomService, "WatchRooms", {}, true, 200],
   ] as const)("%s %s → %s.%s", (verb, path, service: DescService, name, params, streaming, status) => {
     const { route, pathParams } = routeOf(verb, path);
     expect(route.method.parent).toBe(service);
@@ -196,7 +198,7 @@ describe("encodeRestResponse", () => {
 
 describe("buildRouteTable", () => {
   it("derives routes from annotations only: a service without them adds none", () => {
-    expect(table.routes).toHaveLength(19);
+    expect(table.routes).toHaveLength(20);
     expect(buildRouteTable([]).match("GET", "/rooms")).toEqual({ error: "not_found" });
   });
 });

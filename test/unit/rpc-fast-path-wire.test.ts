@@ -40,6 +40,9 @@ describe("matchFastStream", () => {
     const cases = [
       head("/chat.v1.MessageService/PostMessage", { "content-type": "application/grpc" }),
       head("/chat.v1.MessageService/SubscribeRoomX", { "content-type": "application/grpc" }),
+      // The room list's stream is connect-node's (the fast path encodes message-stream frames only).
+      head("/chat.v1.RoomService/WatchRooms", { "content-type": "application/grpc" }),
+      head("/chat.v1.RoomService/WatchRooms", { "content-type": "application/connect+json" }),
       head(ROOM, { "content-type": "application/grpc" }, "GET"),
       head(ROOM, { "content-type": "application/grpc+json" }),
       head(ROOM, { "content-type": "application/grpc-web-text" }),

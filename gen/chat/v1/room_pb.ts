@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_chat_v1_rest } from "./rest_pb.js";
-import type { ReadState, Room, Sender } from "./types_pb.js";
+import type { Heartbeat, ReadState, Ready, Room, Sender } from "./types_pb.js";
 import { file_chat_v1_types } from "./types_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chat/v1/room.proto.
  */
 export const file_chat_v1_room: GenFile = /*@__PURE__*/
-  fileDesc("ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEiTwoQTGlzdFJvb21zUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIicwoRTGlzdFJvb21zUmVzcG9uc2USHAoFcm9vbXMYASADKAsyDS5jaGF0LnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEicKC3JlYWRfc3RhdGVzGAMgAygLMhIuY2hhdC52MS5SZWFkU3RhdGUiTwoRQ3JlYXRlUm9vbVJlcXVlc3QSOgoEbmFtZRgBIAEoCUIsukgpcicQARhAKIACMh5eW15ccHtDY31ccHtDZn1ccHtabH1ccHtacH1dKyQiMQoSQ3JlYXRlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iowEKDkdldFJvb21SZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIi4KD0dldFJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIqsBChZHZXRSb29tUHJlc2VuY2VSZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIkgKF0dldFJvb21QcmVzZW5jZVJlc3BvbnNlEg0KBWNvdW50GAEgASgFEh4KBXVzZXJzGAIgAygLMg8uY2hhdC52MS5TZW5kZXIy0gMKC1Jvb21TZXJ2aWNlEm4KCUxpc3RSb29tcxIZLmNoYXQudjEuTGlzdFJvb21zUmVxdWVzdBoaLmNoYXQudjEuTGlzdFJvb21zUmVzcG9uc2UiKqrUGBEaD2xpbWl0PXBhZ2Vfc2l6ZYLT5JMCD2IFcm9vbXMSBi9yb29tcxJ8CgpDcmVhdGVSb29tEhouY2hhdC52MS5DcmVhdGVSb29tUmVxdWVzdBobLmNoYXQudjEuQ3JlYXRlUm9vbVJlc3BvbnNlIjWq1BgaCMkBEhUvcm9vbXMve3Jvb20ucm9vbV9pZH2C0+STAhE6ASpiBHJvb20iBi9yb29tcxJcCgdHZXRSb29tEhcuY2hhdC52MS5HZXRSb29tUmVxdWVzdBoYLmNoYXQudjEuR2V0Um9vbVJlc3BvbnNlIh6C0+STAhhiBHJvb20SEC9yb29tcy97cm9vbV9pZH0SdwoPR2V0Um9vbVByZXNlbmNlEh8uY2hhdC52MS5HZXRSb29tUHJlc2VuY2VSZXF1ZXN0GiAuY2hhdC52MS5HZXRSb29tUHJlc2VuY2VSZXNwb25zZSIhgtPkkwIbEhkvcm9vbXMve3Jvb21faWR9L3ByZXNlbmNlYgZwcm90bzM", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
+  fileDesc("ChJjaGF0L3YxL3Jvb20ucHJvdG8SB2NoYXQudjEiTwoQTGlzdFJvb21zUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIicwoRTGlzdFJvb21zUmVzcG9uc2USHAoFcm9vbXMYASADKAsyDS5jaGF0LnYxLlJvb20SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEicKC3JlYWRfc3RhdGVzGAMgAygLMhIuY2hhdC52MS5SZWFkU3RhdGUiTwoRQ3JlYXRlUm9vbVJlcXVlc3QSOgoEbmFtZRgBIAEoCUIsukgpcicQARhAKIACMh5eW15ccHtDY31ccHtDZn1ccHtabH1ccHtacH1dKyQiMQoSQ3JlYXRlUm9vbVJlc3BvbnNlEhsKBHJvb20YASABKAsyDS5jaGF0LnYxLlJvb20iowEKDkdldFJvb21SZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIi4KD0dldFJvb21SZXNwb25zZRIbCgRyb29tGAEgASgLMg0uY2hhdC52MS5Sb29tIqsBChZHZXRSb29tUHJlc2VuY2VSZXF1ZXN0EpABCgdyb29tX2lkGAEgASgJQn+6SHy6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyFDISXlsxLTldWzAtOV17MCwxOH0kIkgKF0dldFJvb21QcmVzZW5jZVJlc3BvbnNlEg0KBWNvdW50GAEgASgFEh4KBXVzZXJzGAIgAygLMg8uY2hhdC52MS5TZW5kZXIiqwEKEVdhdGNoUm9vbXNSZXF1ZXN0EpUBCgVzaW5jZRgBIAEoCUKFAbpIgQG6AWMKCWludDY0X21heBIjbXVzdCBiZSBhdCBtb3N0IDkyMjMzNzIwMzY4NTQ3NzU4MDcaMXNpemUodGhpcykgIT0gMTkgfHwgdGhpcyA8PSAnOTIyMzM3MjAzNjg1NDc3NTgwNydyGTIXXigwfFsxLTldWzAtOV17MCwxOH0pPyQiiQEKEldhdGNoUm9vbXNSZXNwb25zZRIgCgdjcmVhdGVkGAEgASgLMg0uY2hhdC52MS5Sb29tSAASHwoFcmVhZHkYAiABKAsyDi5jaGF0LnYxLlJlYWR5SAASJwoJaGVhcnRiZWF0GAMgASgLMhIuY2hhdC52MS5IZWFydGJlYXRIAEIHCgVmcmFtZTKxBAoLUm9vbVNlcnZpY2USbgoJTGlzdFJvb21zEhkuY2hhdC52MS5MaXN0Um9vbXNSZXF1ZXN0GhouY2hhdC52MS5MaXN0Um9vbXNSZXNwb25zZSIqqtQYERoPbGltaXQ9cGFnZV9zaXplgtPkkwIPYgVyb29tcxIGL3Jvb21zEnwKCkNyZWF0ZVJvb20SGi5jaGF0LnYxLkNyZWF0ZVJvb21SZXF1ZXN0GhsuY2hhdC52MS5DcmVhdGVSb29tUmVzcG9uc2UiNarUGBoIyQESFS9yb29tcy97cm9vbS5yb29tX2lkfYLT5JMCEToBKmIEcm9vbSIGL3Jvb21zElwKB0dldFJvb20SFy5jaGF0LnYxLkdldFJvb21SZXF1ZXN0GhguY2hhdC52MS5HZXRSb29tUmVzcG9uc2UiHoLT5JMCGGIEcm9vbRIQL3Jvb21zL3tyb29tX2lkfRJ3Cg9HZXRSb29tUHJlc2VuY2USHy5jaGF0LnYxLkdldFJvb21QcmVzZW5jZVJlcXVlc3QaIC5jaGF0LnYxLkdldFJvb21QcmVzZW5jZVJlc3BvbnNlIiGC0+STAhsSGS9yb29tcy97cm9vbV9pZH0vcHJlc2VuY2USXQoKV2F0Y2hSb29tcxIaLmNoYXQudjEuV2F0Y2hSb29tc1JlcXVlc3QaGy5jaGF0LnYxLldhdGNoUm9vbXNSZXNwb25zZSIUgtPkkwIOEgwvcm9vbXMvd2F0Y2gwAWIGcHJvdG8z", [file_buf_validate_validate, file_chat_v1_rest, file_chat_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message chat.v1.ListRoomsRequest
@@ -194,7 +194,72 @@ export const GetRoomPresenceResponseSchema: GenMessage<GetRoomPresenceResponse> 
   messageDesc(file_chat_v1_room, 7);
 
 /**
- * Chat rooms: list, create, look up.
+ * @generated from message chat.v1.WatchRoomsRequest
+ */
+export type WatchRoomsRequest = Message<"chat.v1.WatchRoomsRequest"> & {
+  /**
+   * Resume after this room id (the last one received, or a Ready position); empty: from now on.
+   *
+   * @generated from field: string since = 1;
+   */
+  since: string;
+};
+
+/**
+ * Describes the message chat.v1.WatchRoomsRequest.
+ * Use `create(WatchRoomsRequestSchema)` to create a new message.
+ */
+export const WatchRoomsRequestSchema: GenMessage<WatchRoomsRequest> = /*@__PURE__*/
+  messageDesc(file_chat_v1_room, 8);
+
+/**
+ * @generated from message chat.v1.WatchRoomsResponse
+ */
+export type WatchRoomsResponse = Message<"chat.v1.WatchRoomsResponse"> & {
+  /**
+   * @generated from oneof chat.v1.WatchRoomsResponse.frame
+   */
+  frame: {
+    /**
+     * A room was created (or, on resume, is replayed: it was created after `since`, or within
+     * ROOM_RESUME_GRACE before it).
+     *
+     * @generated from field: chat.v1.Room created = 1;
+     */
+    value: Room;
+    case: "created";
+  } | {
+    /**
+     * First frame of every stream. Its position is a room-id cursor: `since` when given, else the
+     * id a room created when the stream started would have (no room id is needed to start). Pass
+     * it, or the last room id received, as `since` to resume.
+     *
+     * @generated from field: chat.v1.Ready ready = 2;
+     */
+    value: Ready;
+    case: "ready";
+  } | {
+    /**
+     * Sent when idle, at least every Ready.heartbeat_interval.
+     *
+     * 4 and up are kept for later room events (renamed, archived).
+     *
+     * @generated from field: chat.v1.Heartbeat heartbeat = 3;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message chat.v1.WatchRoomsResponse.
+ * Use `create(WatchRoomsResponseSchema)` to create a new message.
+ */
+export const WatchRoomsResponseSchema: GenMessage<WatchRoomsResponse> = /*@__PURE__*/
+  messageDesc(file_chat_v1_room, 9);
+
+/**
+ * Chat rooms: list, create, look up, watch the list live.
  *
  * @generated from service chat.v1.RoomService
  */
@@ -242,6 +307,21 @@ export const RoomService: GenService<{
     methodKind: "unary";
     input: typeof GetRoomPresenceRequestSchema;
     output: typeof GetRoomPresenceResponseSchema;
+  },
+  /**
+   * Streams the room list as it changes: first a Ready frame, then (with `since`) the stored rooms
+   * created after it, oldest first, then rooms as they are created — each once per stream, with
+   * no gap. Room ids from different nodes are ordered only up to clock skew, so a resume replays
+   * from ROOM_RESUME_GRACE (60 s of ids) before `since`: a room may arrive again after a
+   * reconnect, never be missed. Rooms never change, so a client keeps them by id (an upsert).
+   * Served on REST as Server-Sent Events (`event: room`, `id:` its room id), like the subscribe routes.
+   *
+   * @generated from rpc chat.v1.RoomService.WatchRooms
+   */
+  watchRooms: {
+    methodKind: "server_streaming";
+    input: typeof WatchRoomsRequestSchema;
+    output: typeof WatchRoomsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_chat_v1_room, 0);

@@ -120,6 +120,10 @@ export class BusConsumer {
         this.#listener?.({ type: "typing", typing: result.typing });
         return;
       }
+      if (result.kind === "room_created") {
+        this.#listener?.({ type: "room_created", room: result.room });
+        return;
+      }
       if (result.kind === "presence") {
         this.#listener?.({ type: "presence", report: result.report });
         return;

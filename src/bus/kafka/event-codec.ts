@@ -6,6 +6,7 @@
  *   {"v":2,"t":"r","tk":"…","exp":1700000000000}
  *   {"v":2,"t":"rd","u":"…","ck":"room"|"direct","c":"…","lr":"…","uc":3,"mu":false}
  *   {"v":2,"t":"ty","ck":"room"|"user","c":"…","s":"…","sn":"…","un":1700000006000,"st":false}
+ *   {"v":2,"t":"rc","id":"…","nm":"…","by":"…","at":1700000000000}
  *   {"v":2,"t":"pr","o":"…","q":7,"rs":false,"pa":false,"a":false,"g":false,"rm":[{"r":"…","j":[["id","name"]],"l":["id"]}]}
  *
  * A message record carries no id and no time: both come from its place in the log
@@ -20,6 +21,10 @@
  * A typing record (`ty`: user `s`, named `sn`, typing in channel `c` until `un`, or stopped `st`)
  * travels the same way, with the same cost during an upgrade (typing frames only).
  *
+ * A room record (`rc`: room `id` named `nm`, created by `by` at `at`, already stored) travels the
+ * same way too: during an upgrade, the older nodes' room-list streams miss the live room, which
+ * their clients get back on resume from the store.
+ *
  * A presence record (`pr`: origin `o`'s report number `q` — a reset `rs` perhaps in parts `pa`,
  * an ask `a`, a goodbye `g` — with the joins `j` and leaves `l` of each room `r`) travels the same
  * way, keyed by its origin so that one origin's reports stay in order; during an upgrade a node
@@ -29,7 +34,7 @@
  * yields undefined, and readers skip it — every reader alike, so ids stay the same everywhere.
  */
 import type { MessageDraft } from "../bus.js";
-import type { PresenceMember, PresenceReport, PresenceRoomReport, ReadState, Typing } from "../../domain/model.js";
+import type { PresenceMember, PresenceReport, PresenceRoomReport, ReadState, RoomRecord, Typing } from "../../domain/model.js";
 
 /** The format version written by this release; records of another version are skipped. */
 export const RECORD_FORMAT_VERSION = 2;
@@ -39,6 +44,7 @@ export type LogRecord =
   | { readonly type: "token_revoked"; readonly tokenId: string; readonly expiresAtMs: number }
   | { readonly type: "read"; readonly userId: string; readonly state: ReadState }
   | { readonly type: "typing"; readonly typing: Typing }
+  | { readonly type: "room_created"; readonly room: RoomRecord }
   | { readonly type: "presence"; readonly report: PresenceReport };
 
 interface WireMessage {
@@ -82,6 +88,15 @@ interface WireTyping {
   st: boolean;
 }
 
+interface WireRoom {
+  v: number;
+  t: "rc";
+  id: string;
+  nm: string;
+  by: string;
+  at: number;
+}
+
 interface WirePresence {
   v: number;
   t: "pr";
@@ -96,7 +111,7 @@ interface WirePresence {
 
 /** Encodes a record as UTF-8 JSON; decodeRecord(encodeRecord(r)) deep-equals r. */
 export function encodeRecord(record: LogRecord): Buffer {
-  let wire: WireMessage | WireRevocation | WireRead | WireTyping | WirePresence;
+  let wire: WireMessage | WireRevocation | WireRead | WireTyping | WireRoom | WirePresence;
   if (record.type === "message") {
     const d = record.draft;
     wire = {
@@ -117,6 +132,9 @@ export function encodeRecord(record: LogRecord): Buffer {
   } else if (record.type === "typing") {
     const { channel, typistId, typistName, untilMs, stopped } = record.typing;
     wire = { v: RECORD_FORMAT_VERSION, t: "ty", ck: channel.kind, c: channel.id, s: typistId, sn: typistName, un: untilMs, st: stopped };
+  } else if (record.type === "room_created") {
+    const { id, name, createdBy, createdAtMs } = record.room;
+    wire = { v: RECORD_FORMAT_VERSION, t: "rc", id, nm: name, by: createdBy, at: createdAtMs };
   } else if (record.type === "presence") {
     const { origin, seq, reset, partial, ask, gone, rooms } = record.report;
     const rm = rooms.map((room) => ({ r: room.roomId, j: room.joined.map((m): [string, string] => [m.userId, m.username]), l: [...room.left] }));
@@ -151,8 +169,16 @@ export function decodeRecord(value: Buffer | null): LogRecord | undefined {
   }
   if (raw.t === "rd") return decodeRead(raw);
   if (raw.t === "ty") return decodeTyping(raw);
+  if (raw.t === "rc") return decodeRoom(raw);
   if (raw.t === "pr") return decodePresence(raw);
   return undefined;
+}
+
+function decodeRoom(raw: Record<string, unknown>): LogRecord | undefined {
+  const id = text(raw.id), nm = text(raw.nm), by = text(raw.by);
+  const { at } = raw;
+  if (id === undefined || nm === undefined || by === undefined || typeof at !== "number") return undefined;
+  return { type: "room_created", room: { id, name: nm, createdBy: by, createdAtMs: at } };
 }
 
 function decodeRead(raw: Record<string, unknown>): LogRecord | undefined {

@@ -12,6 +12,7 @@
  *     <prefix>.control       key = token id      → token revocations (sign-out)
  *                            key = user id       → read states (a user's marks, to their streams)
  *                            key = channel key   → typing (to the channel's streams)
+ *                            key = "rooms"       → rooms created (to every room-list stream)
  *                            key = presence:origin → presence reports (one process's, in order)
  *   The two message topics use LogAppendTime and keep records for LOG_RETENTION (7 days).
  *   Consumer groups:

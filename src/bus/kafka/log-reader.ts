@@ -8,7 +8,7 @@
  * (store-writer.ts).
  */
 import type { KafkaMessage } from "kafkajs";
-import type { PresenceReport, ReadState, Typing } from "../../domain/model.js";
+import type { PresenceReport, ReadState, RoomRecord, Typing } from "../../domain/model.js";
 import { type LogRecord, decodeRecord } from "./event-codec.js";
 import { BLOCK, PartitionSequence, type Sequenced, blockStart } from "./log-sequence.js";
 import { type BusTopics, partitionSlot } from "./topics.js";
@@ -19,6 +19,7 @@ export type ReadResult =
   | { readonly kind: "revocation"; readonly tokenId: string; readonly expiresAtMs: number }
   | { readonly kind: "read"; readonly userId: string; readonly state: ReadState }
   | { readonly kind: "typing"; readonly typing: Typing }
+  | { readonly kind: "room_created"; readonly room: RoomRecord }
   | { readonly kind: "presence"; readonly report: PresenceReport }
   | { readonly kind: "unreadable" };
 
@@ -114,6 +115,7 @@ function handOn(record: LogRecord | undefined, sequenced: Sequenced | undefined)
   if (record?.type === "token_revoked") return { kind: "revocation", tokenId: record.tokenId, expiresAtMs: record.expiresAtMs };
   if (record?.type === "read") return { kind: "read", userId: record.userId, state: record.state };
   if (record?.type === "typing") return { kind: "typing", typing: record.typing };
+  if (record?.type === "room_created") return { kind: "room_created", room: record.room };
   if (record?.type === "presence") return { kind: "presence", report: record.report };
   if (record?.type === "message" && sequenced) return { kind: "sequenced", sequenced, nonce: record.nonce };
   return { kind: "unreadable" };

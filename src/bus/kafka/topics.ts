@@ -6,6 +6,7 @@
  *   <prefix>.control       key = token id       (token revocations)
  *                          key = user id        (read states: one user's marks in one order)
  *                          key = channel key    (typing: one channel's typing in one order)
+ *                          key = "rooms"        (rooms created: one order for the room list; rooms are rare)
  *                          key = presence:origin (presence: one process's reports in one order)
  *
  * Kafka orders records per partition and the key picks the partition, so keying by channel gives
@@ -48,6 +49,9 @@ export function channelRoute(topics: BusTopics, channel: Channel): { topic: stri
   return channel.kind === "room" ? { topic: topics.room, key: channel.id } : { topic: topics.direct, key: channel.id };
 }
 
+/** The control-topic key of every room_created record: one partition, so one order of new rooms. */
+export const ROOMS_KEY = "rooms";
+
 /** The topic and partitioning key of any record: a message by its channel, the others on the control topic. */
 export function recordRoute(topics: BusTopics, record: LogRecord): { topic: string; key: string } {
   switch (record.type) {
@@ -59,6 +63,8 @@ export function recordRoute(topics: BusTopics, record: LogRecord): { topic: stri
       return { topic: topics.control, key: record.userId };
     case "typing":
       return { topic: topics.control, key: channelKey(record.typing.channel) };
+    case "room_created":
+      return { topic: topics.control, key: ROOMS_KEY };
     case "presence":
       return { topic: topics.control, key: `presence:${record.report.origin}` };
   }

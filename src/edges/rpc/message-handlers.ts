@@ -6,27 +6,14 @@ import type { Messages } from "../../services/messages.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
 import { type FrameInit, frameToProto, messageToProto, type RoomFrameInit, readStateToProto, roomFrameToProto } from "./to-proto.js";
+import { type OpenFrames, sessionStream } from "./session-stream.js";
 
 /**
  * `draining` aborts when the node starts to stop, its reason an UnavailableError: open streams end
  * with it (the subscription throws it) and new ones are refused with it, so clients reconnect elsewhere.
  */
 export function messageHandlers(messages: Messages, sessions: StreamSessions, draining: AbortSignal): ServiceImpl<typeof MessageService> {
-  /** Runs a subscription for the caller until the client leaves, the token ends, or the node drains. */
-  async function* stream<FrameInit>(
-    ctx: HandlerContext,
-    open: (signal: AbortSignal) => Promise<AsyncGenerator<Frame>> | AsyncGenerator<Frame>,
-    toProto: (frame: Frame) => FrameInit,
-  ): AsyncGenerator<{ frame: FrameInit }> {
-    if (draining.aborted) throw draining.reason;
-    // Only streams the fast path handed back come here: one AbortSignal.any each is cheap enough.
-    const session = sessions.open(requireUser(ctx), AbortSignal.any([ctx.signal, draining]));
-    try {
-      for await (const frame of await open(session.signal)) yield { frame: toProto(frame) };
-    } finally {
-      session.close();
-    }
-  }
+  const stream = <FrameInit>(ctx: HandlerContext, open: OpenFrames, toProto: (frame: Frame) => FrameInit) => sessionStream(sessions, draining, ctx, open, toProto);
 
   return {
     async postMessage(req, ctx) {
@@ -71,14 +58,14 @@ export function messageHandlers(messages: Messages, sessions: StreamSessions, dr
   };
 }
 
-/** A direct-message stream's frame. Presence frames go to room streams only (the hub addresses them to a room's watchers), so one here is a bug. */
+/** A direct-message stream's frame. Presence frames go to room streams only (the hub addresses them to a room's watchers), and room-list frames to WatchRooms, so one here is a bug. */
 function directFrame(frame: Frame): FrameInit {
-  if (frame.kind === "presence") throw new Error("a presence frame reached a direct-message stream");
+  if (frame.kind === "presence" || frame.kind === "room") throw new Error(`a ${frame.kind} frame reached a direct-message stream`);
   return frameToProto(frame);
 }
 
 /** A room stream's frame. Read frames go to direct-message streams only (the hub addresses them to a user), so one here is a bug. */
 function roomFrame(frame: Frame): RoomFrameInit {
-  if (frame.kind === "read") throw new Error("a read frame reached a room stream");
+  if (frame.kind === "read" || frame.kind === "room") throw new Error(`a ${frame.kind} frame reached a room stream`);
   return roomFrameToProto(frame);
 }

@@ -28,7 +28,7 @@ export interface RouteDeps {
 export function chatRoutes(deps: RouteDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(AuthService, authHandlers(deps.services.accounts));
-    router.service(RoomService, roomHandlers(deps.services.rooms, deps.services.messages.reads));
+    router.service(RoomService, roomHandlers(deps.services.rooms, deps.services.messages.reads, deps.sessions, deps.draining));
     router.service(MessageService, messageHandlers(deps.services.messages, deps.sessions, deps.draining));
     registerHealth(router, deps.health);
     registerReflection(router, [...CHAT_SERVICES, Health]);

@@ -17,8 +17,9 @@ import {
   UserSchema,
 } from "../../../gen/chat/v1/types_pb.js";
 import type { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
+import type { WatchRoomsResponseSchema } from "../../../gen/chat/v1/room_pb.js";
 import type { ChatMessage, PresenceMember, RoomRecord, Typing as TypingRecord, UserRecord } from "../../domain/model.js";
-import type { Frame, PresenceFrame, ReadFrame } from "../../realtime/stream-contract.js";
+import type { Frame, PresenceFrame, ReadFrame, RoomFrame } from "../../realtime/stream-contract.js";
 import type { ReadState as ReadStateRecord } from "../../services/read-markers.js";
 
 export function userToProto(user: UserRecord): User {
@@ -93,18 +94,34 @@ export type RoomFrameInit = NonNullable<MessageInitShape<typeof SubscribeRoomRes
  */
 export type FrameInit = NonNullable<MessageInitShape<typeof SubscribeDirectMessagesResponseSchema>["frame"]>;
 
-/** The frames both streams carry. */
-type SharedFrame = Exclude<Frame, ReadFrame | PresenceFrame>;
+/** The `frame` oneof of WatchRoomsResponse: created, ready, heartbeat. */
+export type WatchFrameInit = NonNullable<MessageInitShape<typeof WatchRoomsResponseSchema>["frame"]>;
+
+/** The frames both message streams carry. */
+type SharedFrame = Exclude<Frame, ReadFrame | PresenceFrame | RoomFrame>;
 type SharedFrameInit = Exclude<FrameInit, { case: "read" }>;
 
-/** A frame of a direct-message stream (presence frames are not among them: the hub sends them to room streams only). */
-export function frameToProto(frame: Exclude<Frame, PresenceFrame>): FrameInit {
+/** A frame of a direct-message stream (presence frames are not among them: the hub sends them to room streams only; nor room-list frames). */
+export function frameToProto(frame: Exclude<Frame, PresenceFrame | RoomFrame>): FrameInit {
   return frame.kind === "read" ? { case: "read", value: readStateToProto(frame.state) } : sharedFrameToProto(frame);
 }
 
-/** A frame of a room stream (typing and presence frames included); read frames are not among them (the hub sends them to inboxes only). */
-export function roomFrameToProto(frame: Exclude<Frame, ReadFrame>): RoomFrameInit {
+/** A frame of a room stream (typing and presence frames included); read frames are not among them (the hub sends them to inboxes only), nor room-list frames. */
+export function roomFrameToProto(frame: Exclude<Frame, ReadFrame | RoomFrame>): RoomFrameInit {
   return frame.kind === "presence" ? { case: "presence", value: presenceToProto(frame) } : sharedFrameToProto(frame);
+}
+
+/** A frame of a room-list stream (WatchRooms): Ready, heartbeats and rooms only (room-watch.ts yields nothing else). */
+export function watchFrameToProto(frame: Frame): WatchFrameInit {
+  switch (frame.kind) {
+    case "room":
+      return { case: "created", value: roomToProto(frame.room) };
+    case "ready":
+    case "heartbeat":
+      return sharedFrameToProto(frame) as WatchFrameInit;
+    default:
+      throw new Error(`a ${frame.kind} frame reached a room-list stream`);
+  }
 }
 
 function sharedFrameToProto(frame: SharedFrame): SharedFrameInit {

@@ -6,7 +6,8 @@
  * with `data:` = my new ReadState as proto JSON and no `id:` (a read frame is not a message: the
  * Last-Event-ID a reconnect sends stays the last message's); `event: typing` with `data:` = the
  * chat.v1.Typing as proto JSON and no `id:`, for the same reason (rooms: someone else typing in
- * the room; direct: someone typing to me); a comment line as heartbeat; and, when the
+ * the room; direct: someone typing to me); on the room-list route (/rooms/watch) `event: room`
+ * with `id:` = the room id and `data:` = the chat.v1.Room as proto JSON; a comment line as heartbeat; and, when the
  * server ends the stream, `event: end` with {"code","message"} — "unauthenticated" (signed out
  * or expired: do not reconnect with the same credentials), "resource_exhausted" (too slow) or
  * "unavailable" (server stopping); EventSource then reconnects with Last-Event-ID by itself.
@@ -15,7 +16,7 @@ import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "../http/http-failure.js";
-import { durationJson, type MessageEncodings, readStateJson } from "../streams/message-encodings.js";
+import { durationJson, type MessageEncodings, readStateJson, roomJson } from "../streams/message-encodings.js";
 import type { AnyResponse } from "../http/respond.js";
 import type { OpenStream } from "../streams/stream-open.js";
 import { pumpFrames, writeBuffered } from "../streams/stream-pump.js";
@@ -73,6 +74,9 @@ function sseEvent(frame: Frame, encodings: MessageEncodings): Buffer | string {
     case "typing":
       // No `id:` either: cached per frame, shared by every stream of the channel.
       return encodings.typingSseEvent(frame);
+    case "room":
+      // The room id is the room list's cursor: EventSource resumes from it (Last-Event-ID).
+      return `id: ${frame.room.id}\nevent: room\ndata: ${JSON.stringify(roomJson(frame.room))}\n\n`;
     case "presence":
       return encodings.presenceSseEvent(frame);
   }

@@ -1,5 +1,5 @@
 /**
- * GET on a subscribe route (`/room/{roomId}/subscribe`, `/me/subscribe`) without an Upgrade:
+ * GET on a subscribe route (`/room/{roomId}/subscribe`, `/me/subscribe`, `/rooms/watch`) without an Upgrade:
  * with `Accept: text/event-stream` it is an SSE stream (status 200, as EventSource requires);
  * without, the seed's 202 Accepted — the subscription request is checked exactly as a stream's
  * (401, 400, 404 included) and answered with the current position and how to open the stream,
@@ -13,6 +13,7 @@ import { type AnyResponse, sendFailure, sendJson } from "../http/respond.js";
 import { type SseOptions, serveSse } from "./sse.js";
 import type { StreamOpener, StreamTarget } from "../streams/stream-open.js";
 import { decodeSubscribeRequest } from "../streams/subscribe-request.js";
+import { targetFields } from "../ws/ws-frames.js";
 import { MULTIPLEX_PATH } from "../ws/ws-upgrade.js";
 
 /** What a subscribe route needs: the stream opener, SSE options, and the server's shutdown signal. */
@@ -73,7 +74,7 @@ export async function serveSubscribeRoute(
 function accepted(site: RequestSite, path: string, target: StreamTarget, position: string): Record<string, unknown> {
   const ws = `${site.scheme === "https" ? "wss" : "ws"}://${site.host}`;
   const since = `?since=${encodeURIComponent(position)}`;
-  const room = target.kind === "room" ? { room_id: target.roomId } : { dms: true };
+  const room = targetFields(target);
   return {
     message: "Subscription accepted. Open the stream with one of these transports; since=position resumes without missing anything.",
     position,
@@ -82,7 +83,12 @@ function accepted(site: RequestSite, path: string, target: StreamTarget, positio
       websocket: { url: `${ws}${path}${since}` },
       websocketMultiplexed: { url: `${ws}${MULTIPLEX_PATH}`, send: { type: "subscribe", ...room, since: position } },
       connect: {
-        procedure: target.kind === "room" ? "/chat.v1.MessageService/SubscribeRoom" : "/chat.v1.MessageService/SubscribeDirectMessages",
+        procedure:
+          target.kind === "room"
+            ? "/chat.v1.MessageService/SubscribeRoom"
+            : target.kind === "rooms"
+              ? "/chat.v1.RoomService/WatchRooms"
+              : "/chat.v1.MessageService/SubscribeDirectMessages",
         request: target.kind === "room" ? { roomId: target.roomId, since: position } : { since: position },
       },
     },

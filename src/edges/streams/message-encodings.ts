@@ -31,11 +31,11 @@
 import { create, type JsonValue, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
 import { Gauge, type Registry } from "prom-client";
 import { SubscribeDirectMessagesResponseSchema, SubscribeRoomResponseSchema } from "../../../gen/chat/v1/message_pb.js";
-import { MessageSchema, PresenceSchema, ReadStateSchema, TypingSchema } from "../../../gen/chat/v1/types_pb.js";
-import type { ChatMessage, ReadState } from "../../domain/model.js";
+import { MessageSchema, PresenceSchema, ReadStateSchema, RoomSchema, TypingSchema } from "../../../gen/chat/v1/types_pb.js";
+import type { ChatMessage, ReadState, RoomRecord } from "../../domain/model.js";
 import type { Frame, PresenceFrame, TypingFrame } from "../../realtime/stream-contract.js";
 import { encodeEnvelope } from "../rpc/connect-private.js";
-import { frameToProto, messageToProto, presenceToProto, readStateToProto, roomFrameToProto, typingToProto } from "../rpc/to-proto.js";
+import { frameToProto, messageToProto, presenceToProto, readStateToProto, roomFrameToProto, roomToProto, typingToProto } from "../rpc/to-proto.js";
 
 /** Protobuf binary (gRPC, gRPC-Web, Connect+proto) or proto JSON (Connect+json). */
 export type FrameFormat = "binary" | "json";
@@ -190,11 +190,21 @@ export function readStateJson(state: ReadState): JsonValue {
 }
 
 /**
+ * A room as proto JSON (the REST shape of GET /rooms/{id}), for the room frames of SSE and
+ * WebSocket. Not cached: a room reaches the few room-list streams once.
+ */
+export function roomJson(room: RoomRecord): JsonValue {
+  return toJson(RoomSchema, roomToProto(room), { alwaysEmitImplicit: true });
+}
+
+/**
  * A frame as an enveloped SubscribeDirectMessagesResponse — for a room stream's frames the same
  * bytes as a SubscribeRoomResponse (see the header) — uncached (Ready, heartbeats, gaps and read
  * frames are per stream; MessageEncodings caches messages and typing frames).
  */
 export function encodeRpcEnvelope(frame: Frame, format: FrameFormat): Buffer {
+  // The fast path serves message streams only; room-list frames go through connect-node (WatchRooms).
+  if (frame.kind === "room") throw new Error("a room-list frame reached the subscribe fast path");
   let data: Uint8Array;
   if (frame.kind === "presence") {
     // Room streams only: the one frame whose field (7) the direct-message response reserves.

@@ -28,7 +28,7 @@ export function logStreamEnd(stream: OpenStream, observer: PumpObserver, ended: 
     transport: observer.transport,
     ...observer.logFields,
     user: stream.userId,
-    target: stream.target.kind === "room" ? `room:${stream.target.roomId}` : "dms",
+    target: stream.target.kind === "room" ? `room:${stream.target.roomId}` : stream.target.kind === "rooms" ? "rooms" : "dms",
     code: failure?.code ?? "ok",
     delivered,
     ms: Math.round(performance.now() - startedMs),

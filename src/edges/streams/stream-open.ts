@@ -13,19 +13,24 @@ import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from "..
 import type { Frame } from "../../realtime/stream-contract.js";
 import type { StreamSession, StreamSessions } from "../../realtime/stream-sessions.js";
 import type { Messages } from "../../services/messages.js";
+import type { Rooms } from "../../services/rooms.js";
 import type { Admission } from "../admission/admission.js";
 import { findCredentials } from "../http/credentials.js";
 import type { Credentials } from "../http/credentials.js";
 import type { StreamTickets } from "../../auth/stream-tickets.js";
 
-/** What a stream delivers: one room's messages, or the caller's direct messages. */
-export type StreamTarget = { readonly kind: "room"; readonly roomId: string; readonly presence?: boolean } | { readonly kind: "direct" };
+/** What a stream delivers: one room's messages, the caller's direct messages, or the room list (WatchRooms). */
+export type StreamTarget =
+  | { readonly kind: "room"; readonly roomId: string; readonly presence?: boolean }
+  | { readonly kind: "direct" }
+  | { readonly kind: "rooms" };
 
 /** The checks and the subscription source a stream opener uses. */
 export interface StreamOpenerDeps {
   readonly admission: Admission;
   readonly sessions: StreamSessions;
   readonly messages: Messages;
+  readonly rooms: Rooms;
   readonly validator: Validator;
   readonly tickets: StreamTickets;
 }
@@ -107,7 +112,9 @@ export class StreamOpener {
       frames =
         target.kind === "room"
           ? await this.deps.messages.subscribeRoom(caller.claims, target.roomId, { since, presence: target.presence === true }, session.signal)
-          : this.deps.messages.subscribeDirect(caller.claims, since, session.signal);
+          : target.kind === "rooms"
+            ? this.deps.rooms.watch(since, session.signal)
+            : this.deps.messages.subscribeDirect(caller.claims, since, session.signal);
       const first = await frames.next();
       if (first.done) throw session.signal.reason instanceof UnauthenticatedError ? session.signal.reason : new UnavailableError("the stream ended before it started");
       return new Opened(target, caller.claims.userId, first.value, frames, session);

@@ -3,6 +3,7 @@
  * through the same decoding as every REST route and the proto's validation rules — no
  * hand-written checks of room ids or cursors.
  */
+import { RoomService } from "../../../gen/chat/v1/room_pb.js";
 import type { RestRoute } from "../rest/route-table.js";
 import { decodeRestRequest } from "../rest/request-codec.js";
 import type { StreamOpener, StreamTarget } from "./stream-open.js";
@@ -35,7 +36,12 @@ export function decodeSubscribeRequest(
   opener.validate(route.method.input, message);
   const { roomId, since, presence } = message as { roomId?: unknown; since?: unknown; presence?: unknown };
   return {
-    target: typeof roomId === "string" ? { kind: "room", roomId, presence: presence === true } : { kind: "direct" },
+    target:
+      route.method === RoomService.method.watchRooms
+        ? { kind: "rooms" }
+        : typeof roomId === "string"
+          ? { kind: "room", roomId, presence: presence === true }
+          : { kind: "direct" },
     since: typeof since === "string" ? since : "",
   };
 }

@@ -31,8 +31,8 @@ export type ParsedFrame =
   | { readonly ok: false; readonly fatal: false; readonly message: string; readonly ref?: string };
 
 const FIELDS: Readonly<Record<ClientFrame["type"], readonly string[]>> = {
-  subscribe: ["type", "ref", "room_id", "dms", "since", "presence"],
-  unsubscribe: ["type", "ref", "room_id", "dms"],
+  subscribe: ["type", "ref", "room_id", "dms", "rooms", "since", "presence"],
+  unsubscribe: ["type", "ref", "room_id", "dms", "rooms"],
   post: ["type", "ref", "room_id", "text", "client_message_id"],
   dm: ["type", "ref", "to_username", "to_user_id", "text", "client_message_id"],
 };
@@ -69,10 +69,18 @@ export function parseClientFrame(data: string): ParsedFrame {
     case "subscribe":
     case "unsubscribe": {
       if (o["dms"] !== undefined && o["dms"] !== true) return fail('"dms" must be true when given');
-      if ((o["dms"] === true) === (o["room_id"] !== undefined)) return fail('give exactly one of "room_id" and "dms": true');
+      if (o["rooms"] !== undefined && o["rooms"] !== true) return fail('"rooms" must be true when given');
+      const given = [o["room_id"] !== undefined, o["dms"] === true, o["rooms"] === true].filter(Boolean).length;
+      if (given !== 1) return fail('give exactly one of "room_id", "dms": true and "rooms": true');
       if (o["presence"] !== undefined && typeof o["presence"] !== "boolean") return fail('"presence" must be true or false when given');
       if (o["presence"] === true && o["dms"] === true) return fail('"presence" is for a room: direct-message streams have none');
-      const target: StreamTarget = o["dms"] === true ? { kind: "direct" } : { kind: "room", roomId: str("room_id"), ...(o["presence"] === true ? { presence: true } : {}) };
+      if (o["presence"] === true && o["rooms"] === true) return fail('"presence" is for a room: the room list has none');
+      const target: StreamTarget =
+        o["dms"] === true
+          ? { kind: "direct" }
+          : o["rooms"] === true
+            ? { kind: "rooms" }
+            : { kind: "room", roomId: str("room_id"), ...(o["presence"] === true ? { presence: true } : {}) };
       return { ok: true, frame: type === "subscribe" ? withRef({ type, target, since: str("since") }) : withRef({ type, target }) };
     }
     case "post":

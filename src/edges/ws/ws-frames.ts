@@ -3,8 +3,8 @@
  * frames on every socket — a subscribe path's socket and the multiplexed /ws.
  *
  * Client → server (/ws only):
- *   {"type":"subscribe", "room_id":"…" | "dms":true, "since"?:"…", "presence"?:true (rooms), "ref"?:"…"}
- *   {"type":"unsubscribe", "room_id":"…" | "dms":true, "ref"?}
+ *   {"type":"subscribe", "room_id":"…" | "dms":true | "rooms":true, "since"?:"…", "presence"?:true (rooms), "ref"?:"…"}
+ *   {"type":"unsubscribe", "room_id":"…" | "dms":true | "rooms":true, "ref"?}
  *   {"type":"post", "room_id":"…", "text":"…", "client_message_id"?:"…", "ref"?}
  *   {"type":"dm", "to_username":"…" | "to_user_id":"…", "text":"…", "client_message_id"?, "ref"?}
  * Server → client:
@@ -13,11 +13,14 @@
  *   {"type":"read", "dms":true, "read":{chat.v1.ReadState JSON}}   (dms only: my new read state of a channel)
  *   {"type":"typing", "room_id"|"dms", "typing":{chat.v1.Typing JSON}}   (someone else typing in the room, or to me)
  *   {"type":"presence", "room_id", "presence":{chat.v1.Presence JSON}}     (who has the room open; subscribed with "presence": true)
+ *   {"type":"room", "rooms":true, "room":{chat.v1.Room JSON}}   (the room list: a room created, or replayed on resume)
+ * A room-list subscription ("rooms":true, RoomService.WatchRooms) names itself "rooms":true in
+ * its ready, error and ack frames; its `since` and Ready position are room ids.
  *   {"type":"ack", "ref"?, "message"?|"room_id"?|"dms"?}   {"type":"error", "code", "message", "ref"?, "room_id"?|"dms"?}
  */
 import type { Frame } from "../../realtime/stream-contract.js";
 import { describeFailure } from "../http/http-failure.js";
-import { durationJson, type MessageEncodings, readStateJson } from "../streams/message-encodings.js";
+import { durationJson, type MessageEncodings, readStateJson, roomJson } from "../streams/message-encodings.js";
 import type { StreamTarget } from "../streams/stream-open.js";
 
 /**
@@ -56,8 +59,8 @@ export function closeFor(error: unknown): { code: number; reason: string } {
 }
 
 /** Which stream a frame belongs to, as ready/gap/error frames name it. */
-export function targetFields(target: StreamTarget): { room_id: string } | { dms: true } {
-  return target.kind === "room" ? { room_id: target.roomId } : { dms: true };
+export function targetFields(target: StreamTarget): { room_id: string } | { dms: true } | { rooms: true } {
+  return target.kind === "room" ? { room_id: target.roomId } : target.kind === "rooms" ? { rooms: true } : { dms: true };
 }
 
 /** The text of a subscription frame (messages from the encoding cache); undefined for heartbeats (sockets send their own). */
@@ -75,6 +78,8 @@ export function serverFrame(frame: Frame, target: StreamTarget, encodings: Messa
       return JSON.stringify({ type: "read", ...targetFields(target), read: readStateJson(frame.state) });
     case "typing":
       return encodings.typingWsFrame(frame);
+    case "room":
+      return JSON.stringify({ type: "room", rooms: true, room: roomJson(frame.room) });
     case "presence":
       return encodings.presenceWsFrame(frame);
   }

@@ -1,6 +1,6 @@
 /**
  * The multiplexed socket, /ws: one authenticated WebSocket on which a client subscribes to any
- * number of rooms and its direct messages, and posts (frames in ws-frames.ts). Posts go through
+ * number of rooms, its direct messages and the room list, and posts (frames in ws-frames.ts). Posts go through
  * the in-process Connect transport — the same handlers, validation, auth and rate limits as
  * every RPC; subscriptions through the same opener as SSE. Per request failures come back as
  * error frames; the socket closes for what concerns all of it: 4400 unreadable frame, 1007 JSON
@@ -11,6 +11,7 @@ import { create, toJson } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
 import { WebSocket, type RawData } from "ws";
 import { MessageService, SubscribeDirectMessagesRequestSchema, SubscribeRoomRequestSchema } from "../../../gen/chat/v1/message_pb.js";
+import { WatchRoomsRequestSchema } from "../../../gen/chat/v1/room_pb.js";
 import { MessageSchema } from "../../../gen/chat/v1/types_pb.js";
 import { AlreadyExistsError, InvalidArgumentError, ResourceExhaustedError, UnauthenticatedError } from "../../domain/errors.js";
 import type { StreamSessions } from "../../realtime/stream-sessions.js";
@@ -112,6 +113,8 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
     if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw new ResourceExhaustedError(`at most ${MAX_SUBSCRIPTIONS} subscriptions per socket`);
     if (frame.target.kind === "room") {
       deps.opener.validate(SubscribeRoomRequestSchema, create(SubscribeRoomRequestSchema, { roomId: frame.target.roomId, since: frame.since }));
+    } else if (frame.target.kind === "rooms") {
+      deps.opener.validate(WatchRoomsRequestSchema, create(WatchRoomsRequestSchema, { since: frame.since }));
     } else {
       deps.opener.validate(SubscribeDirectMessagesRequestSchema, create(SubscribeDirectMessagesRequestSchema, { since: frame.since }));
     }
@@ -162,7 +165,7 @@ export function serveMultiplexSocket(ws: WebSocket, caller: StreamCaller, ip: st
 }
 
 function keyOf(target: StreamTarget): string {
-  return target.kind === "room" ? `room:${target.roomId}` : "dms";
+  return target.kind === "room" ? `room:${target.roomId}` : target.kind === "rooms" ? "rooms" : "dms";
 }
 
 function rawText(data: RawData): string {
