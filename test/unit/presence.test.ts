@@ -409,10 +409,11 @@ describe("Presence", () => {
     cluster.settle();
     const bob = (id: string) => ({ userId: id, username: "bob" });
     const amy = (id: string) => ({ userId: id, username: "amy" });
-    for (const m of [bob("6"), bob("5"), bob("4"), amy("1"), amy("2"), amy("3")]) a.presence.enter("7", m);
+    // Ids run against the names (bob's are lower), and each name's ids arrive in another order.
+    for (const m of [bob("1"), amy("6"), amy("5"), amy("4"), bob("2"), bob("3")]) a.presence.enter("7", m);
     cluster.tick();
-    expect(a.presence.members("7", 10)).toEqual([amy("1"), amy("2"), amy("3"), bob("4"), bob("5"), bob("6")]);
-    expect(a.presence.members("7", 4)).toEqual([amy("1"), amy("2"), amy("3"), bob("4")]);
+    expect(a.presence.members("7", 10)).toEqual([amy("4"), amy("5"), amy("6"), bob("1"), bob("2"), bob("3")]);
+    expect(a.presence.members("7", 4)).toEqual([amy("4"), amy("5"), amy("6"), bob("1")]);
     expect(a.presence.members("404", 4)).toEqual([]);
   });
 
@@ -440,8 +441,10 @@ describe("Presence", () => {
 
   it("a user who joins and leaves within one report shows as neither; a room with no one else changing gets no frame", () => {
     const { frames, presence } = lone();
-    presence.apply(report({ origin: "b", seq: 1, rooms: [room("7", [member(1), member(2)], ["1"]), room("8", [member(3)], ["3"])] }));
-    expect(frames).toEqual([frame("7", 1, [member(2)], [])]);
+    presence.apply(report({ origin: "b", seq: 1, rooms: [room("7", [member(4)])] }));
+    frames.length = 0;
+    presence.apply(report({ origin: "b", seq: 2, rooms: [room("7", [member(1), member(2)], ["1", "4"]), room("8", [member(3)], ["3"])] }));
+    expect(frames).toEqual([frame("7", 1, [member(2)], [member(4)])]);
     expect(presence.members("7", 10)).toEqual([member(2)]);
     expect(presence.count("8")).toBe(0);
   });
@@ -558,5 +561,55 @@ describe("Presence", () => {
     await presence.stop();
     expect(told).toEqual([refused]);
     await expect(new Presence({ origin: "b", publish: async () => Promise.reject(refused) }).stop()).resolves.toBeUndefined();
+  });
+
+  it("another origin heard again after a silence is not the bus's return: a dead process's users still leave one TTL after its last report", () => {
+    const cluster = new Cluster();
+    const a = cluster.add("a");
+    const b = cluster.add("b");
+    const c = cluster.add("c");
+    cluster.settle();
+    cluster.dropping.add("c");
+    for (let i = 0; i < 11; i++) cluster.tick();
+    // b reports once more and dies; c is heard again (after more than two beats) one window later.
+    b.presence.enter("7", member(2));
+    cluster.tick();
+    const diedAt = cluster.nowMs;
+    cluster.processes.splice(cluster.processes.indexOf(b), 1);
+    cluster.dropping.delete("c");
+    c.presence.enter("8", member(3));
+    while (cluster.nowMs - diedAt <= PRESENCE_TTL_MS) {
+      expect(a.presence.count("7")).toBe(1);
+      cluster.tick();
+    }
+    expect(a.presence.count("7")).toBe(0);
+  });
+
+  it("its own report heard again exactly two beats after the last marks the bus's return: the others' silence counts from then", () => {
+    const cluster = new Cluster();
+    const a = cluster.add("a");
+    const b = cluster.add("b");
+    cluster.settle();
+    b.presence.enter("7", member(2));
+    cluster.tick();
+    for (let i = 0; i < 3; i++) cluster.tick();
+    // a's last report heard before the outage comes 4 s after b's.
+    a.presence.enter("8", member(1));
+    cluster.tick();
+    const lastHeard = cluster.nowMs;
+    cluster.dropping.add("a");
+    cluster.dropping.add("b");
+    while (cluster.nowMs - lastHeard < 2 * PRESENCE_BEAT_MS - 1_000) cluster.tick();
+    // a's heartbeat two beats after its last heard report comes back; b's are still lost.
+    cluster.dropping.delete("a");
+    cluster.tick();
+    expect(cluster.published.filter((r) => r.origin === "a").at(-1)).toEqual(report({ origin: "a", seq: expect.any(Number) }));
+    for (let i = 0; i < 3; i++) {
+      cluster.tick();
+      expect(a.presence.count("7")).toBe(1);
+    }
+    cluster.dropping.clear();
+    cluster.settle();
+    expect(a.presence.members("7", 10)).toEqual([member(2)]);
   });
 });
