@@ -1,6 +1,7 @@
 /** The hand-written subscription iterator: hand-over after a burst, overflow, abort and return while a reader waits. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Hub } from "../../src/realtime/hub.js";
+import { Presence } from "../../src/realtime/presence.js";
 import { subscribe } from "../../src/realtime/subscription.js";
 import { ResourceExhaustedError, UnauthenticatedError } from "../../src/domain/errors.js";
 import type { ChatMessage } from "../../src/domain/model.js";
@@ -179,5 +180,70 @@ describe("typing frames", () => {
     expect(t!.value).toMatchObject({ kind: "message", message: { id: "7" } });
     expect(r!.value).toMatchObject({ kind: "message", message: { id: "8" } });
     for (const s of [peer, typist, roomOnly]) await s.return(undefined);
+  });
+});
+
+describe("subscribe() and presence", () => {
+  const viewer = { userId: "5", username: "eve" };
+  const other = { userId: "6", username: "fay" };
+
+  /** A hub with presence on a one-process bus that hands each report straight back; `other` is already present in the room. */
+  function presenceHub() {
+    const presence: Presence = new Presence({ origin: "a", nowMs: () => 0, publish: async (report) => presence.apply(report) });
+    const hub = new Hub(undefined, presence);
+    presence.enter(channel.id, other);
+    presence.tick();
+    return { hub, presence };
+  }
+  const request = (asked: boolean) => ({ channel, since: undefined, history: async () => [], signal: new AbortController().signal, viewer, presence: asked });
+
+  it("a room stream that asked for presence yields Ready, then the snapshot of who is there", async () => {
+    const { hub, presence } = presenceHub();
+    const stream = subscribe(hub, limits, request(true));
+    expect((await stream.next()).value).toEqual({ kind: "ready", position: "0", heartbeatMs: limits.heartbeatMs });
+    expect((await stream.next()).value).toEqual({ kind: "presence", roomId: channel.id, count: 1, joined: [other], left: [], snapshot: true, truncated: false });
+    // The viewer counts as present from the next report on.
+    presence.tick();
+    expect(presence.members(channel.id, 10)).toEqual([viewer, other]);
+    await stream.return(undefined);
+  });
+
+  it("a room stream that did not ask yields no presence frame: Ready, then the next message", async () => {
+    const { hub } = presenceHub();
+    const stream = subscribe(hub, limits, request(false));
+    expect((await stream.next()).value).toEqual({ kind: "ready", position: "0", heartbeatMs: limits.heartbeatMs });
+    const m = message();
+    hub.dispatch({ type: "message", message: m });
+    expect((await stream.next()).value).toEqual({ kind: "message", message: m });
+    await stream.return(undefined);
+  });
+
+  it("a stream ended before its first next() never entered, so it does not leave: the viewer's other stream still counts", async () => {
+    const { hub, presence } = presenceHub();
+    const open = subscribe(hub, limits, request(false));
+    await open.next();
+    presence.tick();
+    expect(presence.count(channel.id)).toBe(2);
+    const leave = vi.spyOn(presence, "leave");
+    const never = subscribe(hub, limits, request(true));
+    expect(await never.return(undefined)).toEqual({ done: true, value: undefined });
+    expect(leave).not.toHaveBeenCalled();
+    presence.tick();
+    expect(presence.members(channel.id, 10)).toEqual([viewer, other]);
+    await open.return(undefined);
+  });
+
+  it("a stream that ends leaves once, however often it is ended", async () => {
+    const { hub, presence } = presenceHub();
+    const stream = subscribe(hub, limits, request(true));
+    await stream.next();
+    presence.tick();
+    expect(presence.count(channel.id)).toBe(2);
+    const leave = vi.spyOn(presence, "leave");
+    await stream.return(undefined);
+    await stream.return(undefined);
+    expect(leave.mock.calls).toEqual([[channel.id, viewer.userId]]);
+    presence.tick();
+    expect(presence.members(channel.id, 10)).toEqual([other]);
   });
 });
