@@ -37,7 +37,7 @@ export const PRESENCE_BEAT_MS = 5_000;
 export const PRESENCE_TTL_MS = 15_000;
 /** Most users a presence frame lists as joined (and as left); past it the frame says `truncated`. */
 export const FRAME_LIST_LIMIT = 100;
-/** Most members one bus report carries (a Kafka record stays far below its size limit). */
+/** Most joins (and, apart, most leaves) one room of a bus report carries, and the size a report is filled to: a report holds at most twice this many users (a Kafka record stays far below its size limit). */
 export const REPORT_MEMBER_LIMIT = 1_000;
 
 export interface PresenceTimings {
@@ -377,7 +377,7 @@ function addMembers(rooms: Map<string, Map<string, string>>, room: PresenceRoomR
   for (const member of room.joined) users.set(member.userId, member.username);
 }
 
-/** Splits rooms into reports of at most REPORT_MEMBER_LIMIT members (a big room over several); each with whether it is the last. Always at least one. */
+/** Splits rooms into reports of at most REPORT_MEMBER_LIMIT joins and as many leaves per room piece, filled up to REPORT_MEMBER_LIMIT users where pieces allow (a big room over several); each with whether it is the last. Always at least one. */
 function* chunks(rooms: readonly PresenceRoomReport[]): Generator<[PresenceRoomReport[], boolean]> {
   let chunk: PresenceRoomReport[] = [];
   let size = 0;
