@@ -22,7 +22,8 @@ describe("presence", () => {
     const client = createParleyClient({ baseUrl: h.proxy.url, transport: "connect", token: alice.token, ...SUITE_CLIENT });
     const seen: Presence[] = [];
     const sub = client.subscribeRoom(room.roomId, { since: first.messageId, onMessage: () => undefined, onPresence: (p) => void seen.push(p) });
-    await expect.poll(() => seen.some((p) => p.count === 1)).toBe(true);
+    // Her own stream makes her present one server batch (about a second) later.
+    await expect.poll(() => seen.some((p) => p.count === 1), { timeout: 10_000 }).toBe(true);
     expect(seen[0]).toMatchObject({ roomId: room.roomId, snapshot: true });
 
     // Bob opens the room without asking for presence: he counts all the same.

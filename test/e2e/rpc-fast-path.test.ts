@@ -227,7 +227,7 @@ describe("subscribe fast path", () => {
           // Aborted below.
         }
       })();
-      await expect.poll(async () => (await watcher.clients.rooms.getRoomPresence({ roomId })).count).toBe(1);
+      await expect.poll(async () => (await watcher.clients.rooms.getRoomPresence({ roomId })).count, { timeout: 10_000 }).toBe(1);
       const request = create(SubscribeRoomRequestSchema, { roomId, presence: true });
       const body = contentType.endsWith("json")
         ? envelope(new TextEncoder().encode(JSON.stringify({ roomId, presence: true })))
