@@ -33,7 +33,7 @@ describe("watchRooms", () => {
     const creating = h.direct(creator.token);
     const name = (label: string) => `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
     const created: Room[] = [await creating.createRoom(name("live"))];
-    await expect.poll(() => seen.has(created[0]!.roomId)).toBe(true);
+    await expect.poll(() => seen.has(created[0]!.roomId), { timeout: 10_000 }).toBe(true);
     expect(seen.get(created[0]!.roomId)).toEqual(created[0]);
     h.proxy.cut();
     created.push(await creating.createRoom(name("cut")));
