@@ -26,20 +26,49 @@ import { collect } from "../support/frames.js";
 import type { Presence } from "../../gen/chat/v1/types_pb.js";
 import { PRESENCE_BATCH_MS, PRESENCE_TTL_MS } from "../../src/realtime/presence.js";
 
-/** Reads a gRPC room stream's presence frames into `seen` until the stream ends. */
-function recordPresence(stream: AsyncIterable<{ frame: { case: string | undefined; value?: unknown } }>, seen: Presence[], changed: () => void): void {
+/**
+ * A new room, a watcher on `watchOn` whose stream asks for its presence frames, and a visitor whose
+ * stream on `visitOn` (opened by visit(), ended by leave()) makes them present: the scene of every
+ * presence test here. until() waits for a frame that holds; joined/left tell the visitor's.
+ */
+async function presenceScene(visitOn: string, watchOn: string, name: string) {
+  const [visitor, watcher] = [await newUser(visitOn, "grpc"), await newUser(watchOn, "grpc")];
+  const { room } = await visitor.clients.rooms.createRoom({ name: uniqueName(name) });
+  const roomId = room!.roomId;
+  const progress = new Progress();
+  const seen: Presence[] = [];
+  const [watching, visiting] = [new AbortController(), new AbortController()];
   void (async () => {
     try {
-      for await (const { frame } of stream) {
-        if (frame.case === "presence") {
-          seen.push(frame.value as Presence);
-          changed();
-        }
+      for await (const { frame } of chatClients(watchOn, watcher.token, "grpc").messages.subscribeRoom({ roomId, presence: true }, { signal: watching.signal })) {
+        if (frame.case !== "presence") continue;
+        seen.push(frame.value);
+        progress.changed();
       }
     } catch {
-      // Aborted by the test.
+      // Ended by close().
     }
   })();
+  const isVisitor = (m: { userId: string }) => m.userId === visitor.user.userId;
+  return {
+    visitor,
+    watcher,
+    roomId,
+    seen,
+    until: (check: (p: Presence) => boolean, what: string, timeoutMs = 15_000) => progress.until(() => seen.some(check), what, timeoutMs),
+    joined: (p: Presence) => p.joined.some(isVisitor),
+    left: (p: Presence) => p.left.some(isVisitor),
+    /** Opens the visitor's stream and waits for its Ready. */
+    async visit(): Promise<void> {
+      const stream = chatClients(visitOn, visitor.token, "grpc").messages.subscribeRoom({ roomId }, { signal: visiting.signal })[Symbol.asyncIterator]();
+      await collect(stream, (c) => c.cases.includes("ready"));
+    },
+    leave: () => visiting.abort(),
+    close(): void {
+      visiting.abort();
+      watching.abort();
+    },
+  };
 }
 
 const brokers = process.env.KAFKA_BROKERS;
@@ -211,48 +240,34 @@ function twoNodes(brokers: string, contactPoints: string): void {
     });
 
     it("presence crosses nodes: a stream open on A makes its user present on B (frames and GetRoomPresence) until it closes", async () => {
-      const [here, watcher] = [await newUser(a.url, "grpc"), await newUser(b.url, "grpc")];
-      const { room } = await here.clients.rooms.createRoom({ name: uniqueName("presence") });
-      const roomId = room!.roomId;
-      const progress = new Progress();
-      const seen: Presence[] = [];
-      const watching = new AbortController();
-      recordPresence(chatClients(b.url, watcher.token, "grpc").messages.subscribeRoom({ roomId, presence: true }, { signal: watching.signal }), seen, () => progress.changed());
-      await progress.until(() => seen.some((p) => p.snapshot), "the snapshot on B", 10_000);
-      const open = new AbortController();
-      const herStream = chatClients(a.url, here.token, "grpc").messages.subscribeRoom({ roomId }, { signal: open.signal })[Symbol.asyncIterator]();
-      await collect(herStream, (c) => c.cases.includes("ready"));
-      await progress.until(() => seen.some((p) => p.joined.some((m) => m.userId === here.user.userId)), "A's user joined on B", 15_000);
+      const scene = await presenceScene(a.url, b.url, "presence");
+      const { visitor, watcher, roomId } = scene;
+      await scene.until((p) => p.snapshot, "the snapshot on B", 10_000);
+      await scene.visit();
+      await scene.until(scene.joined, "A's user joined on B");
       // Every worker of B applies the reports itself: the one that answers may be a batch behind the watcher's.
       await expect
         .poll(async () => (await watcher.clients.rooms.getRoomPresence({ roomId })).users.map((u) => u.userId).sort(), { timeout: 5_000 })
-        .toEqual([here.user.userId, watcher.user.userId].sort());
+        .toEqual([visitor.user.userId, watcher.user.userId].sort());
       expect((await watcher.clients.rooms.getRoomPresence({ roomId })).count).toBe(2);
-      open.abort();
-      await progress.until(() => seen.some((p) => p.left.some((m) => m.userId === here.user.userId)), "A's user left on B", 15_000);
-      expect(seen.at(-1)).toMatchObject({ roomId, count: 1, joined: [], left: [{ userId: here.user.userId, username: here.user.username }] });
-      watching.abort();
+      scene.leave();
+      await scene.until(scene.left, "A's user left on B");
+      expect(scene.seen.at(-1)).toMatchObject({ roomId, count: 1, joined: [], left: [{ userId: visitor.user.userId, username: visitor.user.username }] });
+      scene.close();
     });
 
     it("a node that stops cleanly takes its users out of presence at once, not after PRESENCE_TTL", async () => {
       const c = await startServer({ env: nodeEnv(3) });
       try {
-        const [visitor, watcher] = [await newUser(c.url, "grpc"), await newUser(a.url, "grpc")];
-        const { room } = await visitor.clients.rooms.createRoom({ name: uniqueName("presence-stop") });
-        const roomId = room!.roomId;
-        const progress = new Progress();
-        const seen: Presence[] = [];
-        const watching = new AbortController();
-        recordPresence(chatClients(a.url, watcher.token, "grpc").messages.subscribeRoom({ roomId, presence: true }, { signal: watching.signal }), seen, () => progress.changed());
-        const visiting = chatClients(c.url, visitor.token, "grpc").messages.subscribeRoom({ roomId }, { signal: watching.signal })[Symbol.asyncIterator]();
-        await collect(visiting, (x) => x.cases.includes("ready"));
-        await progress.until(() => seen.some((p) => p.joined.some((m) => m.userId === visitor.user.userId)), "C's user present on A", 15_000);
+        const scene = await presenceScene(c.url, a.url, "presence-stop");
+        await scene.visit();
+        await scene.until(scene.joined, "C's user present on A");
         const stoppedAt = Date.now();
         const stopping = c.stop();
-        await progress.until(() => seen.some((p) => p.left.some((m) => m.userId === visitor.user.userId)), "C's user left on A", 15_000);
+        await scene.until(scene.left, "C's user left on A");
         expect(Date.now() - stoppedAt).toBeLessThan(PRESENCE_TTL_MS / 2);
         expect(await stopping).toBe(0);
-        watching.abort();
+        scene.close();
       } finally {
         if (c.alive()) await c.kill();
       }
@@ -260,21 +275,10 @@ function twoNodes(brokers: string, contactPoints: string): void {
 
     // Last: it kills node A.
     it("loses no acknowledged message when A is killed mid-stream: the subscriber resumes on B; A's users leave B's presence within PRESENCE_TTL", async () => {
-      // Someone with the room open on A only, and a presence watcher on B.
-      const [stayer, watcher] = [await newUser(a.url, "grpc"), await newUser(b.url, "grpc")];
-      const { room: presenceRoom } = await stayer.clients.rooms.createRoom({ name: uniqueName("presence-kill") });
-      const presenceRoomId = presenceRoom!.roomId;
-      const seen: Presence[] = [];
-      const presenceProgress = new Progress();
-      const watching = new AbortController();
-      recordPresence(
-        chatClients(b.url, watcher.token, "grpc").messages.subscribeRoom({ roomId: presenceRoomId, presence: true }, { signal: watching.signal }),
-        seen,
-        () => presenceProgress.changed(),
-      );
-      const stayerStream = chatClients(a.url, stayer.token, "grpc").messages.subscribeRoom({ roomId: presenceRoomId }, { signal: watching.signal })[Symbol.asyncIterator]();
-      await collect(stayerStream, (c) => c.cases.includes("ready"));
-      await presenceProgress.until(() => seen.some((p) => p.joined.some((m) => m.userId === stayer.user.userId)), "A's user present on B", 15_000);
+      // Someone with a room open on A only, and a presence watcher on B.
+      const presence = await presenceScene(a.url, b.url, "presence-kill");
+      await presence.visit();
+      await presence.until(presence.joined, "A's user present on B");
 
       const user = await newUser(a.url);
       const { room } = await user.clients.rooms.createRoom({ name: uniqueName("crash") });
@@ -359,14 +363,14 @@ function twoNodes(brokers: string, contactPoints: string): void {
 
       // A died without a goodbye: its users leave B's view once B has not heard from it for
       // PRESENCE_TTL, at B's next batch — the documented bound, plus slack for a loaded machine.
-      await presenceProgress.until(() => seen.some((p) => p.left.some((m) => m.userId === stayer.user.userId)), "A's user left B's presence", 40_000);
+      await presence.until(presence.left, "A's user left B's presence", 40_000);
       const tookMs = Date.now() - killedAt;
       expect(tookMs).toBeGreaterThan(PRESENCE_TTL_MS - 5 * PRESENCE_BATCH_MS);
       expect(tookMs).toBeLessThan(PRESENCE_TTL_MS + 2 * PRESENCE_BATCH_MS + 5_000);
       await expect
-        .poll(async () => (await watcher.clients.rooms.getRoomPresence({ roomId: presenceRoomId })).users.map((u) => u.userId), { timeout: 5_000 })
-        .toEqual([watcher.user.userId]);
-      watching.abort();
+        .poll(async () => (await presence.watcher.clients.rooms.getRoomPresence({ roomId: presence.roomId })).users.map((u) => u.userId), { timeout: 5_000 })
+        .toEqual([presence.watcher.user.userId]);
+      presence.close();
     }, 120_000);
   });
 }
